@@ -1,0 +1,55 @@
+/* Shared state of one smbq invocation. */
+#ifndef SMBQ_CLI_H
+#define SMBQ_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "smbq/smbq.h"
+#include "url.h"
+
+struct cli {
+  smbq_opts *opts;
+  bool json;
+  int verbose;
+  const char *user;          /* -U */
+  const char *password_file; /* --password-file */
+  const char *resolve;       /* --resolve HOST:ADDR */
+  int port_set;              /* -p given */
+  char *password;            /* resolved lazily, wiped at exit */
+};
+
+/* An open share for one command. */
+struct cli_share {
+  struct smbq_url url;
+  smbq_conn *conn;
+  smbq_tree *tree;
+};
+
+/* Connect to the server and share named by url_str. On failure prints the
+ * error and returns the exit code (>0); 0 on success. */
+int cli_open(struct cli *cli, const char *url_str, struct cli_share *s);
+void cli_close(struct cli_share *s);
+
+/* Print "smbq: <what>: <library message>" and return the exit code for
+ * err. */
+int cli_fail(struct cli_share *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Print a JSON string literal. */
+void cli_json_str(FILE *f, const char *s);
+
+typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv);
+
+int cmd_ls(struct cli *cli, int argc, char **argv);
+int cmd_stat(struct cli *cli, int argc, char **argv);
+int cmd_cat(struct cli *cli, int argc, char **argv);
+int cmd_get(struct cli *cli, int argc, char **argv);
+int cmd_put(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+int cmd_mkdir(struct cli *cli, int argc, char **argv);
+int cmd_rmdir(struct cli *cli, int argc, char **argv);
+int cmd_mv(struct cli *cli, int argc, char **argv);
+int cmd_info(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,218 @@
+/* smbq ls, stat, rm, mkdir, rmdir, mv, info. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "exitcodes.h"
+
+static void fmt_time(const struct timespec *ts, char *buf, size_t len) {
+  struct tm tm;
+  time_t t = ts->tv_sec;
+  localtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const char *type_name(enum smbq_type t) {
+  return t == SMBQ_TYPE_DIR ? "dir" : "file";
+}
+
+static void print_entry_json(const char *name, const struct smbq_stat *st) {
+  printf("{\"name\":");
+  cli_json_str(stdout, name);
+  printf(",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mtime\":%lld,"
+         "\"atime\":%lld,\"ctime\":%lld,\"btime\":%lld,\"attributes\":%u}",
+         type_name(st->type), st->size, (long long)st->mtime.tv_sec,
+         (long long)st->atime.tv_sec, (long long)st->ctime.tv_sec,
+         (long long)st->btime.tv_sec, st->attributes);
+}
+
+static void print_entry_text(const char *name, const struct smbq_stat *st) {
+  char when[32];
+  fmt_time(&st->mtime, when, sizeof(when));
+  printf("%c %12" PRIu64 "  %s  %s%s\n",
+         st->type == SMBQ_TYPE_DIR ? 'd' : '-', st->size, when, name,
+         st->type == SMBQ_TYPE_DIR ? "/" : "");
+}
+
+int cmd_ls(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  struct cli_share s;
+  int rc = cli_open(cli, argv[0], &s);
+  if (rc)
+    return rc;
+  smbq_dir *d;
+  int err = smbq_opendir(s.tree, s.url.path, &d);
+  if (err < 0) {
+    rc = cli_fail(&s, err, "cannot list %s", argv[0]);
+    cli_close(&s);
+    return rc;
+  }
+  struct smbq_dirent e;
+  bool first = true;
+  if (cli->json)
+    printf("[");
+  while ((err = smbq_readdir(d, &e)) > 0) {
+    if (cli->json) {
+      printf(first ? "\n  " : ",\n  ");
+      print_entry_json(e.name, &e.st);
+    } else {
+      print_entry_text(e.name, &e.st);
+    }
+    first = false;
+  }
+  if (cli->json)
+    printf("\n]\n");
+  if (err < 0)
+    rc = cli_fail(&s, err, "listing %s failed", argv[0]);
+  smbq_closedir(d);
+  cli_close(&s);
+  return rc;
+}
+
+int cmd_stat(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  struct cli_share s;
+  int rc = cli_open(cli, argv[0], &s);
+  if (rc)
+    return rc;
+  struct smbq_stat st;
+  int err = smbq_stat(s.tree, s.url.path, &st);
+  if (err < 0) {
+    rc = cli_fail(&s, err, "cannot stat %s", argv[0]);
+    cli_close(&s);
+    return rc;
+  }
+  const char *name = s.url.path[0] ? smbq_url_basename(s.url.path) : "";
+  if (cli->json) {
+    print_entry_json(name, &st);
+    printf("\n");
+  } else {
+    char m[32], a[32], c[32], b[32];
+    fmt_time(&st.mtime, m, sizeof(m));
+    fmt_time(&st.atime, a, sizeof(a));
+    fmt_time(&st.ctime, c, sizeof(c));
+    fmt_time(&st.btime, b, sizeof(b));
+    printf("  Name: %s\n  Type: %s\n  Size: %" PRIu64 "\n"
+           "Modify: %s\nAccess: %s\nChange: %s\n Birth: %s\n"
+           " Attrs: 0x%04x\n",
+           name, type_name(st.type), st.size, m, a, c, b, st.attributes);
+  }
+  cli_close(&s);
+  return 0;
+}
+
+/* rm, mkdir, rmdir share a shape: one path, one call. */
+static int path_op(struct cli *cli, const char *url, const char *verb,
+                   int (*op)(smbq_tree *, const char *)) {
+  struct cli_share s;
+  int rc = cli_open(cli, url, &s);
+  if (rc)
+    return rc;
+  if (!s.url.path[0]) {
+    fprintf(stderr, "smbq: %s needs a path inside the share\n", verb);
+    cli_close(&s);
+    return SMBQ_EXIT_USAGE;
+  }
+  int err = op(s.tree, s.url.path);
+  if (err < 0)
+    rc = cli_fail(&s, err, "cannot %s %s", verb, url);
+  cli_close(&s);
+  return rc;
+}
+
+int cmd_rm(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  return path_op(cli, argv[0], "remove", smbq_unlink);
+}
+
+int cmd_mkdir(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  return path_op(cli, argv[0], "create directory", smbq_mkdir);
+}
+
+int cmd_rmdir(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  return path_op(cli, argv[0], "remove directory", smbq_rmdir);
+}
+
+/* The destination may be a full location on the same share or a path
+ * relative to the share root ("/new/name"). */
+static int mv_target(const struct cli_share *s, const char *dst, char *out,
+                     size_t len) {
+  if (!smbq_is_url(dst)) {
+    while (*dst == '/')
+      dst++;
+    snprintf(out, len, "%s", dst);
+    return 0;
+  }
+  struct smbq_url u;
+  char err[256];
+  if (smbq_url_parse(dst, true, &u, err, sizeof(err)) < 0) {
+    fprintf(stderr, "smbq: %s\n", err);
+    return -1;
+  }
+  if (strcasecmp(u.host, s->url.host) || strcasecmp(u.share, s->url.share)) {
+    fprintf(stderr, "smbq: mv works within one share; copy across "
+            "shares with get and put\n");
+    return -1;
+  }
+  snprintf(out, len, "%s", u.path);
+  return 0;
+}
+
+int cmd_mv(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  struct cli_share s;
+  int rc = cli_open(cli, argv[0], &s);
+  if (rc)
+    return rc;
+  char to[1024];
+  if (mv_target(&s, argv[1], to, sizeof(to)) < 0 || !to[0] ||
+      !s.url.path[0]) {
+    cli_close(&s);
+    return SMBQ_EXIT_USAGE;
+  }
+  int err = smbq_rename(s.tree, s.url.path, to, 0);
+  if (err < 0)
+    rc = cli_fail(&s, err, "cannot rename %s to %s", argv[0], argv[1]);
+  cli_close(&s);
+  return rc;
+}
+
+int cmd_info(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  struct cli_share s;
+  int rc = cli_open(cli, argv[0], &s);
+  if (rc)
+    return rc;
+  struct smbq_conn_info i;
+  int err = smbq_conn_get_info(s.conn, &i);
+  if (err < 0) {
+    rc = cli_fail(&s, err, "cannot read connection info");
+    cli_close(&s);
+    return rc;
+  }
+  const char *enc = smbq_tree_encrypted(s.tree) ? i.cipher : "none";
+  if (cli->json) {
+    printf("{\"server\":");
+    cli_json_str(stdout, i.server);
+    printf(",\"share\":");
+    cli_json_str(stdout, s.url.share);
+    printf(",\"peer\":\"%s\",\"transport\":\"%s\",\"dialect\":\"%s\","
+           "\"signing\":\"%s\",\"encryption\":\"%s\",\"auth\":\"%s\","
+           "\"signing_required\":%s,\"max_read\":%u,\"max_write\":%u}\n",
+           i.peer, i.transport, i.dialect, i.signing, enc, i.auth,
+           i.signing_required ? "true" : "false", i.max_read, i.max_write);
+  } else {
+    printf("Server:      %s (%s)\nShare:       %s\nTransport:   %s\n"
+           "Dialect:     %s\nSigning:     %s%s\nEncryption:  %s\n"
+           "Auth:        %s\nMax read:    %u\nMax write:   %u\n",
+           i.server, i.peer, s.url.share, i.transport, i.dialect, i.signing,
+           i.signing_required ? " (required by server)" : "", enc, i.auth,
+           i.max_read, i.max_write);
+  }
+  cli_close(&s);
+  return 0;
+}

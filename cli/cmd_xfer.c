@@ -1,0 +1,322 @@
+/* smbq cat, get, put: streaming copies with reads/writes kept in flight.
+ *
+ * Two blocks ping-pong: while one block is written locally, the next is
+ * already being fetched (the library splits each block into many READ
+ * requests in flight at once), so the network never waits on the disk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "exitcodes.h"
+
+#define BLOCK (16u * 1024 * 1024)
+
+struct pending {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool done;
+  ssize_t result;
+};
+
+static void pending_init(struct pending *p) {
+  pthread_mutex_init(&p->m, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->done = false;
+  p->result = 0;
+}
+
+static void pending_done(void *arg, ssize_t result) {
+  struct pending *p = arg;
+  pthread_mutex_lock(&p->m);
+  p->result = result;
+  p->done = true;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->m);
+}
+
+static ssize_t pending_wait(struct pending *p) {
+  pthread_mutex_lock(&p->m);
+  while (!p->done)
+    pthread_cond_wait(&p->cv, &p->m);
+  pthread_mutex_unlock(&p->m);
+  return p->result;
+}
+
+static void pending_destroy(struct pending *p) {
+  pthread_mutex_destroy(&p->m);
+  pthread_cond_destroy(&p->cv);
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Copy the remote file to fd. Returns an exit code. */
+static int download(struct cli_share *s, smbq_file *f, int fd,
+                    const char *what) {
+  uint8_t *buf[2] = {malloc(BLOCK), malloc(BLOCK)};
+  struct pending p[2];
+  int rc = SMBQ_EXIT_OK;
+  if (!buf[0] || !buf[1]) {
+    fprintf(stderr, "smbq: out of memory\n");
+    rc = SMBQ_EXIT_OTHER;
+    goto out;
+  }
+  uint64_t off = 0;
+  int cur = 0;
+  pending_init(&p[cur]);
+  int err = smbq_pread_async(f, buf[cur], BLOCK, off, pending_done, &p[cur]);
+  if (err < 0) {
+    pending_destroy(&p[cur]);
+    rc = cli_fail(s, err, "cannot read %s", what);
+    goto out;
+  }
+  for (;;) {
+    ssize_t n = pending_wait(&p[cur]);
+    pending_destroy(&p[cur]);
+    if (n < 0) {
+      rc = cli_fail(s, (int)n, "cannot read %s", what);
+      break;
+    }
+    if (n == 0)
+      break;
+    off += (uint64_t)n;
+    int nxt = cur ^ 1;
+    bool more = (size_t)n == BLOCK;
+    if (more) {
+      pending_init(&p[nxt]);
+      err = smbq_pread_async(f, buf[nxt], BLOCK, off, pending_done, &p[nxt]);
+      if (err < 0) {
+        pending_destroy(&p[nxt]);
+        rc = cli_fail(s, err, "cannot read %s", what);
+        break;
+      }
+    }
+    if (write_all(fd, buf[cur], (size_t)n) < 0) {
+      fprintf(stderr, "smbq: local write failed: %s\n", strerror(errno));
+      rc = SMBQ_EXIT_OTHER;
+      if (more) {
+        pending_wait(&p[nxt]);
+        pending_destroy(&p[nxt]);
+      }
+      break;
+    }
+    if (!more)
+      break;
+    cur = nxt;
+  }
+out:
+  free(buf[0]);
+  free(buf[1]);
+  return rc;
+}
+
+static int open_remote(struct cli *cli, const char *url, unsigned flags,
+                       struct cli_share *s, smbq_file **f) {
+  int rc = cli_open(cli, url, s);
+  if (rc)
+    return rc;
+  if (!s->url.path[0]) {
+    fprintf(stderr, "smbq: %s names a share, not a file\n", url);
+    cli_close(s);
+    return SMBQ_EXIT_USAGE;
+  }
+  int err = smbq_open(s->tree, s->url.path, flags, f);
+  if (err < 0) {
+    rc = cli_fail(s, err, "cannot open %s", url);
+    cli_close(s);
+    return rc;
+  }
+  return 0;
+}
+
+int cmd_cat(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  struct cli_share s;
+  smbq_file *f;
+  int rc = open_remote(cli, argv[0], SMBQ_O_RDONLY, &s, &f);
+  if (rc)
+    return rc;
+  rc = download(&s, f, STDOUT_FILENO, argv[0]);
+  smbq_close(f);
+  cli_close(&s);
+  return rc;
+}
+
+int cmd_get(struct cli *cli, int argc, char **argv) {
+  struct cli_share s;
+  smbq_file *f;
+  int rc = open_remote(cli, argv[0], SMBQ_O_RDONLY, &s, &f);
+  if (rc)
+    return rc;
+  const char *local = argc > 1 ? argv[1] : smbq_url_basename(s.url.path);
+  bool to_stdout = strcmp(local, "-") == 0;
+  /* Write to a temporary name and rename at the end, so a failed download
+   * never leaves a truncated file under the final name. */
+  char tmp[4096];
+  int fd = STDOUT_FILENO;
+  if (!to_stdout) {
+    snprintf(tmp, sizeof(tmp), "%s.smbq-part", local);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      fprintf(stderr, "smbq: cannot create %s: %s\n", tmp, strerror(errno));
+      smbq_close(f);
+      cli_close(&s);
+      return SMBQ_EXIT_OTHER;
+    }
+  }
+  rc = download(&s, f, fd, argv[0]);
+  smbq_close(f);
+  cli_close(&s);
+  if (to_stdout)
+    return rc;
+  if (close(fd) < 0 && rc == 0) {
+    fprintf(stderr, "smbq: writing %s failed: %s\n", local, strerror(errno));
+    rc = SMBQ_EXIT_OTHER;
+  }
+  if (rc == 0 && rename(tmp, local) < 0) {
+    fprintf(stderr, "smbq: cannot rename %s to %s: %s\n", tmp, local,
+            strerror(errno));
+    rc = SMBQ_EXIT_OTHER;
+  }
+  if (rc)
+    unlink(tmp);
+  return rc;
+}
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+/* Upload fd to f: the next block is read locally while the previous one
+ * is on the wire. A block counts only once the server acknowledged it. */
+static int upload(struct cli_share *s, smbq_file *f, int fd,
+                  const char *what) {
+  uint8_t *buf[2] = {malloc(BLOCK), malloc(BLOCK)};
+  struct pending p[2];
+  bool inflight[2] = {false, false};
+  size_t sent_len[2] = {0, 0};
+  int rc = SMBQ_EXIT_OK;
+  uint64_t off = 0;
+  int cur = 0;
+  if (!buf[0] || !buf[1]) {
+    fprintf(stderr, "smbq: out of memory\n");
+    rc = SMBQ_EXIT_OTHER;
+    goto out;
+  }
+  for (;;) {
+    if (inflight[cur]) {
+      ssize_t n = pending_wait(&p[cur]);
+      pending_destroy(&p[cur]);
+      inflight[cur] = false;
+      if (n < 0 || (size_t)n != sent_len[cur]) {
+        rc = cli_fail(s, n < 0 ? (int)n : SMBQ_ERR_IO, "writing %s failed",
+                      what);
+        break;
+      }
+    }
+    ssize_t n = read_full(fd, buf[cur], BLOCK);
+    if (n < 0) {
+      fprintf(stderr, "smbq: local read failed: %s\n", strerror(errno));
+      rc = SMBQ_EXIT_OTHER;
+      break;
+    }
+    if (n == 0)
+      break;
+    pending_init(&p[cur]);
+    int err = smbq_pwrite_async(f, buf[cur], (size_t)n, off, pending_done,
+                                &p[cur]);
+    if (err < 0) {
+      pending_destroy(&p[cur]);
+      rc = cli_fail(s, err, "writing %s failed", what);
+      break;
+    }
+    inflight[cur] = true;
+    sent_len[cur] = (size_t)n;
+    off += (uint64_t)n;
+    cur ^= 1;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (!inflight[i])
+      continue;
+    ssize_t n = pending_wait(&p[i]);
+    pending_destroy(&p[i]);
+    if (rc == 0 && (n < 0 || (size_t)n != sent_len[i]))
+      rc = cli_fail(s, n < 0 ? (int)n : SMBQ_ERR_IO, "writing %s failed",
+                    what);
+  }
+out:
+  free(buf[0]);
+  free(buf[1]);
+  return rc;
+}
+
+int cmd_put(struct cli *cli, int argc, char **argv) {
+  (void)argc;
+  int fd = strcmp(argv[0], "-") == 0 ? STDIN_FILENO
+                                     : open(argv[0], O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "smbq: cannot open %s: %s\n", argv[0], strerror(errno));
+    return errno == ENOENT ? SMBQ_EXIT_NOTFOUND : SMBQ_EXIT_OTHER;
+  }
+  struct cli_share s;
+  int rc = cli_open(cli, argv[1], &s);
+  if (rc) {
+    close(fd);
+    return rc;
+  }
+  /* "put file //h/s/dir" or "//h/s/dir/" puts the file into dir. */
+  char path[1024];
+  snprintf(path, sizeof(path), "%s", s.url.path);
+  struct smbq_stat st;
+  if (!path[0] || (smbq_stat(s.tree, path, &st) == 0 &&
+                   st.type == SMBQ_TYPE_DIR)) {
+    const char *base = smbq_url_basename(argv[0]);
+    size_t l = strlen(path);
+    snprintf(path + l, sizeof(path) - l, "%s%s", l ? "/" : "", base);
+  }
+  smbq_file *f;
+  int err = smbq_open(s.tree, path,
+                      SMBQ_O_WRONLY | SMBQ_O_CREAT | SMBQ_O_TRUNC, &f);
+  if (err < 0) {
+    rc = cli_fail(&s, err, "cannot create %s", argv[1]);
+  } else {
+    rc = upload(&s, f, fd, argv[1]);
+    /* Data only counts as stored once FLUSH and CLOSE succeeded too. */
+    if (rc == 0 && (err = smbq_fflush(f)) < 0)
+      rc = cli_fail(&s, err, "flushing %s failed", argv[1]);
+    err = smbq_close(f);
+    if (rc == 0 && err < 0)
+      rc = cli_fail(&s, err, "closing %s failed", argv[1]);
+  }
+  if (fd != STDIN_FILENO)
+    close(fd);
+  cli_close(&s);
+  return rc;
+}

@@ -1,0 +1,257 @@
+/* smbq: command-line SMB client on the libsmbq public API. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "creds.h"
+#include "exitcodes.h"
+
+struct cmd {
+  const char *name;
+  int min_args, max_args;
+  cli_cmd_fn fn;
+  const char *usage;
+};
+
+static const struct cmd commands[] = {
+    {"ls", 1, 1, cmd_ls, "ls //host/share[/dir]        list a directory"},
+    {"stat", 1, 1, cmd_stat, "stat //host/share/path       show metadata"},
+    {"cat", 1, 1, cmd_cat, "cat //host/share/file        print a file"},
+    {"get", 1, 2, cmd_get,
+     "get //host/share/file [LOCAL|-]  download (default: basename)"},
+    {"put", 2, 2, cmd_put, "put LOCAL //host/share/path  upload"},
+    {"rm", 1, 1, cmd_rm, "rm //host/share/file         delete a file"},
+    {"mkdir", 1, 1, cmd_mkdir, "mkdir //host/share/dir       create a dir"},
+    {"rmdir", 1, 1, cmd_rmdir, "rmdir //host/share/dir       remove an "
+                               "empty directory"},
+    {"mv", 2, 2, cmd_mv, "mv //host/share/a //host/share/b  rename "
+                         "(same share)"},
+    {"info", 1, 1, cmd_info, "info //host/share            show dialect, "
+                             "transport, signing, encryption, auth"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: smbq [options] COMMAND ARGS\n"
+          "\n"
+          "Commands:\n");
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf(f, "  %s\n", commands[i].usage);
+  fprintf(
+      f,
+      "\n"
+      "Locations: //host/share/path, \\\\host\\share\\path,\n"
+      "           smb://[user@]host[:port]/share/path\n"
+      "\n"
+      "Options:\n"
+      "  -t, --transport MODE   auto|tcp|quic (default auto: TCP; QUIC is "
+      "not\n"
+      "                         available in this version)\n"
+      "  -p, --port N           TCP port (default 445)\n"
+      "      --quic-port N      QUIC port (default 443)\n"
+      "  -U, --user [DOMAIN\\]USER  user name (default: $USER)\n"
+      "      --password-file F  read the password from F (not readable by\n"
+      "                         others); else $SMBQ_PASSWORD; else a "
+      "prompt\n"
+      "      --ca-file FILE     extra trusted CA certificates (for QUIC)\n"
+      "      --resolve HOST:ADDR  connect to ADDR for server name HOST\n"
+      "      --encrypt          require SMB encryption\n"
+      "      --json             machine-readable output\n"
+      "  -v, --verbose          more detail on errors\n"
+      "  -h, --help             this help\n"
+      "      --version          print the version\n"
+      "\n"
+      "Exit codes: 0 ok, 1 other error, 2 usage, 3 authentication,\n"
+      "            4 not found or access denied, 5 network/transport,\n"
+      "            6 certificate/TLS\n");
+}
+
+enum {
+  OPT_QUIC_PORT = 256,
+  OPT_PASSWORD_FILE,
+  OPT_CA_FILE,
+  OPT_RESOLVE,
+  OPT_ENCRYPT,
+  OPT_JSON,
+  OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"transport", required_argument, NULL, 't'},
+    {"port", required_argument, NULL, 'p'},
+    {"quic-port", required_argument, NULL, OPT_QUIC_PORT},
+    {"user", required_argument, NULL, 'U'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"resolve", required_argument, NULL, OPT_RESOLVE},
+    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_port(const char *s, uint16_t *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 1 || v > 65535) {
+    fprintf(stderr, "smbq: invalid port '%s' (expected 1-65535)\n", s);
+    return -1;
+  }
+  *out = (uint16_t)v;
+  return 0;
+}
+
+static int parse_transport(const char *s, enum smbq_transport_mode *m) {
+  static const struct {
+    const char *name;
+    enum smbq_transport_mode mode;
+  } modes[] = {{"auto", SMBQ_TRANSPORT_AUTO},
+               {"tcp", SMBQ_TRANSPORT_TCP},
+               {"quic", SMBQ_TRANSPORT_QUIC}};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    if (strcmp(s, modes[i].name) == 0) {
+      *m = modes[i].mode;
+      return 0;
+    }
+  fprintf(stderr, "smbq: invalid transport '%s' (use auto, tcp or quic)\n",
+          s);
+  return -1;
+}
+
+static int apply_option(struct cli *cli, int c, const char *arg) {
+  uint16_t port;
+  enum smbq_transport_mode mode;
+  switch (c) {
+  case 't':
+    if (parse_transport(arg, &mode) < 0)
+      return -1;
+    return smbq_opts_set_transport(cli->opts, mode);
+  case 'p':
+    if (parse_port(arg, &port) < 0)
+      return -1;
+    cli->port_set = 1;
+    return smbq_opts_set_port(cli->opts, port);
+  case OPT_QUIC_PORT:
+    if (parse_port(arg, &port) < 0)
+      return -1;
+    return smbq_opts_set_quic_port(cli->opts, port);
+  case 'U':
+    cli->user = arg;
+    return 0;
+  case OPT_PASSWORD_FILE:
+    cli->password_file = arg;
+    return 0;
+  case OPT_CA_FILE:
+    return smbq_opts_set_ca_file(cli->opts, arg);
+  case OPT_RESOLVE:
+    if (!strchr(arg, ':')) {
+      fprintf(stderr, "smbq: --resolve wants HOST:ADDR\n");
+      return -1;
+    }
+    cli->resolve = arg;
+    return 0;
+  case OPT_ENCRYPT:
+    return smbq_opts_set_encrypt(cli->opts, 1);
+  case OPT_JSON:
+    cli->json = true;
+    return 0;
+  case 'v':
+    cli->verbose++;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+static const struct cmd *find_cmd(const char *name) {
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  struct cli cli;
+  memset(&cli, 0, sizeof(cli));
+  cli.opts = smbq_opts_new();
+  if (!cli.opts) {
+    fprintf(stderr, "smbq: out of memory\n");
+    return SMBQ_EXIT_OTHER;
+  }
+  int c, rc = SMBQ_EXIT_USAGE;
+  /* '+': options end at the command name, as in git. */
+  while ((c = getopt_long(argc, argv, "+t:p:U:vh", long_opts, NULL)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      rc = SMBQ_EXIT_OK;
+      goto out;
+    }
+    if (c == OPT_VERSION) {
+      printf("smbq %s\n", smbq_version());
+      rc = SMBQ_EXIT_OK;
+      goto out;
+    }
+    if (c == '?' || apply_option(&cli, c, optarg) < 0) {
+      fprintf(stderr, "Try 'smbq --help'.\n");
+      goto out;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    goto out;
+  }
+  const struct cmd *cmd = find_cmd(argv[optind]);
+  if (!cmd) {
+    fprintf(stderr, "smbq: unknown command '%s'; try 'smbq --help'\n",
+            argv[optind]);
+    goto out;
+  }
+  /* Options may also follow the command ("smbq ls URL --json"). */
+  int cargc = argc - optind;
+  char **cargv = argv + optind;
+  optind = 0; /* glibc: 0 re-initialises getopt */
+  int nargs = 0;
+  char **args = calloc((size_t)cargc, sizeof(char *));
+  if (!args)
+    goto out;
+  while (optind < cargc) {
+    c = getopt_long(cargc, cargv, "-t:p:U:vh", long_opts, NULL);
+    if (c == -1)
+      break;
+    if (c == 1) {
+      args[nargs++] = optarg;
+      continue;
+    }
+    if (c == 'h') {
+      printf("Usage: smbq [options] %s\n", cmd->usage);
+      rc = SMBQ_EXIT_OK;
+      free(args);
+      goto out;
+    }
+    if (c == '?' || apply_option(&cli, c, optarg) < 0) {
+      fprintf(stderr, "Try 'smbq --help'.\n");
+      free(args);
+      goto out;
+    }
+  }
+  while (optind < cargc)
+    args[nargs++] = cargv[optind++];
+  if (nargs < cmd->min_args || nargs > cmd->max_args) {
+    fprintf(stderr, "smbq: wrong number of arguments\nUsage: smbq "
+            "[options] %s\n", cmd->usage);
+    free(args);
+    goto out;
+  }
+  rc = cmd->fn(&cli, nargs, args);
+  free(args);
+out:
+  smbq_free_secret(cli.password);
+  smbq_opts_free(cli.opts);
+  return rc;
+}

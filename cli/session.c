@@ -1,0 +1,153 @@
+/* Connecting the CLI to a share, error printing and exit codes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "creds.h"
+#include "exitcodes.h"
+
+int smbq_exit_from_err(int err) {
+  switch (err) {
+  case SMBQ_OK:
+    return SMBQ_EXIT_OK;
+  case SMBQ_ERR_AUTH:
+  case SMBQ_ERR_POLICY:
+    return SMBQ_EXIT_AUTH;
+  case SMBQ_ERR_NOENT:
+  case SMBQ_ERR_ACCESS:
+  case SMBQ_ERR_NOTDIR:
+    return SMBQ_EXIT_NOTFOUND;
+  case SMBQ_ERR_NET:
+  case SMBQ_ERR_TIMEOUT:
+  case SMBQ_ERR_CLOSED:
+  case SMBQ_ERR_UNSUPPORTED:
+    return SMBQ_EXIT_NET;
+  case SMBQ_ERR_TLS:
+  case SMBQ_ERR_CERT:
+    return SMBQ_EXIT_CERT;
+  default:
+    return SMBQ_EXIT_OTHER;
+  }
+}
+
+int cli_fail(struct cli_share *s, int err, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  char msg[512];
+  if (s && s->conn)
+    smbq_conn_errmsg(s->conn, msg, sizeof(msg));
+  else
+    snprintf(msg, sizeof(msg), "%s", smbq_strerror(err));
+  fprintf(stderr, "smbq: %s: %s\n", what, msg);
+  return smbq_exit_from_err(err);
+}
+
+void cli_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static const char *default_user(const struct cli *cli,
+                                 const struct smbq_url *u) {
+  if (cli->user)
+    return cli->user;
+  if (u->user[0])
+    return u->user;
+  const char *env = getenv("USER");
+  return env ? env : "guest";
+}
+
+/* --password-file, then SMBQ_PASSWORD, then a prompt. */
+static int resolve_password(struct cli *cli, const char *user,
+                            const char *host) {
+  if (cli->password)
+    return 0;
+  char err[512];
+  if (cli->password_file) {
+    cli->password = smbq_read_password_file(cli->password_file, err,
+                                            sizeof(err));
+    if (!cli->password) {
+      fprintf(stderr, "smbq: %s\n", err);
+      return SMBQ_EXIT_USAGE;
+    }
+    return 0;
+  }
+  const char *env = getenv("SMBQ_PASSWORD");
+  if (env) {
+    cli->password = strdup(env);
+    return cli->password ? 0 : SMBQ_EXIT_OTHER;
+  }
+  cli->password = smbq_prompt_password(user, host);
+  if (!cli->password) {
+    fprintf(stderr, "smbq: no password: use --password-file FILE, set "
+            "SMBQ_PASSWORD, or run on a terminal to be asked\n");
+    return SMBQ_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* --resolve HOST:ADDR applies when HOST is the server named. */
+static const char *resolve_addr(const struct cli *cli, const char *host) {
+  if (!cli->resolve)
+    return NULL;
+  size_t hl = strlen(host);
+  if (strncasecmp(cli->resolve, host, hl) == 0 && cli->resolve[hl] == ':')
+    return cli->resolve + hl + 1;
+  return NULL;
+}
+
+int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
+  char err[512];
+  memset(s, 0, sizeof(*s));
+  if (smbq_url_parse(url_str, true, &s->url, err, sizeof(err)) < 0) {
+    fprintf(stderr, "smbq: %s\n", err);
+    return SMBQ_EXIT_USAGE;
+  }
+  const char *user = default_user(cli, &s->url);
+  int rc = resolve_password(cli, user, s->url.host);
+  if (rc)
+    return rc;
+  smbq_opts_set_user(cli->opts, user, NULL);
+  smbq_opts_set_password(cli->opts, cli->password);
+  smbq_opts_set_resolve(cli->opts, resolve_addr(cli, s->url.host));
+  if (s->url.port && !cli->port_set)
+    smbq_opts_set_port(cli->opts, s->url.port);
+  s->conn = smbq_conn_new(cli->opts);
+  if (!s->conn)
+    return cli_fail(NULL, SMBQ_ERR_NOMEM, "connect");
+  int err_code = smbq_conn_connect(s->conn, s->url.host);
+  if (err_code < 0) {
+    rc = cli_fail(s, err_code, "cannot connect to %s", s->url.host);
+    cli_close(s);
+    return rc;
+  }
+  err_code = smbq_tree_connect(s->conn, s->url.share, &s->tree);
+  if (err_code < 0) {
+    rc = cli_fail(s, err_code, "cannot open share \\\\%s\\%s",
+                  s->url.host, s->url.share);
+    cli_close(s);
+    return rc;
+  }
+  return 0;
+}
+
+void cli_close(struct cli_share *s) {
+  if (s->tree)
+    smbq_tree_disconnect(s->tree);
+  s->tree = NULL;
+  smbq_conn_free(s->conn);
+  s->conn = NULL;
+}

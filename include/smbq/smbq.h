@@ -1,0 +1,263 @@
+/* libsmbq — SMB 3.1.1 client library.
+ *
+ * Handle model:
+ *   smbq_opts   connection settings (transport, ports, credentials, policy)
+ *   smbq_conn   one transport connection with one authenticated session
+ *   smbq_tree   a connected share on a connection
+ *   smbq_file   an open file or directory on a tree
+ *   smbq_dir    a directory listing in progress
+ *
+ * Threads: a connection runs its own I/O thread. Every call below may be
+ * made from any thread, concurrently; requests from all threads share the
+ * connection's credits and are pipelined. Async callbacks run on the I/O
+ * thread: they must not call the sync functions (those return
+ * SMBQ_ERR_INVAL there) and should return quickly.
+ *
+ * Errors: functions return 0 (or a byte count) on success and a negative
+ * SMBQ_ERR_* (smbq_err.h) on failure. smbq_conn_errmsg() then tells what
+ * failed and what to do, e.g. "logon failure for user 'bob' on
+ * fs1.example: wrong user name or password".
+ *
+ * Paths are UTF-8, relative to the share root, with '/' or '\' separators.
+ */
+#ifndef SMBQ_H
+#define SMBQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "smbq_err.h"
+#include "smbq_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smbq_opts smbq_opts;
+typedef struct smbq_conn smbq_conn;
+typedef struct smbq_tree smbq_tree;
+typedef struct smbq_file smbq_file;
+typedef struct smbq_dir smbq_dir;
+
+/* ---- version ---------------------------------------------------------- */
+
+SMBQ_EXPORT const char *smbq_version(void);
+
+/* ---- options ---------------------------------------------------------- */
+
+enum smbq_transport_mode {
+  SMBQ_TRANSPORT_AUTO = 0, /* TCP, then QUIC (QUIC: not in this build yet) */
+  SMBQ_TRANSPORT_TCP = 1,
+  SMBQ_TRANSPORT_QUIC = 2,
+};
+
+/* Create default options: transport auto, TCP port 445, QUIC port 443,
+ * signing as the server requires (always on for 3.x sessions), no guest.
+ * Returns NULL on allocation failure. Free with smbq_opts_free(), which
+ * wipes the password. */
+SMBQ_EXPORT smbq_opts *smbq_opts_new(void);
+SMBQ_EXPORT void smbq_opts_free(smbq_opts *o);
+
+SMBQ_EXPORT int smbq_opts_set_transport(smbq_opts *o,
+                                        enum smbq_transport_mode m);
+SMBQ_EXPORT int smbq_opts_set_port(smbq_opts *o, uint16_t tcp_port);
+SMBQ_EXPORT int smbq_opts_set_quic_port(smbq_opts *o, uint16_t quic_port);
+/* user may be "DOMAIN\\user", "user@realm" or "user"; domain may be NULL. */
+SMBQ_EXPORT int smbq_opts_set_user(smbq_opts *o, const char *user,
+                                   const char *domain);
+/* The password is copied; the copy is wiped when the options are freed. */
+SMBQ_EXPORT int smbq_opts_set_password(smbq_opts *o, const char *password);
+/* Connect to addr (numeric IP) while using the server name for everything
+ * else (SPN, SNI, certificate checks). NULL clears. */
+SMBQ_EXPORT int smbq_opts_set_resolve(smbq_opts *o, const char *addr);
+/* Trust anchors for QUIC/TLS in addition to the system store. */
+SMBQ_EXPORT int smbq_opts_set_ca_file(smbq_opts *o, const char *path);
+/* Require SMB encryption for everything on this connection (fails with
+ * SMBQ_ERR_UNSUPPORTED if the server cannot encrypt). */
+SMBQ_EXPORT int smbq_opts_set_encrypt(smbq_opts *o, int required);
+/* Allow a guest or anonymous session. Off by default: a server that would
+ * log us on as guest makes the connect fail with SMBQ_ERR_POLICY. */
+SMBQ_EXPORT int smbq_opts_set_allow_guest(smbq_opts *o, int allow);
+/* Restrict the dialects offered, e.g. (0x0300, 0x0311). 0 = no limit. */
+SMBQ_EXPORT int smbq_opts_set_dialects(smbq_opts *o, uint16_t min,
+                                       uint16_t max);
+/* Connect and per-request timeouts in milliseconds (0 = default: 10 s
+ * to connect, 60 s per request). */
+SMBQ_EXPORT int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
+                                       uint32_t request_ms);
+
+/* ---- connection ------------------------------------------------------- */
+
+/* Allocate a connection handle (not yet connected). Returns NULL on
+ * allocation failure. The options are copied. */
+SMBQ_EXPORT smbq_conn *smbq_conn_new(const smbq_opts *o);
+
+/* Connect to `server` (a host name or address; the name is also used for
+ * the SPN and TLS), negotiate and authenticate. Sync.
+ * Errors: SMBQ_ERR_NET / SMBQ_ERR_TIMEOUT (unreachable), SMBQ_ERR_AUTH
+ * (wrong credentials), SMBQ_ERR_POLICY (guest refused),
+ * SMBQ_ERR_UNSUPPORTED (no common dialect/cipher), SMBQ_ERR_PROTO,
+ * SMBQ_ERR_SIGNATURE. */
+SMBQ_EXPORT int smbq_conn_connect(smbq_conn *c, const char *server);
+
+/* Log off, disconnect and free (also valid on a failed connection). Files
+ * and trees still open are closed first. */
+SMBQ_EXPORT void smbq_conn_free(smbq_conn *c);
+
+/* The message for the most recent failure on this connection, copied into
+ * buf (always NUL-terminated). Returns buf. */
+SMBQ_EXPORT const char *smbq_conn_errmsg(smbq_conn *c, char *buf,
+                                         size_t len);
+
+/* The NTSTATUS of the most recent failure that came from the server, 0 if
+ * none. */
+SMBQ_EXPORT uint32_t smbq_conn_ntstatus(smbq_conn *c);
+
+struct smbq_conn_info {
+  char server[256];
+  char peer[64];          /* address:port actually connected */
+  char transport[8];      /* "tcp" */
+  char dialect[8];        /* "3.1.1", "3.0.2", "3.0", "2.1", "2.0.2" */
+  char signing[16];       /* "AES-128-GMAC", "AES-128-CMAC",
+                             "HMAC-SHA256", "none" */
+  char encryption[16];    /* session-wide encryption: "AES-128-GCM", ...,
+                             "none" (a share may still require it: see
+                             smbq_tree_encrypted) */
+  char cipher[16];        /* negotiated cipher, "none" if the server
+                             offers no encryption */
+  char auth[16];          /* "NTLMv2" */
+  uint32_t max_read, max_write, max_transact;
+  int signing_required;   /* the server requires signing */
+};
+
+SMBQ_EXPORT int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i);
+
+/* Send an ECHO and wait for the reply (a liveness check). */
+SMBQ_EXPORT int smbq_echo(smbq_conn *c);
+
+/* ---- trees ------------------------------------------------------------ */
+
+/* Connect to a share. The tree belongs to the connection; free it with
+ * smbq_tree_disconnect() before smbq_conn_free() (or let conn_free do it).
+ * Errors: SMBQ_ERR_NOENT (no such share), SMBQ_ERR_ACCESS. */
+SMBQ_EXPORT int smbq_tree_connect(smbq_conn *c, const char *share,
+                                  smbq_tree **out);
+SMBQ_EXPORT int smbq_tree_disconnect(smbq_tree *t);
+/* Whether this share's traffic is encrypted (share or session policy). */
+SMBQ_EXPORT int smbq_tree_encrypted(const smbq_tree *t);
+
+/* ---- metadata --------------------------------------------------------- */
+
+enum smbq_type { SMBQ_TYPE_FILE = 0, SMBQ_TYPE_DIR = 1 };
+
+struct smbq_stat {
+  enum smbq_type type;
+  uint64_t size;          /* end of file */
+  uint64_t alloc_size;
+  uint32_t attributes;    /* FILE_ATTRIBUTE_* */
+  uint64_t file_id;       /* server's index number, 0 if unknown */
+  struct timespec atime, mtime, ctime, btime;
+};
+
+/* Attribute bits callers commonly test (MS-FSCC 2.6). */
+#define SMBQ_ATTR_READONLY 0x0001u
+#define SMBQ_ATTR_HIDDEN 0x0002u
+#define SMBQ_ATTR_SYSTEM 0x0004u
+#define SMBQ_ATTR_DIRECTORY 0x0010u
+#define SMBQ_ATTR_ARCHIVE 0x0020u
+#define SMBQ_ATTR_NORMAL 0x0080u
+
+/* Stat a path in one round trip (CREATE + QUERY_INFO + CLOSE compounded). */
+SMBQ_EXPORT int smbq_stat(smbq_tree *t, const char *path,
+                          struct smbq_stat *st);
+
+struct smbq_statvfs {
+  uint64_t block_size;
+  uint64_t total_blocks;
+  uint64_t free_blocks;   /* available to the caller */
+};
+SMBQ_EXPORT int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv);
+
+SMBQ_EXPORT int smbq_mkdir(smbq_tree *t, const char *path);
+/* Errors: SMBQ_ERR_NOTEMPTY, SMBQ_ERR_NOTDIR, SMBQ_ERR_NOENT. */
+SMBQ_EXPORT int smbq_rmdir(smbq_tree *t, const char *path);
+/* Errors: SMBQ_ERR_ISDIR, SMBQ_ERR_NOENT, SMBQ_ERR_BUSY. */
+SMBQ_EXPORT int smbq_unlink(smbq_tree *t, const char *path);
+
+#define SMBQ_RENAME_NOREPLACE 0x1u
+/* Rename within the share; replaces an existing target unless
+ * SMBQ_RENAME_NOREPLACE (then SMBQ_ERR_EXISTS). */
+SMBQ_EXPORT int smbq_rename(smbq_tree *t, const char *from, const char *to,
+                            unsigned flags);
+
+/* Set times (NULL = leave unchanged) on a path. */
+SMBQ_EXPORT int smbq_set_times(smbq_tree *t, const char *path,
+                               const struct timespec *atime,
+                               const struct timespec *mtime);
+/* Replace the attribute bits (e.g. SMBQ_ATTR_READONLY). */
+SMBQ_EXPORT int smbq_set_attributes(smbq_tree *t, const char *path,
+                                    uint32_t attributes);
+
+/* ---- directories ------------------------------------------------------ */
+
+struct smbq_dirent {
+  char name[1024];        /* UTF-8 */
+  struct smbq_stat st;
+};
+
+/* List a directory. Entries "." and ".." are skipped. Listing is
+ * streamed: each QUERY_DIRECTORY fetches up to 64 KiB of entries. */
+SMBQ_EXPORT int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out);
+/* 1 = an entry was stored, 0 = end, <0 = error. */
+SMBQ_EXPORT int smbq_readdir(smbq_dir *d, struct smbq_dirent *e);
+SMBQ_EXPORT void smbq_closedir(smbq_dir *d);
+
+/* ---- files ------------------------------------------------------------ */
+
+#define SMBQ_O_RDONLY 0x0u
+#define SMBQ_O_WRONLY 0x1u
+#define SMBQ_O_RDWR 0x2u
+#define SMBQ_O_CREAT 0x40u
+#define SMBQ_O_EXCL 0x80u
+#define SMBQ_O_TRUNC 0x200u
+
+/* Open a file (never a directory). Errors: SMBQ_ERR_NOENT, SMBQ_ERR_ISDIR,
+ * SMBQ_ERR_EXISTS (O_EXCL), SMBQ_ERR_ACCESS, SMBQ_ERR_BUSY. */
+SMBQ_EXPORT int smbq_open(smbq_tree *t, const char *path, unsigned flags,
+                          smbq_file **out);
+
+/* Read up to len bytes at off. Large reads are split into many READ
+ * requests in flight at once. Returns bytes read (0 at end of file) or
+ * a negative error. */
+SMBQ_EXPORT ssize_t smbq_pread(smbq_file *f, void *buf, size_t len,
+                               uint64_t off);
+/* Write len bytes at off; returns len only after the server acknowledged
+ * every byte, else a negative error. Pipelined like smbq_pread. */
+SMBQ_EXPORT ssize_t smbq_pwrite(smbq_file *f, const void *buf, size_t len,
+                                uint64_t off);
+
+/* Async variants. cb(arg, result) runs on the I/O thread once, with the
+ * byte count or a negative error. buf must stay valid until then. */
+typedef void (*smbq_io_cb)(void *arg, ssize_t result);
+SMBQ_EXPORT int smbq_pread_async(smbq_file *f, void *buf, size_t len,
+                                 uint64_t off, smbq_io_cb cb, void *arg);
+SMBQ_EXPORT int smbq_pwrite_async(smbq_file *f, const void *buf, size_t len,
+                                  uint64_t off, smbq_io_cb cb, void *arg);
+
+SMBQ_EXPORT int smbq_fstat(smbq_file *f, struct smbq_stat *st);
+SMBQ_EXPORT int smbq_ftruncate(smbq_file *f, uint64_t size);
+SMBQ_EXPORT int smbq_fflush(smbq_file *f);
+/* Close and free the handle (also on error). */
+SMBQ_EXPORT int smbq_close(smbq_file *f);
+
+/* Largest single READ/WRITE the server accepts (for callers that size
+ * their own buffers). */
+SMBQ_EXPORT size_t smbq_file_io_size(const smbq_file *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,139 @@
+/* Internal structures of the public handles and helpers shared by the
+ * lib/api files. Not installed. */
+#ifndef SMBQ_API_H
+#define SMBQ_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/io_thread.h"
+#include "smb2/smb2_conn.h"
+#include "smbq/smbq.h"
+
+struct smbq_opts {
+  enum smbq_transport_mode transport;
+  uint16_t port;
+  uint16_t quic_port;
+  char *user;
+  char *domain;
+  char *password;
+  char *resolve;
+  char *ca_file;
+  bool encrypt;
+  bool allow_guest;
+  uint16_t dialect_min, dialect_max;
+  uint32_t connect_timeout_ms;
+  uint32_t request_timeout_ms;
+};
+
+/* Deep copy / release of the option strings (password wiped). */
+int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);
+void api_opts_clear(struct smbq_opts *o);
+
+struct smbq_conn {
+  struct smbq_opts opts;
+  char server[256];
+  struct smbq_io *io;
+  pthread_mutex_t lock;     /* guards errmsg, ntstatus, trees */
+  char errmsg[512];
+  uint32_t ntstatus;
+  /* set once while connecting, read-only afterwards */
+  uint16_t dialect;
+  uint32_t server_caps;
+  uint16_t server_security_mode;
+  uint8_t server_guid[16];
+  uint8_t client_guid[16];
+  uint32_t max_read, max_write, max_transact;
+  uint16_t cipher;
+  uint16_t signing_alg;
+  uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
+  struct smb2_sec sec;      /* the session; referenced by every request */
+  struct smb2_sec enc_sec;  /* same keys, encryption forced (for trees
+                               with ENCRYPT_DATA) */
+  bool session_valid;
+  char auth_mech[16];
+  char transport[8];
+  char peer[64];
+  struct smbq_tree *trees;
+};
+
+struct smbq_tree {
+  smbq_conn *conn;
+  struct smbq_tree *next;
+  uint32_t tree_id;
+  uint32_t share_flags;
+  uint32_t share_caps;
+  bool encrypt;
+  char name[256];
+};
+
+struct smbq_file {
+  smbq_tree *tree;
+  uint8_t file_id[16];
+  bool is_dir;
+  char path[1024];
+};
+
+/* ---- error reporting ---------------------------------------------------- */
+
+/* Record a failure on the connection and return rc. The message is
+ * formatted from fmt; when the failure came from the server, status is its
+ * NTSTATUS (named in the message), else 0. Transport failures append the
+ * I/O thread's reason. */
+int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- sync calls ---------------------------------------------------------- */
+
+/* Parse a reply on the I/O thread; returns 0 or SMBQ_ERR_*. msg is valid
+ * only during the call. */
+typedef int (*api_parse_fn)(void *ctx, uint32_t status, const uint8_t *msg,
+                            size_t len);
+
+struct api_call {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  int remaining;
+};
+
+struct api_elem {
+  struct api_call *call;
+  api_parse_fn parse;       /* NULL: success iff status is not an error */
+  void *ctx;
+  int rc;                   /* result: 0 or SMBQ_ERR_* */
+  uint32_t status;          /* NTSTATUS of the reply, 0 if none */
+};
+
+/* A request for conn (session security attached) on tree (may be NULL),
+ * with body room of body_cap bytes. NULL on allocation failure. */
+struct smb2_req *api_req(smbq_conn *c, smbq_tree *t, uint16_t cmd,
+                         size_t body_cap);
+
+/* Attach a completion element to a request. */
+void api_elem_init(struct api_elem *e, struct api_call *call,
+                   struct smb2_req *r, api_parse_fn parse, void *ctx);
+
+/* Submit a chain whose n elements were attached to call, and wait until all
+ * completed. Returns 0 if submitted (look at each element's rc), or
+ * SMBQ_ERR_CLOSED/SMBQ_ERR_INVAL (then nothing was sent and the chain is
+ * freed). */
+int api_run(smbq_conn *c, struct api_call *call, int n,
+            struct smb2_req *chain);
+
+/* One request, one parse, wait: returns the element's rc. *status gets the
+ * NTSTATUS when non-NULL. */
+int api_call1(smbq_conn *c, struct smb2_req *r, api_parse_fn parse,
+              void *ctx, uint32_t *status);
+
+/* ---- paths --------------------------------------------------------------- */
+
+/* UTF-8 path ('/' or '\' separated, leading separators dropped) to the
+ * UTF-16LE form SMB2 wants ('\' separated, relative to the share).
+ * *out malloc'd, caller frees. */
+int api_path_utf16(const char *path, uint8_t **out, size_t *outlen);
+
+/* Status -> SMBQ_ERR_* treating the statuses that carry data as success. */
+int api_status_err(uint32_t status);
+
+#endif

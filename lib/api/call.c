@@ -1,0 +1,139 @@
+/* Sync calls on top of the async core: submit, then wait on a condition
+ * variable signalled from the I/O thread. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "smb2/smb2_hdr.h"
+
+int api_status_err(uint32_t status) {
+  return smbq_err_from_ntstatus(status);
+}
+
+int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
+  char msg[384];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  char why[256] = "";
+  if ((rc == SMBQ_ERR_CLOSED || rc == SMBQ_ERR_TIMEOUT ||
+       rc == SMBQ_ERR_PROTO || rc == SMBQ_ERR_SIGNATURE) && c->io)
+    smbq_io_error(c->io, why, sizeof(why));
+  const char *sname = status ? smbq_ntstatus_name(status) : NULL;
+  pthread_mutex_lock(&c->lock);
+  if (sname)
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (%s)", msg,
+             smbq_strerror(rc), sname);
+  else if (status)
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (NTSTATUS 0x%08x)", msg,
+             smbq_strerror(rc), status);
+  else if (why[0])
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", msg, why);
+  else
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", msg, smbq_strerror(rc));
+  c->ntstatus = status;
+  pthread_mutex_unlock(&c->lock);
+  return rc;
+}
+
+const char *smbq_conn_errmsg(smbq_conn *c, char *buf, size_t len) {
+  if (!buf || !len)
+    return buf;
+  if (!c) {
+    snprintf(buf, len, "no connection");
+    return buf;
+  }
+  pthread_mutex_lock(&c->lock);
+  snprintf(buf, len, "%s", c->errmsg[0] ? c->errmsg : "no error");
+  pthread_mutex_unlock(&c->lock);
+  return buf;
+}
+
+uint32_t smbq_conn_ntstatus(smbq_conn *c) {
+  pthread_mutex_lock(&c->lock);
+  uint32_t s = c->ntstatus;
+  pthread_mutex_unlock(&c->lock);
+  return s;
+}
+
+struct smb2_req *api_req(smbq_conn *c, smbq_tree *t, uint16_t cmd,
+                         size_t body_cap) {
+  struct smb2_req *r = smb2_req_new(cmd, body_cap);
+  if (!r)
+    return NULL;
+  if (c->session_valid)
+    r->sec = (t && t->encrypt && !c->sec.encrypt) ? &c->enc_sec : &c->sec;
+  r->tree_id = t ? t->tree_id : 0;
+  return r;
+}
+
+static void elem_done(void *arg, int err, uint32_t status,
+                      const uint8_t *msg, size_t len) {
+  struct api_elem *e = arg;
+  e->status = status;
+  if (err < 0)
+    e->rc = err;
+  else if (e->parse)
+    e->rc = e->parse(e->ctx, status, msg, len);
+  else
+    e->rc = api_status_err(status);
+  struct api_call *call = e->call;
+  pthread_mutex_lock(&call->m);
+  call->remaining--;
+  pthread_cond_broadcast(&call->cv);
+  pthread_mutex_unlock(&call->m);
+}
+
+void api_elem_init(struct api_elem *e, struct api_call *call,
+                   struct smb2_req *r, api_parse_fn parse, void *ctx) {
+  memset(e, 0, sizeof(*e));
+  e->call = call;
+  e->parse = parse;
+  e->ctx = ctx;
+  r->done = elem_done;
+  r->arg = e;
+}
+
+static void free_chain(struct smb2_req *r) {
+  while (r) {
+    struct smb2_req *n = r->chain;
+    smb2_req_free(r);
+    r = n;
+  }
+}
+
+int api_run(smbq_conn *c, struct api_call *call, int n,
+            struct smb2_req *chain) {
+  if (!c->io || smbq_io_on_thread(c->io)) {
+    free_chain(chain);
+    return SMBQ_ERR_INVAL; /* sync call from a callback would deadlock */
+  }
+  pthread_mutex_init(&call->m, NULL);
+  pthread_cond_init(&call->cv, NULL);
+  call->remaining = n;
+  int rc = smbq_io_submit(c->io, chain);
+  if (rc < 0) {
+    free_chain(chain);
+  } else {
+    pthread_mutex_lock(&call->m);
+    while (call->remaining > 0)
+      pthread_cond_wait(&call->cv, &call->m);
+    pthread_mutex_unlock(&call->m);
+  }
+  pthread_mutex_destroy(&call->m);
+  pthread_cond_destroy(&call->cv);
+  return rc;
+}
+
+int api_call1(smbq_conn *c, struct smb2_req *r, api_parse_fn parse,
+              void *ctx, uint32_t *status) {
+  struct api_call call;
+  struct api_elem e;
+  api_elem_init(&e, &call, r, parse, ctx);
+  int rc = api_run(c, &call, 1, r);
+  if (status)
+    *status = rc < 0 ? 0 : e.status;
+  return rc < 0 ? rc : e.rc;
+}

@@ -1,0 +1,142 @@
+/* Connection options. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "smbq_bytes.h"
+
+smbq_opts *smbq_opts_new(void) {
+  smbq_opts *o = calloc(1, sizeof(*o));
+  if (!o)
+    return NULL;
+  o->transport = SMBQ_TRANSPORT_AUTO;
+  o->port = 445;
+  o->quic_port = 443;
+  return o;
+}
+
+static void free_secret(char **s) {
+  if (*s)
+    smbq_wipe(*s, strlen(*s));
+  free(*s);
+  *s = NULL;
+}
+
+void api_opts_clear(struct smbq_opts *o) {
+  free(o->user);
+  free(o->domain);
+  free_secret(&o->password);
+  free(o->resolve);
+  free(o->ca_file);
+  o->user = o->domain = o->resolve = o->ca_file = NULL;
+}
+
+void smbq_opts_free(smbq_opts *o) {
+  if (!o)
+    return;
+  api_opts_clear(o);
+  free(o);
+}
+
+static int set_str(char **dst, const char *src) {
+  char *n = NULL;
+  if (src && !(n = strdup(src)))
+    return SMBQ_ERR_NOMEM;
+  free(*dst);
+  *dst = n;
+  return 0;
+}
+
+int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
+  *dst = *src;
+  dst->user = dst->domain = dst->password = dst->resolve = dst->ca_file =
+      NULL;
+  if (set_str(&dst->user, src->user) < 0 ||
+      set_str(&dst->domain, src->domain) < 0 ||
+      set_str(&dst->password, src->password) < 0 ||
+      set_str(&dst->resolve, src->resolve) < 0 ||
+      set_str(&dst->ca_file, src->ca_file) < 0) {
+    api_opts_clear(dst);
+    return SMBQ_ERR_NOMEM;
+  }
+  return 0;
+}
+
+int smbq_opts_set_transport(smbq_opts *o, enum smbq_transport_mode m) {
+  if (m != SMBQ_TRANSPORT_AUTO && m != SMBQ_TRANSPORT_TCP &&
+      m != SMBQ_TRANSPORT_QUIC)
+    return SMBQ_ERR_INVAL;
+  o->transport = m;
+  return 0;
+}
+
+int smbq_opts_set_port(smbq_opts *o, uint16_t p) {
+  if (!p)
+    return SMBQ_ERR_INVAL;
+  o->port = p;
+  return 0;
+}
+
+int smbq_opts_set_quic_port(smbq_opts *o, uint16_t p) {
+  if (!p)
+    return SMBQ_ERR_INVAL;
+  o->quic_port = p;
+  return 0;
+}
+
+/* "DOMAIN\user" splits into domain and user; an explicit domain wins. */
+int smbq_opts_set_user(smbq_opts *o, const char *user, const char *domain) {
+  if (!user)
+    return SMBQ_ERR_INVAL;
+  const char *bs = strchr(user, '\\');
+  if (bs && !domain) {
+    char *d = strndup(user, (size_t)(bs - user));
+    if (!d)
+      return SMBQ_ERR_NOMEM;
+    int rc = set_str(&o->user, bs + 1);
+    free(o->domain);
+    o->domain = d;
+    return rc;
+  }
+  if (set_str(&o->user, bs ? bs + 1 : user) < 0)
+    return SMBQ_ERR_NOMEM;
+  return set_str(&o->domain, domain);
+}
+
+int smbq_opts_set_password(smbq_opts *o, const char *pw) {
+  free_secret(&o->password);
+  return set_str(&o->password, pw);
+}
+
+int smbq_opts_set_resolve(smbq_opts *o, const char *addr) {
+  return set_str(&o->resolve, addr);
+}
+
+int smbq_opts_set_ca_file(smbq_opts *o, const char *path) {
+  return set_str(&o->ca_file, path);
+}
+
+int smbq_opts_set_encrypt(smbq_opts *o, int required) {
+  o->encrypt = required != 0;
+  return 0;
+}
+
+int smbq_opts_set_allow_guest(smbq_opts *o, int allow) {
+  o->allow_guest = allow != 0;
+  return 0;
+}
+
+int smbq_opts_set_dialects(smbq_opts *o, uint16_t min, uint16_t max) {
+  if (min && max && min > max)
+    return SMBQ_ERR_INVAL;
+  o->dialect_min = min;
+  o->dialect_max = max;
+  return 0;
+}
+
+int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
+                           uint32_t request_ms) {
+  o->connect_timeout_ms = connect_ms;
+  o->request_timeout_ms = request_ms;
+  return 0;
+}

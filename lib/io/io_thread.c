@@ -1,0 +1,288 @@
+/* I/O thread: see io_thread.h.
+ *
+ * poll(2) rather than epoll: each thread watches exactly two descriptors
+ * (the transport and its wake-up eventfd), where epoll's set management
+ * buys nothing. */
+#include "io/io_thread.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "smbq/smbq_err.h"
+
+struct io_task {
+  void (*fn)(void *arg, struct smb2_conn *c);
+  void *arg;
+  bool done;
+  struct io_task *next;
+};
+
+struct smbq_io {
+  pthread_t thread;
+  int wake_fd;
+  pthread_mutex_t lock;      /* protects everything below */
+  pthread_cond_t task_cv;
+  struct smb2_req *sub_head, *sub_tail;
+  struct io_task *tasks;
+  bool stop;
+  bool dead;
+  char errmsg[256];
+  /* owned by the I/O thread */
+  struct smb2_conn *core;
+  struct smbq_transport *tp;
+};
+
+static void wake(struct smbq_io *io) {
+  uint64_t one = 1;
+  ssize_t n = write(io->wake_fd, &one, sizeof(one));
+  (void)n; /* a full counter already means "wake up" */
+}
+
+int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain) {
+  pthread_mutex_lock(&io->lock);
+  if (io->dead || io->stop) {
+    pthread_mutex_unlock(&io->lock);
+    return SMBQ_ERR_CLOSED;
+  }
+  chain->next = NULL;
+  if (io->sub_tail)
+    io->sub_tail->next = chain;
+  else
+    io->sub_head = chain;
+  io->sub_tail = chain;
+  pthread_mutex_unlock(&io->lock);
+  wake(io);
+  return 0;
+}
+
+int smbq_io_run(struct smbq_io *io, void (*fn)(void *, struct smb2_conn *),
+                void *arg) {
+  struct io_task t = {.fn = fn, .arg = arg};
+  pthread_mutex_lock(&io->lock);
+  if (io->dead || io->stop) {
+    pthread_mutex_unlock(&io->lock);
+    return SMBQ_ERR_CLOSED;
+  }
+  t.next = io->tasks;
+  io->tasks = &t;
+  pthread_mutex_unlock(&io->lock);
+  wake(io);
+  pthread_mutex_lock(&io->lock);
+  while (!t.done)
+    pthread_cond_wait(&io->task_cv, &io->lock);
+  pthread_mutex_unlock(&io->lock);
+  return 0;
+}
+
+bool smbq_io_on_thread(const struct smbq_io *io) {
+  return pthread_equal(pthread_self(), io->thread);
+}
+
+int smbq_io_error(struct smbq_io *io, char *buf, size_t len) {
+  pthread_mutex_lock(&io->lock);
+  snprintf(buf, len, "%s", io->errmsg);
+  int dead = io->dead;
+  pthread_mutex_unlock(&io->lock);
+  return dead;
+}
+
+/* Move submitted chains into the core and run queued tasks. Returns false
+ * when asked to stop. */
+static bool drain_submissions(struct smbq_io *io) {
+  pthread_mutex_lock(&io->lock);
+  struct smb2_req *head = io->sub_head;
+  struct io_task *tasks = io->tasks;
+  io->sub_head = io->sub_tail = NULL;
+  io->tasks = NULL;
+  bool stop = io->stop;
+  pthread_mutex_unlock(&io->lock);
+  int64_t now = smbq_now_ms();
+  while (head) {
+    struct smb2_req *nx = head->next;
+    if (smb2_conn_submit(io->core, head, now) < 0) {
+      for (struct smb2_req *r = head; r;) {
+        struct smb2_req *rn = r->chain;
+        if (r->done)
+          r->done(r->arg, SMBQ_ERR_CLOSED, 0, NULL, 0);
+        smb2_req_free(r);
+        r = rn;
+      }
+    }
+    head = nx;
+  }
+  for (struct io_task *t = tasks; t;) {
+    struct io_task *tn = t->next;
+    t->fn(t->arg, io->core);
+    pthread_mutex_lock(&io->lock);
+    t->done = true;
+    pthread_cond_broadcast(&io->task_cv);
+    pthread_mutex_unlock(&io->lock);
+    t = tn;
+  }
+  return !stop;
+}
+
+static void die(struct smbq_io *io, int err, const char *why) {
+  pthread_mutex_lock(&io->lock);
+  if (!io->dead)
+    snprintf(io->errmsg, sizeof(io->errmsg), "%s", why);
+  io->dead = true;
+  pthread_mutex_unlock(&io->lock);
+  smb2_conn_abort(io->core, err);
+}
+
+/* Send as much as the transport takes. Returns <0 on a fatal error. */
+static int flush_output(struct smbq_io *io, bool *blocked) {
+  *blocked = false;
+  for (;;) {
+    const uint8_t *buf;
+    long n = smb2_conn_pull(io->core, &buf);
+    if (n < 0)
+      continue; /* that request failed alone; try the next one */
+    if (n == 0)
+      return 0;
+    long sent = io->tp->ops->send(io->tp, buf, (size_t)n);
+    if (sent < 0)
+      return (int)sent;
+    if (sent == 0) {
+      *blocked = true;
+      return 0;
+    }
+    smb2_conn_sent(io->core, (size_t)sent);
+  }
+}
+
+static int read_input(struct smbq_io *io) {
+  for (int i = 0; i < 64; i++) {
+    size_t cap;
+    uint8_t *buf = smb2_conn_recv_buf(io->core, &cap);
+    if (!buf)
+      return SMBQ_ERR_NOMEM;
+    long n = io->tp->ops->recv(io->tp, buf, cap);
+    if (n < 0)
+      return (int)n;
+    if (n == 0)
+      return 0;
+    int rc = smb2_conn_received(io->core, (size_t)n);
+    if (rc < 0)
+      return rc;
+    if ((size_t)n < cap)
+      return 0;
+  }
+  return 0;
+}
+
+static int poll_timeout(struct smbq_io *io, int64_t now) {
+  int64_t d1 = smb2_conn_tick(io->core, now);
+  int64_t d2 = io->tp->ops->deadline(io->tp);
+  int64_t d = d1;
+  if (d2 >= 0 && (d < 0 || d2 < d))
+    d = d2;
+  if (d < 0)
+    return -1;
+  return d <= now ? 0 : (int)(d - now > 60000 ? 60000 : d - now);
+}
+
+static void *io_main(void *arg) {
+  struct smbq_io *io = arg;
+  struct pollfd pfd[2];
+  bool blocked = false;
+  while (drain_submissions(io)) {
+    if (io->dead) {
+      /* Keep serving submissions (failing them) until told to stop. */
+      pfd[0].fd = io->wake_fd;
+      pfd[0].events = POLLIN;
+      poll(pfd, 1, -1);
+      uint64_t v;
+      ssize_t r = read(io->wake_fd, &v, sizeof(v));
+      (void)r;
+      continue;
+    }
+    int rc = flush_output(io, &blocked);
+    if (rc < 0) {
+      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
+      continue;
+    }
+    pfd[0].fd = io->tp->ops->fd(io->tp);
+    pfd[0].events = POLLIN | (blocked ? POLLOUT : 0);
+    pfd[1].fd = io->wake_fd;
+    pfd[1].events = POLLIN;
+    int timeout = poll_timeout(io, smbq_now_ms());
+    if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+      die(io, SMBQ_ERR_CLOSED, "poll failed");
+      continue;
+    }
+    if (pfd[1].revents & POLLIN) {
+      uint64_t v;
+      ssize_t r = read(io->wake_fd, &v, sizeof(v));
+      (void)r;
+    }
+    if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+      rc = read_input(io);
+      if (rc < 0)
+        die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : SMBQ_ERR_CLOSED,
+            rc == SMBQ_ERR_PROTO ? smb2_conn_last_error(io->core)
+                                 : io->tp->errmsg);
+    }
+  }
+  return NULL;
+}
+
+struct smbq_io *smbq_io_start(struct smb2_conn *core,
+                              struct smbq_transport *tp) {
+  struct smbq_io *io = calloc(1, sizeof(*io));
+  if (!io)
+    return NULL;
+  io->core = core;
+  io->tp = tp;
+  io->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (io->wake_fd < 0) {
+    free(io);
+    return NULL;
+  }
+  pthread_mutex_init(&io->lock, NULL);
+  pthread_cond_init(&io->task_cv, NULL);
+  if (pthread_create(&io->thread, NULL, io_main, io) != 0) {
+    close(io->wake_fd);
+    pthread_mutex_destroy(&io->lock);
+    pthread_cond_destroy(&io->task_cv);
+    free(io);
+    return NULL;
+  }
+  return io;
+}
+
+void smbq_io_stop(struct smbq_io *io) {
+  if (!io)
+    return;
+  pthread_mutex_lock(&io->lock);
+  io->stop = true;
+  pthread_mutex_unlock(&io->lock);
+  wake(io);
+  pthread_join(io->thread, NULL);
+  /* Submissions that raced with stop never reached the core. */
+  for (struct smb2_req *h = io->sub_head; h;) {
+    struct smb2_req *nx = h->next;
+    for (struct smb2_req *r = h; r;) {
+      struct smb2_req *rn = r->chain;
+      if (r->done)
+        r->done(r->arg, SMBQ_ERR_CANCELLED, 0, NULL, 0);
+      smb2_req_free(r);
+      r = rn;
+    }
+    h = nx;
+  }
+  smb2_conn_free(io->core);
+  smbq_transport_free(io->tp);
+  close(io->wake_fd);
+  pthread_mutex_destroy(&io->lock);
+  pthread_cond_destroy(&io->task_cv);
+  free(io);
+}

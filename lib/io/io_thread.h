@@ -1,0 +1,47 @@
+/* The I/O thread that drives one connection: it owns the protocol core and
+ * the transport, moves bytes between them, and runs the core's timers.
+ *
+ * Any thread may submit requests (smbq_io_submit); they are handed over
+ * through a locked queue and an eventfd wake-up, so the core itself is only
+ * ever touched by the I/O thread and needs no lock. Completion callbacks run
+ * on the I/O thread with no lock held: they may submit more requests but
+ * must not block waiting for a reply.
+ */
+#ifndef SMBQ_IO_THREAD_H
+#define SMBQ_IO_THREAD_H
+
+#include <stdbool.h>
+
+#include "smb2/smb2_conn.h"
+#include "transport/transport.h"
+
+struct smbq_io;
+
+/* Start the thread. Takes ownership of core and tp (freed by
+ * smbq_io_stop). Returns NULL on failure (then the caller still owns
+ * them). */
+struct smbq_io *smbq_io_start(struct smb2_conn *core,
+                              struct smbq_transport *tp);
+
+/* Queue a request or compound chain. Thread-safe. Returns 0, or
+ * SMBQ_ERR_CLOSED if the connection is dead (the caller then still owns
+ * the requests and no callback runs). */
+int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain);
+
+/* Run fn(arg, core) on the I/O thread and wait for it (used to change core
+ * settings after negotiation). Thread-safe; must not be called from the I/O
+ * thread. */
+int smbq_io_run(struct smbq_io *io, void (*fn)(void *arg, struct smb2_conn *c),
+                void *arg);
+
+/* True when called from the I/O thread (a sync call there would deadlock). */
+bool smbq_io_on_thread(const struct smbq_io *io);
+
+/* Why the connection died ("" while alive); copied into buf. */
+int smbq_io_error(struct smbq_io *io, char *buf, size_t len);
+
+/* Fail every request with SMBQ_ERR_CANCELLED, stop and join the thread,
+ * free the core and transport. */
+void smbq_io_stop(struct smbq_io *io);
+
+#endif

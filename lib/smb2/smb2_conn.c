@@ -1,0 +1,682 @@
+/* The sans-I/O SMB2 connection core. See smb2_conn.h. */
+#include "smb2/smb2_conn.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smbq/smbq_err.h"
+#include "smbq_bytes.h"
+
+#define NBSS_HDR 4
+#define INFLIGHT_BUCKETS 256
+#define RECV_INITIAL (64 * 1024)
+#define DEFAULT_MAX_FRAME (16u * 1024 * 1024 + 64 * 1024)
+#define DEFAULT_TIMEOUT_MS 60000
+#define CREDIT_TARGET 512
+#define CREDIT_STEP 64
+#define MAX_SECS 8
+
+struct smb2_conn {
+  struct smb2_conn_env env;
+  /* send side */
+  struct smb2_req *q_head, *q_tail; /* chains waiting for credits */
+  uint64_t next_mid;
+  uint32_t credits;                 /* message ids we may still use */
+  uint32_t inflight_charge;
+  bool large_mtu;
+  uint8_t *out;                     /* frame being sent (owned) */
+  size_t out_len, out_sent;
+  /* in flight, by message id */
+  struct smb2_req *inflight[INFLIGHT_BUCKETS];
+  size_t n_inflight, n_queued;
+  /* receive side */
+  uint8_t *in;
+  size_t in_len, in_cap;
+  uint32_t max_frame;
+  /* sessions whose keys may be needed to decrypt a reply */
+  const struct smb2_sec *secs[MAX_SECS];
+  uint32_t timeout_ms;
+  int64_t now_ms;
+  bool dead;
+  char errbuf[160];
+};
+
+/* ---- requests ---------------------------------------------------------- */
+
+struct smb2_req *smb2_req_new(uint16_t command, size_t body_cap) {
+  struct smb2_req *r = calloc(1, sizeof(*r));
+  if (!r)
+    return NULL;
+  r->cap = NBSS_HDR + SMB2_HDR_SIZE + body_cap;
+  r->buf = calloc(1, r->cap);
+  if (!r->buf) {
+    free(r);
+    return NULL;
+  }
+  r->command = command;
+  r->len = SMB2_HDR_SIZE;
+  return r;
+}
+
+void smb2_req_free(struct smb2_req *r) {
+  if (!r)
+    return;
+  free(r->buf);
+  free(r);
+}
+
+uint8_t *smb2_req_body(struct smb2_req *r) {
+  return r->buf + NBSS_HDR + SMB2_HDR_SIZE;
+}
+
+size_t smb2_req_body_cap(const struct smb2_req *r) {
+  return r->cap - NBSS_HDR - SMB2_HDR_SIZE;
+}
+
+void smb2_req_set_body_len(struct smb2_req *r, size_t len) {
+  assert(len <= smb2_req_body_cap(r));
+  r->len = SMB2_HDR_SIZE + len;
+}
+
+/* ---- connection -------------------------------------------------------- */
+
+struct smb2_conn *smb2_conn_new(const struct smb2_conn_env *env) {
+  struct smb2_conn *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->env = *env;
+  c->credits = 1; /* MS-SMB2 3.2.3: a new connection starts with one */
+  c->max_frame = DEFAULT_MAX_FRAME;
+  c->timeout_ms = DEFAULT_TIMEOUT_MS;
+  return c;
+}
+
+static void fail_req(struct smb2_req *r, int err) {
+  if (r->done)
+    r->done(r->arg, err, 0, NULL, 0);
+  smb2_req_free(r);
+}
+
+void smb2_conn_abort(struct smb2_conn *c, int err) {
+  c->dead = true;
+  while (c->q_head) {
+    struct smb2_req *chain = c->q_head;
+    c->q_head = chain->next;
+    while (chain) {
+      struct smb2_req *nx = chain->chain;
+      fail_req(chain, err);
+      chain = nx;
+    }
+  }
+  c->q_tail = NULL;
+  c->n_queued = 0;
+  for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
+    while (c->inflight[i]) {
+      struct smb2_req *r = c->inflight[i];
+      c->inflight[i] = r->next;
+      fail_req(r, err);
+    }
+  }
+  c->n_inflight = 0;
+  c->inflight_charge = 0;
+}
+
+void smb2_conn_free(struct smb2_conn *c) {
+  if (!c)
+    return;
+  smb2_conn_abort(c, SMBQ_ERR_CANCELLED);
+  free(c->out);
+  free(c->in);
+  free(c);
+}
+
+void smb2_conn_set_large_mtu(struct smb2_conn *c, bool on) {
+  c->large_mtu = on;
+}
+
+void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms) {
+  c->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
+}
+
+size_t smb2_conn_outstanding(const struct smb2_conn *c) {
+  return c->n_inflight + c->n_queued;
+}
+
+uint32_t smb2_conn_credits(const struct smb2_conn *c) { return c->credits; }
+
+const char *smb2_conn_last_error(const struct smb2_conn *c) {
+  return c->errbuf[0] ? c->errbuf : "no error";
+}
+
+static void set_error(struct smb2_conn *c, const char *msg) {
+  snprintf(c->errbuf, sizeof(c->errbuf), "%s", msg);
+}
+
+static int register_sec(struct smb2_conn *c, const struct smb2_sec *sec) {
+  size_t free_slot = MAX_SECS;
+  for (size_t i = 0; i < MAX_SECS; i++) {
+    if (c->secs[i] == sec)
+      return 0;
+    if (!c->secs[i] && free_slot == MAX_SECS)
+      free_slot = i;
+  }
+  if (free_slot == MAX_SECS)
+    return SMBQ_ERR_INVAL;
+  c->secs[free_slot] = sec;
+  return 0;
+}
+
+/* MS-SMB2 3.2.4.1.5: CreditCharge = 1 + (payload - 1) / 65536. */
+static uint16_t credit_charge(const struct smb2_conn *c,
+                              const struct smb2_req *r) {
+  if (!c->large_mtu || r->payload_size <= 65536)
+    return 1;
+  return (uint16_t)(1 + (r->payload_size - 1) / 65536);
+}
+
+int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r,
+                     int64_t now_ms) {
+  if (c->dead)
+    return SMBQ_ERR_CLOSED;
+  if (!r)
+    return SMBQ_ERR_INVAL;
+  c->now_ms = now_ms;
+  for (struct smb2_req *e = r; e; e = e->chain) {
+    if (e->sec && e->sec->encrypt && register_sec(c, e->sec) < 0)
+      return SMBQ_ERR_INVAL;
+    e->charge = credit_charge(c, e);
+    e->deadline_ms = now_ms + c->timeout_ms;
+    e->related = (e != r);
+    c->n_queued++;
+  }
+  r->next = NULL;
+  if (c->q_tail)
+    c->q_tail->next = r;
+  else
+    c->q_head = r;
+  c->q_tail = r;
+  return 0;
+}
+
+/* ---- in-flight table ---------------------------------------------------- */
+
+static void inflight_add(struct smb2_conn *c, struct smb2_req *r) {
+  size_t b = r->message_id % INFLIGHT_BUCKETS;
+  r->next = c->inflight[b];
+  c->inflight[b] = r;
+  c->n_inflight++;
+  c->inflight_charge += r->charge;
+}
+
+static struct smb2_req *inflight_take(struct smb2_conn *c, uint64_t mid) {
+  struct smb2_req **pp = &c->inflight[mid % INFLIGHT_BUCKETS];
+  for (; *pp; pp = &(*pp)->next) {
+    struct smb2_req *r = *pp;
+    if (r->message_id != mid)
+      continue;
+    *pp = r->next;
+    r->next = NULL;
+    c->n_inflight--;
+    c->inflight_charge -= r->charge;
+    return r;
+  }
+  return NULL;
+}
+
+static struct smb2_req *inflight_find(struct smb2_conn *c, uint64_t mid) {
+  for (struct smb2_req *r = c->inflight[mid % INFLIGHT_BUCKETS]; r;
+       r = r->next)
+    if (r->message_id == mid)
+      return r;
+  return NULL;
+}
+
+/* ---- send side ---------------------------------------------------------- */
+
+static uint16_t chain_charge(const struct smb2_req *r) {
+  uint32_t sum = 0;
+  for (; r; r = r->chain)
+    sum += r->charge;
+  return (uint16_t)(sum > 0xFFFF ? 0xFFFF : sum);
+}
+
+static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Credits to ask for: the charge, plus growth toward the target window. */
+static uint16_t credit_request(const struct smb2_conn *c, uint16_t charge) {
+  uint32_t window = c->credits + c->inflight_charge;
+  uint32_t want = charge;
+  if (window < CREDIT_TARGET) {
+    uint32_t grow = CREDIT_TARGET - window;
+    want += grow < CREDIT_STEP ? grow : CREDIT_STEP;
+  }
+  return (uint16_t)want;
+}
+
+static bool want_sign(const struct smb2_req *r) {
+  const struct smb2_sec *s = r->sec;
+  return s && s->sign && !s->encrypt && !(r->flags & SMB2_REQ_NO_SIGN);
+}
+
+/* Write the header of one element (at msg, elem_len bytes incl. padding)
+ * and sign it. */
+static int finish_element(struct smb2_conn *c, struct smb2_req *r,
+                          uint8_t *msg, size_t elem_len, bool last) {
+  struct smb2_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.credit_charge = c->large_mtu ? r->charge : 0;
+  h.command = r->command;
+  h.credits = credit_request(c, r->charge);
+  h.flags = r->hdr_flags | (r->related ? SMB2_FLAGS_RELATED_OPERATIONS : 0);
+  h.next_command = last ? 0 : (uint32_t)elem_len;
+  h.message_id = r->message_id;
+  h.process_id = 0xFEFF;
+  h.tree_id = r->tree_id;
+  h.session_id = r->sec ? r->sec->session_id : 0;
+  if (want_sign(r))
+    h.flags |= SMB2_FLAGS_SIGNED;
+  smb2_hdr_encode(msg, &h);
+  if (r->preauth) {
+    int rc = smb2_preauth_update(r->preauth, msg, r->len);
+    if (rc < 0)
+      return rc;
+  }
+  if (h.flags & SMB2_FLAGS_SIGNED)
+    return smb2_sign(r->sec->signing_alg, r->sec->keys.signing, msg,
+                     elem_len);
+  return 0;
+}
+
+static void make_nonce(struct smb2_sec *s, uint8_t *nonce, size_t n) {
+  /* MS-SMB2 3.2.4.1.8: the nonce must be unique per key. A per-session
+   * random salt plus a counter guarantees that without randomness per
+   * message. */
+  uint64_t ctr = ++s->nonce_counter;
+  size_t salt_len = n - 8;
+  memcpy(nonce, s->nonce_salt, salt_len);
+  smbq_put_le64(nonce + salt_len, ctr);
+}
+
+static int encrypt_frame(struct smb2_conn *c, struct smb2_sec *sec,
+                         uint8_t **frame, size_t *len) {
+  size_t plain = *len - NBSS_HDR;
+  size_t out_len = NBSS_HDR + SMB2_TRANSFORM_HDR_SIZE + plain;
+  uint8_t nonce[16] = {0};
+  uint8_t *out = malloc(out_len);
+  if (!out)
+    return SMBQ_ERR_NOMEM;
+  make_nonce(sec, nonce, smb2_cipher_nonce_len(sec->cipher));
+  int rc = smb2_encrypt(sec->cipher, sec->keys.encrypt, sec->session_id,
+                        nonce, *frame + NBSS_HDR, plain, out + NBSS_HDR);
+  if (rc < 0) {
+    free(out);
+    set_error(c, "encryption of a request failed");
+    return rc;
+  }
+  free(*frame);
+  *frame = out;
+  *len = out_len;
+  return 0;
+}
+
+/* Lay a chain out in one frame (single requests reuse their own buffer:
+ * the hot READ/WRITE path copies nothing). Takes ownership of the
+ * buffers. */
+static int build_frame(struct smb2_conn *c, struct smb2_req *head,
+                       uint8_t **frame, size_t *flen) {
+  if (!head->chain) {
+    *frame = head->buf;
+    *flen = NBSS_HDR + head->len;
+    head->buf = NULL;
+    return finish_element(c, head, *frame + NBSS_HDR, head->len, true);
+  }
+  size_t total = 0;
+  for (struct smb2_req *r = head; r; r = r->chain)
+    total += r->chain ? pad8(r->len) : r->len;
+  uint8_t *f = calloc(1, NBSS_HDR + total);
+  if (!f)
+    return SMBQ_ERR_NOMEM;
+  size_t off = NBSS_HDR;
+  for (struct smb2_req *r = head; r; r = r->chain) {
+    size_t elen = r->chain ? pad8(r->len) : r->len;
+    memcpy(f + off, r->buf + NBSS_HDR, r->len);
+    int rc = finish_element(c, r, f + off, elen, r->chain == NULL);
+    if (rc < 0) {
+      free(f);
+      return rc;
+    }
+    off += elen;
+  }
+  *frame = f;
+  *flen = NBSS_HDR + total;
+  return 0;
+}
+
+static void assign_ids(struct smb2_conn *c, struct smb2_req *head) {
+  for (struct smb2_req *r = head; r; r = r->chain) {
+    r->message_id = c->next_mid;
+    /* NEGOTIATE on a fresh connection uses id 0 and charge 0/1 alike. */
+    c->next_mid += r->charge ? r->charge : 1;
+    c->credits -= r->charge;
+  }
+}
+
+static void fail_chain(struct smb2_conn *c, struct smb2_req *head, int err) {
+  while (head) {
+    struct smb2_req *nx = head->chain;
+    struct smb2_req *r = inflight_take(c, head->message_id);
+    fail_req(r ? r : head, err);
+    head = nx;
+  }
+}
+
+long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
+  if (c->out) {
+    *buf = c->out + c->out_sent;
+    return (long)(c->out_len - c->out_sent);
+  }
+  struct smb2_req *head = c->q_head;
+  if (!head || c->dead)
+    return 0;
+  uint16_t need = chain_charge(head);
+  if (need > c->credits)
+    return 0; /* wait for the server to grant more (3.2.4.1.3) */
+  c->q_head = head->next;
+  if (!c->q_head)
+    c->q_tail = NULL;
+  assign_ids(c, head);
+  for (struct smb2_req *r = head; r; r = r->chain) {
+    c->n_queued--;
+    inflight_add(c, r);
+  }
+  uint8_t *frame = NULL;
+  size_t flen = 0;
+  int rc = build_frame(c, head, &frame, &flen);
+  struct smb2_sec *sec = (struct smb2_sec *)head->sec;
+  if (rc == 0 && sec && sec->encrypt)
+    rc = encrypt_frame(c, sec, &frame, &flen);
+  if (rc < 0) {
+    free(frame);
+    fail_chain(c, head, rc);
+    return rc;
+  }
+  /* MS-SMB2 2.1: Direct TCP header, a zero byte and a 24-bit length. */
+  smbq_put_be32(frame, (uint32_t)(flen - NBSS_HDR));
+  c->out = frame;
+  c->out_len = flen;
+  c->out_sent = 0;
+  *buf = frame;
+  return (long)flen;
+}
+
+void smb2_conn_sent(struct smb2_conn *c, size_t n) {
+  if (!c->out)
+    return;
+  c->out_sent += n;
+  if (c->out_sent < c->out_len)
+    return;
+  free(c->out);
+  c->out = NULL;
+  c->out_len = c->out_sent = 0;
+}
+
+/* ---- receive side ------------------------------------------------------- */
+
+uint8_t *smb2_conn_recv_buf(struct smb2_conn *c, size_t *cap) {
+  size_t want = RECV_INITIAL;
+  if (c->in_len >= NBSS_HDR) {
+    uint32_t be;
+    smbq_get_be32(&be, c->in);
+    size_t need = NBSS_HDR + (be & 0x00FFFFFFu);
+    if (need > want)
+      want = need;
+  }
+  if (c->in_cap < want || c->in_cap - c->in_len < 4096) {
+    size_t ncap = c->in_cap ? c->in_cap : RECV_INITIAL;
+    while (ncap < want || ncap - c->in_len < 4096)
+      ncap *= 2;
+    uint8_t *n = realloc(c->in, ncap);
+    if (!n) {
+      *cap = 0;
+      return NULL;
+    }
+    c->in = n;
+    c->in_cap = ncap;
+  }
+  *cap = c->in_cap - c->in_len;
+  return c->in + c->in_len;
+}
+
+static const struct smb2_sec *find_sec(const struct smb2_conn *c,
+                                       uint64_t sid) {
+  for (size_t i = 0; i < MAX_SECS; i++)
+    if (c->secs[i] && c->secs[i]->session_id == sid)
+      return c->secs[i];
+  return NULL;
+}
+
+int smb2_conn_verify_reply(const struct smb2_sec *sec, const uint8_t *msg,
+                           size_t len) {
+  uint32_t flags = smbq_le32_at(msg + 16);
+  if (!(flags & SMB2_FLAGS_SIGNED))
+    return SMBQ_ERR_SIGNATURE;
+  return smb2_verify(sec->signing_alg, sec->keys.signing, msg, len);
+}
+
+/* Integrity policy for one reply element (MS-SMB2 3.2.5.1.3). */
+static int check_integrity(const struct smb2_req *r, const struct smb2_hdr *h,
+                           const uint8_t *msg, size_t len, bool encrypted) {
+  const struct smb2_sec *s = r->sec;
+  if (!s || (r->flags & SMB2_REQ_NO_VERIFY))
+    return 0;
+  if (s->encrypt)
+    return encrypted ? 0 : SMBQ_ERR_SIGNATURE;
+  if (encrypted || !s->sign)
+    return 0;
+  if (!(h->flags & SMB2_FLAGS_SIGNED))
+    return SMBQ_ERR_SIGNATURE;
+  return smb2_verify(s->signing_alg, s->keys.signing, msg, len);
+}
+
+static void complete(struct smb2_conn *c, struct smb2_req *r,
+                     const struct smb2_hdr *h, const uint8_t *msg,
+                     size_t len, bool encrypted) {
+  int rc = check_integrity(r, h, msg, len, encrypted);
+  if (rc < 0) {
+    set_error(c, encrypted || !(r->sec && r->sec->encrypt)
+                     ? "reply signature missing or invalid"
+                     : "unencrypted reply on an encrypted session");
+    fail_req(r, rc);
+    return;
+  }
+  if (r->preauth &&
+      !(h->command == SMB2_SESSION_SETUP && h->status == NT_STATUS_SUCCESS))
+    rc = smb2_preauth_update(r->preauth, msg, len);
+  if (rc < 0) {
+    fail_req(r, rc);
+    return;
+  }
+  if (r->done)
+    r->done(r->arg, 0, h->status, msg, len);
+  smb2_req_free(r);
+}
+
+/* One element of a (possibly compounded) plain reply. */
+static int process_element(struct smb2_conn *c, const uint8_t *msg,
+                           size_t len, bool encrypted) {
+  struct smb2_hdr h;
+  if (smb2_hdr_decode(msg, len, &h) < 0 ||
+      !(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+    set_error(c, "malformed SMB2 header from server");
+    return SMBQ_ERR_PROTO;
+  }
+  /* Oplock/lease break notifications: we request neither (3.2.5.19). */
+  if (h.message_id == UINT64_MAX)
+    return 0;
+  c->credits += h.credits;
+  bool interim = h.status == NT_STATUS_PENDING &&
+                 (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
+  if (interim) {
+    struct smb2_req *r = inflight_find(c, h.message_id);
+    if (r) {
+      r->pending = true;
+      r->async_id = h.async_id;
+      r->deadline_ms = INT64_MAX; /* the final reply may take long */
+    }
+    return 0;
+  }
+  struct smb2_req *r = inflight_take(c, h.message_id);
+  if (!r) /* MS-SMB2 3.2.5.1.2: not outstanding -> discard */
+    return 0;
+  if (r->command != h.command) {
+    set_error(c, "reply command does not match the request");
+    fail_req(r, SMBQ_ERR_PROTO);
+    return 0;
+  }
+  complete(c, r, &h, msg, len, encrypted);
+  return 0;
+}
+
+static int process_plain(struct smb2_conn *c, const uint8_t *p, size_t len,
+                         bool encrypted) {
+  while (len > 0) {
+    if (len < SMB2_HDR_SIZE) {
+      set_error(c, "truncated SMB2 reply");
+      return SMBQ_ERR_PROTO;
+    }
+    uint32_t next = smbq_le32_at(p + 20);
+    size_t elen = next ? next : len;
+    /* MS-SMB2 3.2.5.1.9 / 2.2.1: NextCommand is 8-byte aligned. */
+    if (next && (next < SMB2_HDR_SIZE || next > len || (next & 7))) {
+      set_error(c, "bad NextCommand offset in compounded reply");
+      return SMBQ_ERR_PROTO;
+    }
+    int rc = process_element(c, p, elen, encrypted);
+    if (rc < 0)
+      return rc;
+    p += elen;
+    len -= elen;
+  }
+  return 0;
+}
+
+static int process_transform(struct smb2_conn *c, const uint8_t *p,
+                             size_t len) {
+  uint64_t sid;
+  if (smb2_transform_session_id(p, len, &sid) < 0 ||
+      len <= SMB2_TRANSFORM_HDR_SIZE) {
+    set_error(c, "truncated encrypted reply");
+    return SMBQ_ERR_PROTO;
+  }
+  const struct smb2_sec *s = find_sec(c, sid);
+  if (!s || !s->cipher) {
+    set_error(c, "encrypted reply for an unknown session");
+    return SMBQ_ERR_PROTO;
+  }
+  uint8_t *plain = malloc(len - SMB2_TRANSFORM_HDR_SIZE);
+  if (!plain)
+    return SMBQ_ERR_NOMEM;
+  size_t plen = 0;
+  int rc = smb2_decrypt(s->cipher, s->keys.decrypt, p, len, plain, &plen);
+  if (rc < 0)
+    set_error(c, "encrypted reply failed authentication");
+  else
+    rc = process_plain(c, plain, plen, true);
+  free(plain);
+  return rc;
+}
+
+static int process_frame(struct smb2_conn *c, const uint8_t *p, size_t len) {
+  if (len < 4) {
+    set_error(c, "truncated SMB2 frame");
+    return SMBQ_ERR_PROTO;
+  }
+  uint32_t proto = smbq_le32_at(p);
+  if (proto == SMB2_TRANSFORM_PROTO_ID)
+    return process_transform(c, p, len);
+  if (proto == SMB2_PROTOCOL_ID)
+    return process_plain(c, p, len, false);
+  set_error(c, proto == SMB2_COMPRESS_PROTO_ID
+                   ? "compressed reply, but compression was not negotiated"
+                   : "reply is not an SMB2 message");
+  return SMBQ_ERR_PROTO;
+}
+
+int smb2_conn_received(struct smb2_conn *c, size_t n) {
+  c->in_len += n;
+  size_t off = 0;
+  int rc = 0;
+  while (c->in_len - off >= NBSS_HDR) {
+    uint32_t be;
+    smbq_get_be32(&be, c->in + off);
+    if (be & 0xFF000000u) {
+      set_error(c, "bad Direct-TCP frame header");
+      rc = SMBQ_ERR_PROTO;
+      break;
+    }
+    if (be > c->max_frame) {
+      set_error(c, "server frame exceeds the size limit");
+      rc = SMBQ_ERR_PROTO;
+      break;
+    }
+    if (c->in_len - off - NBSS_HDR < be)
+      break;
+    rc = process_frame(c, c->in + off + NBSS_HDR, be);
+    off += NBSS_HDR + be;
+    if (rc < 0)
+      break;
+  }
+  if (off > 0) {
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+  }
+  return rc;
+}
+
+int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms) {
+  int64_t next = -1;
+  c->now_ms = now_ms;
+  for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
+    struct smb2_req **pp = &c->inflight[i];
+    while (*pp) {
+      struct smb2_req *r = *pp;
+      if (r->deadline_ms <= now_ms) {
+        *pp = r->next;
+        c->n_inflight--;
+        c->inflight_charge -= r->charge;
+        set_error(c, "no reply from the server in time");
+        fail_req(r, SMBQ_ERR_TIMEOUT);
+        continue;
+      }
+      if (r->deadline_ms != INT64_MAX && (next < 0 || r->deadline_ms < next))
+        next = r->deadline_ms;
+      pp = &r->next;
+    }
+  }
+  /* Chains still waiting for credits time out too (a server that stops
+   * granting credits must not hang the caller forever). */
+  struct smb2_req **hp = &c->q_head;
+  c->q_tail = NULL;
+  while (*hp) {
+    struct smb2_req *h = *hp;
+    if (h->deadline_ms > now_ms) {
+      if (next < 0 || h->deadline_ms < next)
+        next = h->deadline_ms;
+      c->q_tail = h;
+      hp = &h->next;
+      continue;
+    }
+    *hp = h->next;
+    set_error(c, "server granted no credits in time");
+    while (h) {
+      struct smb2_req *nx = h->chain;
+      c->n_queued--;
+      fail_req(h, SMBQ_ERR_TIMEOUT);
+      h = nx;
+    }
+  }
+  return next;
+}

@@ -1,0 +1,162 @@
+/* The sans-I/O SMB2 connection core.
+ *
+ * It takes requests (header fields + body) and produces Direct-TCP framed
+ * bytes for the wire; it takes received bytes and hands completed replies
+ * to per-request callbacks. It never touches a socket or a clock: time is
+ * passed in (smb2_conn_tick) and randomness comes from the env callback.
+ *
+ * What happens here, in one place, when bytes are produced or consumed:
+ *  - message ids and the credit window (MS-SMB2 3.2.4.1.3, 3.2.5.1.4),
+ *    multi-credit charges for large requests (3.2.4.1.5),
+ *  - compound chains (3.2.4.1.4) in both directions,
+ *  - interim STATUS_PENDING replies (3.2.5.1.5),
+ *  - signing of requests and verification of replies (3.2.4.1.1,
+ *    3.2.5.1.3), encryption and decryption (3.2.4.1.8, 3.2.5.1.1.1),
+ *  - preauth integrity hash updates for NEGOTIATE/SESSION_SETUP (3.2.5.2).
+ *
+ * Not thread-safe: one thread (the I/O loop) owns a connection core.
+ */
+#ifndef SMB2_CONN_H
+#define SMB2_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2/smb2_hdr.h"
+
+struct smb2_conn;
+
+/* Per-session security state the core applies on the wire. Owned by the
+ * caller (the API's session object); the core keeps a pointer in each
+ * request, so it must outlive the requests that reference it. */
+struct smb2_sec {
+  uint64_t session_id;
+  bool sign;               /* sign requests, require signed replies */
+  bool encrypt;            /* encrypt requests, require encrypted replies */
+  uint16_t signing_alg;    /* SMB2_SIGNING_* */
+  uint16_t cipher;         /* SMB2_CIPHER_* */
+  struct smb2_keys keys;
+  uint64_t nonce_counter;  /* for unique AEAD nonces (caller zeroes) */
+  uint8_t nonce_salt[4];   /* random per session */
+};
+
+/* Completion callback. Called exactly once per request:
+ *  - err == 0: a final reply arrived, passed its integrity checks, and its
+ *    header decoded; `status` is its NTSTATUS, `msg`/`len` the whole reply
+ *    message (header + body), valid only during the call;
+ *  - err < 0: the request failed locally (SMBQ_ERR_TIMEOUT, SMBQ_ERR_CLOSED,
+ *    SMBQ_ERR_SIGNATURE, SMBQ_ERR_PROTO, SMBQ_ERR_CANCELLED); msg is NULL.
+ * The callback may submit new requests. */
+typedef void (*smb2_done_fn)(void *arg, int err, uint32_t status,
+                             const uint8_t *msg, size_t len);
+
+/* Request flags */
+#define SMB2_REQ_NO_VERIFY 0x01u  /* reply integrity checked by the caller
+                                     (final SESSION_SETUP reply) */
+#define SMB2_REQ_NO_SIGN 0x02u    /* never sign (SESSION_SETUP rounds) */
+
+/* One request. Create with smb2_req_new(); after a successful
+ * smb2_conn_submit() the core owns it and frees it after the callback. */
+struct smb2_req {
+  struct smb2_req *next;     /* queue link (core-private) */
+  struct smb2_req *chain;    /* next request of a compound chain */
+  uint16_t command;
+  uint32_t tree_id;
+  uint32_t flags;            /* SMB2_REQ_* */
+  uint32_t hdr_flags;        /* extra header flags (e.g. DFS) */
+  uint32_t payload_size;     /* max of request/expected reply payload, for
+                                the credit charge (0 = one credit) */
+  const struct smb2_sec *sec;/* NULL before a session exists */
+  uint8_t *preauth;          /* if set, SHA-512 chain updated with request
+                                and non-final reply (3.2.5.2) */
+  smb2_done_fn done;
+  void *arg;
+  /* private to the core */
+  uint8_t *buf;              /* 4 spare bytes + header + body */
+  size_t len;                /* header + body */
+  size_t cap;
+  uint64_t message_id;
+  uint64_t async_id;
+  uint16_t charge;
+  int64_t deadline_ms;
+  bool related;              /* later element of a compound chain */
+  bool pending;              /* an interim reply was seen */
+};
+
+/* Allocate a request with room for a body of body_cap bytes. Returns NULL
+ * on allocation failure. Free with smb2_req_free() unless submitted. */
+struct smb2_req *smb2_req_new(uint16_t command, size_t body_cap);
+void smb2_req_free(struct smb2_req *r);
+
+/* Body area of a request (body_cap bytes) and the setter for its length. */
+uint8_t *smb2_req_body(struct smb2_req *r);
+size_t smb2_req_body_cap(const struct smb2_req *r);
+void smb2_req_set_body_len(struct smb2_req *r, size_t len);
+
+struct smb2_conn_env {
+  int (*random)(void *user, uint8_t *buf, size_t n);
+  void *user;
+};
+
+struct smb2_conn_limits {
+  uint32_t max_frame;        /* largest Direct-TCP frame accepted */
+  uint32_t request_timeout_ms;
+  bool large_mtu;            /* dialect >= 2.1 and LARGE_MTU negotiated */
+  bool supports_multi_credit;
+};
+
+/* Create/destroy. smb2_conn_free() fails every outstanding request with
+ * SMBQ_ERR_CANCELLED (calling their callbacks) and frees them. */
+struct smb2_conn *smb2_conn_new(const struct smb2_conn_env *env);
+void smb2_conn_free(struct smb2_conn *c);
+
+/* After NEGOTIATE: whether multi-credit requests are allowed (3.2.4.1.5). */
+void smb2_conn_set_large_mtu(struct smb2_conn *c, bool on);
+/* Per-request timeout (default 60 s). */
+void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms);
+
+/* Queue a request, or a compound chain linked through ->chain (the first
+ * element's callback sees the first reply, etc.). now_ms is the current
+ * time for the timeout. Returns 0 or SMBQ_ERR_INVAL/SMBQ_ERR_CLOSED (then
+ * the caller still owns the requests). */
+int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r, int64_t now_ms);
+
+/* The next frame to send, with its 4-byte Direct-TCP header, or 0 when
+ * nothing can be sent (nothing queued, or no credits). *buf stays valid
+ * until smb2_conn_sent() or smb2_conn_free(). Returns the frame length or a
+ * negative error (a crypto failure fails that request, not the conn). */
+long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf);
+
+/* Report that n bytes of the frame from smb2_conn_pull() were sent. */
+void smb2_conn_sent(struct smb2_conn *c, size_t n);
+
+/* Receive side: a place to put up to *cap bytes. */
+uint8_t *smb2_conn_recv_buf(struct smb2_conn *c, size_t *cap);
+/* n bytes were stored at the recv_buf pointer: process every complete
+ * frame. Returns 0, or a fatal error (malformed framing, frame too large):
+ * then the caller must drop the transport and call smb2_conn_abort(). */
+int smb2_conn_received(struct smb2_conn *c, size_t n);
+
+/* Fail all requests with err (transport died); the conn is then dead. */
+void smb2_conn_abort(struct smb2_conn *c, int err);
+
+/* Time passes: fail requests whose deadline passed. Returns the next
+ * deadline (ms, absolute) or -1 if none. */
+int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
+
+/* Number of requests queued or in flight. */
+size_t smb2_conn_outstanding(const struct smb2_conn *c);
+
+/* Credits currently available (for tests and diagnostics). */
+uint32_t smb2_conn_credits(const struct smb2_conn *c);
+
+/* A human-readable reason for the last fatal error. */
+const char *smb2_conn_last_error(const struct smb2_conn *c);
+
+/* Sign/verify helpers used by the session code for the final
+ * SESSION_SETUP reply (MS-SMB2 3.2.5.3.1). */
+int smb2_conn_verify_reply(const struct smb2_sec *sec, const uint8_t *msg,
+                           size_t len);
+
+#endif

@@ -1,0 +1,64 @@
+/* The transport seam: one small table of functions per transport, in the
+ * manner of curl's connection filters. A transport carries whole Direct-TCP
+ * framed SMB2 messages as a byte stream; nothing above lib/transport knows
+ * which one it has, except through the flags and info it reports.
+ *
+ * All calls are non-blocking. Ownership: the connect functions return a
+ * transport the caller frees with smbq_transport_free().
+ */
+#ifndef SMBQ_TRANSPORT_H
+#define SMBQ_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct smbq_transport;
+
+#define SMBQ_TP_WANT_READ 0x1u
+#define SMBQ_TP_WANT_WRITE 0x2u
+
+struct smbq_transport_ops {
+  const char *name; /* "tcp", "quic" */
+  /* Advance connection setup: 1 = connected, 0 = in progress (wait for
+   * events()/deadline()), <0 = SMBQ_ERR_* (message via errmsg). */
+  int (*step)(struct smbq_transport *t, int64_t now_ms);
+  /* Bytes accepted (0 = would block) or SMBQ_ERR_*. */
+  long (*send)(struct smbq_transport *t, const uint8_t *buf, size_t len);
+  /* Bytes read (0 = would block), SMBQ_ERR_CLOSED at end of stream. */
+  long (*recv)(struct smbq_transport *t, uint8_t *buf, size_t len);
+  int (*fd)(const struct smbq_transport *t);
+  uint32_t (*events)(const struct smbq_transport *t);
+  /* Absolute ms of the next timer, or -1. */
+  int64_t (*deadline)(const struct smbq_transport *t);
+  void (*destroy)(struct smbq_transport *t);
+};
+
+struct smbq_transport {
+  const struct smbq_transport_ops *ops;
+  bool encrypted;          /* the transport itself encrypts (QUIC/TLS) */
+  char peer[64];           /* numeric address:port actually connected */
+  char errmsg[256];        /* why the last step/send/recv failed */
+};
+
+/* Connect parameters shared by all transports. */
+struct smbq_endpoint {
+  const char *host;        /* server name as the user typed it */
+  const char *addr;        /* address to use instead of resolving host, or
+                              NULL (--resolve) */
+  uint16_t port;
+  uint32_t timeout_ms;     /* connect timeout */
+};
+
+/* Start a TCP connection (non-blocking). On failure returns a negative
+ * SMBQ_ERR_* and writes a message into err (errlen bytes). */
+int smbq_tcp_open(const struct smbq_endpoint *ep, int64_t now_ms,
+                  struct smbq_transport **out, char *err, size_t errlen);
+
+void smbq_transport_free(struct smbq_transport *t);
+
+/* Monotonic clock in milliseconds (the only clock the library reads; the
+ * protocol core receives it as an argument). */
+int64_t smbq_now_ms(void);
+
+#endif

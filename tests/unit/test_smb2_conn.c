@@ -1,0 +1,454 @@
+/* Unit tests of the sans-I/O connection core: credits, message ids,
+ * multi-credit charges, compounding, interim replies, framing, timeouts,
+ * signing and encryption at the wire edge. Driven by synthetic replies and
+ * synthetic time; no network. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smb2/smb2_conn.h"
+#include "smbq/smbq_err.h"
+#include "smbq_bytes.h"
+
+struct done_rec {
+  int calls;
+  int err;
+  uint32_t status;
+  uint16_t command;
+  size_t len;
+};
+
+static void on_done(void *arg, int err, uint32_t status, const uint8_t *msg,
+                    size_t len) {
+  struct done_rec *d = arg;
+  d->calls++;
+  d->err = err;
+  d->status = status;
+  d->len = len;
+  if (msg)
+    d->command = smbq_le16_at(msg + 12);
+}
+
+static int fake_random(void *user, uint8_t *buf, size_t n) {
+  (void)user;
+  memset(buf, 0x5a, n);
+  return 0;
+}
+
+static struct smb2_conn *new_conn(void) {
+  struct smb2_conn_env env = {.random = fake_random};
+  return smb2_conn_new(&env);
+}
+
+static struct smb2_req *mkreq(uint16_t cmd, size_t body, struct done_rec *d) {
+  struct smb2_req *r = smb2_req_new(cmd, body);
+  ck_assert_ptr_nonnull(r);
+  memset(smb2_req_body(r), 0xab, body);
+  smb2_req_set_body_len(r, body);
+  r->done = on_done;
+  r->arg = d;
+  return r;
+}
+
+/* Pull one whole frame; returns its length (0 if none) and copies it. */
+static long pull_frame(struct smb2_conn *c, uint8_t *out, size_t cap) {
+  const uint8_t *buf;
+  long n = smb2_conn_pull(c, &buf);
+  ck_assert_int_ge(n, 0);
+  if (n == 0)
+    return 0;
+  ck_assert_int_le(n, (long)cap);
+  memcpy(out, buf, (size_t)n);
+  smb2_conn_sent(c, (size_t)n);
+  return n;
+}
+
+/* A reply header for message id mid; body of `body` bytes (zeros). */
+static size_t mkreply(uint8_t *out, uint16_t cmd, uint64_t mid,
+                      uint16_t credits, uint32_t status, uint32_t flags,
+                      size_t body) {
+  struct smb2_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.command = cmd;
+  h.message_id = mid;
+  h.credits = credits;
+  h.status = status;
+  h.flags = SMB2_FLAGS_SERVER_TO_REDIR | flags;
+  h.async_id = 77;
+  smb2_hdr_encode(out, &h);
+  memset(out + SMB2_HDR_SIZE, 0, body);
+  return SMB2_HDR_SIZE + body;
+}
+
+/* Feed bytes to the core in chunks of `step`. */
+static int feed(struct smb2_conn *c, const uint8_t *p, size_t len,
+                size_t step) {
+  while (len > 0) {
+    size_t cap;
+    uint8_t *dst = smb2_conn_recv_buf(c, &cap);
+    ck_assert_ptr_nonnull(dst);
+    size_t n = len < step ? len : step;
+    if (n > cap)
+      n = cap;
+    memcpy(dst, p, n);
+    int rc = smb2_conn_received(c, n);
+    if (rc < 0)
+      return rc;
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
+
+/* Frame one message with the Direct-TCP header and feed it. */
+static int feed_msg(struct smb2_conn *c, const uint8_t *msg, size_t len,
+                    size_t step) {
+  uint8_t *f = malloc(len + 4);
+  smbq_put_be32(f, (uint32_t)len);
+  memcpy(f + 4, msg, len);
+  int rc = feed(c, f, len + 4, step);
+  free(f);
+  return rc;
+}
+
+START_TEST(credits_gate_sending) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d[3] = {0};
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[i]), 0), 0);
+  uint8_t f[512];
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 0); /* first MessageId 0 */
+  /* one credit at start: nothing more until the server grants some */
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  uint8_t rep[128];
+  size_t n = mkreply(rep, SMB2_ECHO, 0, 5, 0, 0, 4);
+  ck_assert_int_eq(feed_msg(c, rep, n, 1000), 0);
+  ck_assert_int_eq(d[0].calls, 1);
+  ck_assert_int_eq(d[0].err, 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 1);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 2);
+  ck_assert_uint_eq(smb2_conn_credits(c), 3);
+  smb2_conn_free(c);
+  /* freeing fails what is still outstanding, exactly once */
+  ck_assert_int_eq(d[1].calls, 1);
+  ck_assert_int_eq(d[1].err, SMBQ_ERR_CANCELLED);
+}
+END_TEST
+
+START_TEST(multi_credit_charge) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_large_mtu(c, true);
+  struct done_rec d0 = {0}, d1 = {0};
+  ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d0), 0), 0);
+  uint8_t f[512];
+  pull_frame(c, f, sizeof(f));
+  uint8_t rep[128];
+  size_t n = mkreply(rep, SMB2_ECHO, 0, 10, 0, 0, 4);
+  feed_msg(c, rep, n, 4096);
+  struct smb2_req *big = mkreq(SMB2_READ, 49, &d1);
+  big->payload_size = 1024 * 1024; /* 16 credits (MS-SMB2 3.2.4.1.5) */
+  ck_assert_int_eq(smb2_conn_submit(c, big, 0), 0);
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0); /* 10 < 16 */
+  /* a later grant unblocks it */
+  struct done_rec d2 = {0};
+  smb2_conn_free(c);
+  ck_assert_int_eq(d1.err, SMBQ_ERR_CANCELLED);
+  (void)d2;
+}
+END_TEST
+
+START_TEST(multi_credit_ids) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_large_mtu(c, true);
+  struct done_rec d0 = {0}, d1 = {0}, d2 = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d0), 0);
+  uint8_t f[512];
+  pull_frame(c, f, sizeof(f));
+  uint8_t rep[128];
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, 0, 40, 0, 0, 4), 4096);
+  struct smb2_req *big = mkreq(SMB2_READ, 49, &d1);
+  big->payload_size = 65536 * 3 + 1; /* 4 credits */
+  smb2_conn_submit(c, big, 0);
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d2), 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 1);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 6), 4); /* CreditCharge */
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 5); /* 1 + 4 */
+  ck_assert_uint_eq(smb2_conn_credits(c), 40 - 5);
+  smb2_conn_free(c);
+}
+END_TEST
+
+START_TEST(compound_request_and_reply) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d0 = {0}, d[3] = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d0), 0);
+  uint8_t f[1024];
+  pull_frame(c, f, sizeof(f));
+  uint8_t rep[1024];
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, 0, 10, 0, 0, 4), 4096);
+  struct smb2_req *a = mkreq(SMB2_CREATE, 57, &d[0]);
+  struct smb2_req *b = mkreq(SMB2_QUERY_INFO, 41, &d[1]);
+  struct smb2_req *e = mkreq(SMB2_CLOSE, 24, &d[2]);
+  a->chain = b;
+  b->chain = e;
+  ck_assert_int_eq(smb2_conn_submit(c, a, 0), 0);
+  long n = pull_frame(c, f, sizeof(f));
+  /* 64+57 -> 128, 64+41 -> 112 (padded), 64+24 */
+  ck_assert_int_eq(n, 4 + 128 + 112 + 88);
+  const uint8_t *m0 = f + 4, *m1 = m0 + 128, *m2 = m1 + 112;
+  ck_assert_uint_eq(smbq_le32_at(m0 + 20), 128);
+  ck_assert_uint_eq(smbq_le32_at(m1 + 20), 112);
+  ck_assert_uint_eq(smbq_le32_at(m2 + 20), 0);
+  ck_assert(!(smbq_le32_at(m0 + 16) & SMB2_FLAGS_RELATED_OPERATIONS));
+  ck_assert(smbq_le32_at(m1 + 16) & SMB2_FLAGS_RELATED_OPERATIONS);
+  ck_assert(smbq_le32_at(m2 + 16) & SMB2_FLAGS_RELATED_OPERATIONS);
+  ck_assert_uint_eq(smbq_le64_at(m2 + 24), 3);
+  /* compounded reply: 3 elements, second one an error */
+  size_t off = 0;
+  size_t l0 = mkreply(rep, SMB2_CREATE, 1, 1, 0, 0, 88);
+  smbq_put_le32(rep + 20, 152);
+  off = 152;
+  size_t l1 = mkreply(rep + off, SMB2_QUERY_INFO, 2, 1,
+                      NT_STATUS_ACCESS_DENIED, 0, 9);
+  smbq_put_le32(rep + off + 20, 80);
+  (void)l0;
+  (void)l1;
+  off += 80;
+  off += mkreply(rep + off, SMB2_CLOSE, 3, 1, 0, 0, 60);
+  ck_assert_int_eq(feed_msg(c, rep, off, 7), 0);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(d[i].calls, 1);
+    ck_assert_int_eq(d[i].err, 0);
+  }
+  ck_assert_uint_eq(d[1].status, NT_STATUS_ACCESS_DENIED);
+  ck_assert_uint_eq(d[0].len, 152);
+  ck_assert_uint_eq(d[2].command, SMB2_CLOSE);
+  smb2_conn_free(c);
+}
+END_TEST
+
+START_TEST(interim_pending_reply) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0};
+  smb2_conn_submit(c, mkreq(SMB2_WRITE, 48, &d), 0);
+  uint8_t f[512], rep[256];
+  pull_frame(c, f, sizeof(f));
+  size_t n = mkreply(rep, SMB2_WRITE, 0, 1, NT_STATUS_PENDING,
+                     SMB2_FLAGS_ASYNC_COMMAND, 9);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.calls, 0);
+  /* an interim reply lifts the timeout: nothing expires */
+  ck_assert_int_eq(smb2_conn_tick(c, 1000000000), -1);
+  ck_assert_int_eq(d.calls, 0);
+  n = mkreply(rep, SMB2_WRITE, 0, 1, 0, SMB2_FLAGS_ASYNC_COMMAND, 16);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, 0);
+  ck_assert_uint_eq(smb2_conn_credits(c), 2);
+  smb2_conn_free(c);
+}
+END_TEST
+
+START_TEST(request_timeout) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_timeout(c, 500);
+  struct done_rec d = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d), 1000);
+  uint8_t f[512];
+  pull_frame(c, f, sizeof(f));
+  ck_assert_int_eq(smb2_conn_tick(c, 1200), 1500);
+  ck_assert_int_eq(d.calls, 0);
+  smb2_conn_tick(c, 1500);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, SMBQ_ERR_TIMEOUT);
+  smb2_conn_free(c);
+}
+END_TEST
+
+START_TEST(framing_errors) {
+  struct smb2_conn *c = new_conn();
+  uint8_t bad[8] = {0x01, 0, 0, 4, 0xfe, 'S', 'M', 'B'};
+  ck_assert_int_eq(feed(c, bad, sizeof(bad), 8), SMBQ_ERR_PROTO);
+  smb2_conn_free(c);
+  c = new_conn();
+  uint8_t huge[4] = {0x00, 0xff, 0xff, 0xff};
+  ck_assert_int_eq(feed(c, huge, sizeof(huge), 4), SMBQ_ERR_PROTO);
+  smb2_conn_free(c);
+  c = new_conn();
+  uint8_t notsmb[12] = {0, 0, 0, 8, 'H', 'T', 'T', 'P', 0, 0, 0, 0};
+  ck_assert_int_eq(feed(c, notsmb, sizeof(notsmb), 12), SMBQ_ERR_PROTO);
+  smb2_conn_free(c);
+}
+END_TEST
+
+START_TEST(unsolicited_and_mismatch) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d), 0);
+  uint8_t f[512], rep[256];
+  pull_frame(c, f, sizeof(f));
+  /* reply for an id never sent: discarded (MS-SMB2 3.2.5.1.2) */
+  size_t n = mkreply(rep, SMB2_ECHO, 42, 1, 0, 0, 4);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.calls, 0);
+  /* a reply whose command differs from the request fails that request */
+  n = mkreply(rep, SMB2_READ, 0, 1, 0, 0, 16);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, SMBQ_ERR_PROTO);
+  /* a request-direction header (no SERVER_TO_REDIR) is malformed */
+  struct smb2_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.command = SMB2_ECHO;
+  smb2_hdr_encode(rep, &h);
+  ck_assert_int_eq(feed_msg(c, rep, 68, 4096), SMBQ_ERR_PROTO);
+  smb2_conn_free(c);
+}
+END_TEST
+
+static void setup_sec(struct smb2_sec *s, uint16_t alg, uint16_t cipher) {
+  memset(s, 0, sizeof(*s));
+  s->session_id = 0x1122334455667788ULL;
+  s->signing_alg = alg;
+  s->cipher = cipher;
+  memset(s->keys.signing, 0x11, 16);
+  memset(s->keys.encrypt, 0x22, 32);
+  memset(s->keys.decrypt, 0x22, 32); /* loop back: same key both ways */
+  s->keys.cipher_key_len = smb2_cipher_key_len(cipher);
+}
+
+START_TEST(signed_requests_and_replies) {
+  static const uint16_t algs[] = {SMB2_SIGNING_HMAC_SHA256,
+                                  SMB2_SIGNING_AES_CMAC,
+                                  SMB2_SIGNING_AES_GMAC};
+  for (size_t i = 0; i < 3; i++) {
+    struct smb2_conn *c = new_conn();
+    struct smb2_sec s;
+    setup_sec(&s, algs[i], 0);
+    s.sign = true;
+    struct done_rec d[3] = {0};
+    for (int k = 0; k < 3; k++) {
+      struct smb2_req *r = mkreq(SMB2_ECHO, 4, &d[k]);
+      r->sec = &s;
+      smb2_conn_submit(c, r, 0);
+    }
+    uint8_t f[512], rep[256];
+    pull_frame(c, f, sizeof(f));
+    ck_assert(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_SIGNED);
+    ck_assert_int_eq(smb2_verify(algs[i], s.keys.signing, f + 4, 68), 0);
+    /* a correctly signed reply is accepted */
+    size_t n = mkreply(rep, SMB2_ECHO, 0, 3, 0, SMB2_FLAGS_SIGNED, 4);
+    smbq_put_le64(rep + 40, s.session_id);
+    ck_assert_int_eq(smb2_sign(algs[i], s.keys.signing, rep, n), 0);
+    ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+    ck_assert_int_eq(d[0].err, 0);
+    /* unsigned reply on a signing session is rejected */
+    pull_frame(c, f, sizeof(f));
+    n = mkreply(rep, SMB2_ECHO, 1, 1, 0, 0, 4);
+    ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+    ck_assert_int_eq(d[1].err, SMBQ_ERR_SIGNATURE);
+    /* tampered signed reply is rejected */
+    pull_frame(c, f, sizeof(f));
+    n = mkreply(rep, SMB2_ECHO, 2, 1, 0, SMB2_FLAGS_SIGNED, 4);
+    smb2_sign(algs[i], s.keys.signing, rep, n);
+    rep[n - 1] ^= 1;
+    ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+    ck_assert_int_eq(d[2].err, SMBQ_ERR_SIGNATURE);
+    smb2_conn_free(c);
+  }
+}
+END_TEST
+
+START_TEST(encrypted_round_trip) {
+  static const uint16_t ciphers[] = {
+      SMB2_CIPHER_AES128_CCM, SMB2_CIPHER_AES128_GCM,
+      SMB2_CIPHER_AES256_CCM, SMB2_CIPHER_AES256_GCM};
+  for (size_t i = 0; i < 4; i++) {
+    struct smb2_conn *c = new_conn();
+    struct smb2_sec s;
+    setup_sec(&s, SMB2_SIGNING_AES_CMAC, ciphers[i]);
+    s.sign = true;
+    s.encrypt = true;
+    struct done_rec d[2] = {0};
+    for (int k = 0; k < 2; k++) {
+      struct smb2_req *r = mkreq(SMB2_ECHO, 4, &d[k]);
+      r->sec = &s;
+      smb2_conn_submit(c, r, 0);
+    }
+    uint8_t f[512], plain[256], rep[512];
+    long n = pull_frame(c, f, sizeof(f));
+    ck_assert_int_eq(n, 4 + 52 + 68);
+    ck_assert_uint_eq(smbq_le32_at(f + 4), SMB2_TRANSFORM_PROTO_ID);
+    size_t plen;
+    ck_assert_int_eq(smb2_decrypt(ciphers[i], s.keys.encrypt, f + 4,
+                                  (size_t)n - 4, plain, &plen), 0);
+    ck_assert_uint_eq(plen, 68);
+    ck_assert_uint_eq(smbq_le16_at(plain + 12), SMB2_ECHO);
+    /* encrypted reply accepted (the "server" uses the same key here) */
+    size_t rl = mkreply(plain, SMB2_ECHO, 0, 2, 0, 0, 4);
+    smbq_put_le64(plain + 40, s.session_id);
+    uint8_t nonce[16] = {9};
+    ck_assert_int_eq(smb2_encrypt(ciphers[i], s.keys.decrypt, s.session_id,
+                                  nonce, plain, rl, rep), 0);
+    ck_assert_int_eq(feed_msg(c, rep, rl + 52, 13), 0);
+    ck_assert_int_eq(d[0].calls, 1);
+    ck_assert_int_eq(d[0].err, 0);
+    /* a plaintext reply on an encrypted session is refused */
+    pull_frame(c, f, sizeof(f));
+    rl = mkreply(rep, SMB2_ECHO, 1, 1, 0, 0, 4);
+    ck_assert_int_eq(feed_msg(c, rep, rl, 4096), 0);
+    ck_assert_int_eq(d[1].err, SMBQ_ERR_SIGNATURE);
+    smb2_conn_free(c);
+  }
+}
+END_TEST
+
+START_TEST(abort_fails_all) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d[2] = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[0]), 0);
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[1]), 0);
+  uint8_t f[512];
+  pull_frame(c, f, sizeof(f));
+  smb2_conn_abort(c, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(d[0].err, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(d[1].err, SMBQ_ERR_CLOSED);
+  struct done_rec d2 = {0};
+  struct smb2_req *r = mkreq(SMB2_ECHO, 4, &d2);
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), SMBQ_ERR_CLOSED);
+  smb2_req_free(r);
+  smb2_conn_free(c);
+  ck_assert_int_eq(d[0].calls, 1);
+}
+END_TEST
+
+static Suite *conn_suite(void) {
+  Suite *s = suite_create("smb2_conn");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, credits_gate_sending);
+  tcase_add_test(tc, multi_credit_charge);
+  tcase_add_test(tc, multi_credit_ids);
+  tcase_add_test(tc, compound_request_and_reply);
+  tcase_add_test(tc, interim_pending_reply);
+  tcase_add_test(tc, request_timeout);
+  tcase_add_test(tc, framing_errors);
+  tcase_add_test(tc, unsolicited_and_mismatch);
+  tcase_add_test(tc, signed_requests_and_replies);
+  tcase_add_test(tc, encrypted_round_trip);
+  tcase_add_test(tc, abort_fails_all);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(conn_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
