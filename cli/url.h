@@ -5,6 +5,7 @@
 #define SMBQ_CLI_URL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct smbq_url {

@@ -36,7 +36,7 @@ struct smbq_conn {
   char server[256];
   struct smbq_io *io;
   pthread_mutex_t lock;     /* guards errmsg, ntstatus, trees */
-  char errmsg[512];
+  char errmsg[1024];
   uint32_t ntstatus;
   /* set once while connecting, read-only afterwards */
   uint16_t dialect;
@@ -51,6 +51,10 @@ struct smbq_conn {
   struct smb2_sec sec;      /* the session; referenced by every request */
   struct smb2_sec enc_sec;  /* same keys, encryption forced (for trees
                                with ENCRYPT_DATA) */
+  bool large_mtu;
+  uint8_t *spnego_hint;     /* NEGOTIATE security buffer (owned) */
+  size_t spnego_hint_len;
+  bool validated;           /* FSCTL_VALIDATE_NEGOTIATE_INFO done */
   bool session_valid;
   char auth_mech[16];
   char transport[8];
@@ -64,6 +68,7 @@ struct smbq_tree {
   uint32_t tree_id;
   uint32_t share_flags;
   uint32_t share_caps;
+  uint8_t share_type;
   bool encrypt;
   char name[256];
 };

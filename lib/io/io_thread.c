@@ -33,7 +33,7 @@ struct smbq_io {
   struct io_task *tasks;
   bool stop;
   bool dead;
-  char errmsg[256];
+  char errmsg[640];
   /* owned by the I/O thread */
   struct smb2_conn *core;
   struct smbq_transport *tp;
@@ -45,21 +45,28 @@ static void wake(struct smbq_io *io) {
   (void)n; /* a full counter already means "wake up" */
 }
 
-int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain) {
+int smbq_io_submit_batch(struct smbq_io *io, struct smb2_req **reqs,
+                         size_t n) {
   pthread_mutex_lock(&io->lock);
   if (io->dead || io->stop) {
     pthread_mutex_unlock(&io->lock);
     return SMBQ_ERR_CLOSED;
   }
-  chain->next = NULL;
-  if (io->sub_tail)
-    io->sub_tail->next = chain;
-  else
-    io->sub_head = chain;
-  io->sub_tail = chain;
+  for (size_t i = 0; i < n; i++) {
+    reqs[i]->next = NULL;
+    if (io->sub_tail)
+      io->sub_tail->next = reqs[i];
+    else
+      io->sub_head = reqs[i];
+    io->sub_tail = reqs[i];
+  }
   pthread_mutex_unlock(&io->lock);
   wake(io);
   return 0;
+}
+
+int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain) {
+  return smbq_io_submit_batch(io, &chain, 1);
 }
 
 int smbq_io_run(struct smbq_io *io, void (*fn)(void *, struct smb2_conn *),

@@ -28,6 +28,11 @@ struct smbq_io *smbq_io_start(struct smb2_conn *core,
  * the requests and no callback runs). */
 int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain);
 
+/* Queue n independent requests at once: either all are queued (0) or
+ * none (SMBQ_ERR_CLOSED, the caller still owns them). Thread-safe. */
+int smbq_io_submit_batch(struct smbq_io *io, struct smb2_req **reqs,
+                         size_t n);
+
 /* Run fn(arg, core) on the I/O thread and wait for it (used to change core
  * settings after negotiation). Thread-safe; must not be called from the I/O
  * thread. */

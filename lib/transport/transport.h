@@ -38,7 +38,7 @@ struct smbq_transport {
   const struct smbq_transport_ops *ops;
   bool encrypted;          /* the transport itself encrypts (QUIC/TLS) */
   char peer[64];           /* numeric address:port actually connected */
-  char errmsg[256];        /* why the last step/send/recv failed */
+  char errmsg[640];        /* why the last step/send/recv failed */
 };
 
 /* Connect parameters shared by all transports. */

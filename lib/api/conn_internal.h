@@ -1,0 +1,31 @@
+/* Steps of smbq_conn_connect(), one file each. */
+#ifndef SMBQ_CONN_INTERNAL_H
+#define SMBQ_CONN_INTERNAL_H
+
+#include "api/api.h"
+
+/* Random bytes from GnuTLS's nonce-grade generator. */
+int conn_random(smbq_conn *c, uint8_t *buf, size_t n);
+
+/* Dialects allowed by the options, ascending; returns the count. */
+size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out);
+uint32_t conn_client_caps(const smbq_conn *c);
+
+/* negotiate.c: NEGOTIATE; fills dialect, caps, cipher, signing, sizes. */
+int conn_negotiate(smbq_conn *c);
+
+/* session.c: SESSION_SETUP rounds (SPNEGO/NTLMSSP), key derivation. */
+int conn_session_setup(smbq_conn *c);
+
+/* session.c: LOGOFF (best effort). */
+void conn_logoff(smbq_conn *c);
+
+/* tree.c: FSCTL_VALIDATE_NEGOTIATE_INFO for 3.0/3.0.2 (3.2.5.5). */
+int conn_validate_negotiate(smbq_conn *c, smbq_tree *t);
+
+/* Names for smbq_conn_get_info(). */
+const char *conn_dialect_name(uint16_t dialect);
+const char *conn_cipher_name(uint16_t cipher);
+const char *conn_signing_name(uint16_t alg);
+
+#endif

@@ -1,0 +1,407 @@
+/* Open files: CREATE/CLOSE, pipelined READ/WRITE, FLUSH, size and
+ * attributes (MS-SMB2 3.2.4.3 - 3.2.4.7). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/fileops.h"
+#include "api/conn_internal.h"
+#include "smb2/smb2_pdu.h"
+#include "smbq_bytes.h"
+
+/* Each READ/WRITE carries at most this much: small enough that many are in
+ * flight inside the credit window, large enough to amortise per-request
+ * cost. MS-SMB2 3.2.4.1.5: larger than 64 KiB needs multi-credit. */
+#define IO_CHUNK (1024u * 1024u)
+/* Cap on chunks per call, so one call cannot queue unbounded memory. */
+#define MAX_CHUNKS 4096
+
+static int parse_create(void *ctx, uint32_t status, const uint8_t *msg,
+                        size_t len) {
+  struct smb2_create_rsp *out = ctx;
+  if (status)
+    return api_status_err(status) ? api_status_err(status) : SMBQ_ERR_PROTO;
+  return smb2_decode_create_rsp(msg, len, out);
+}
+
+static uint32_t open_disposition(unsigned flags) {
+  if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_EXCL))
+    return SMB2_FILE_CREATE;
+  if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_TRUNC))
+    return SMB2_FILE_OVERWRITE_IF;
+  if (flags & SMBQ_O_CREAT)
+    return SMB2_FILE_OPEN_IF;
+  if (flags & SMBQ_O_TRUNC)
+    return SMB2_FILE_OVERWRITE;
+  return SMB2_FILE_OPEN;
+}
+
+static uint32_t open_access(unsigned flags) {
+  uint32_t rd = SMB2_FILE_READ_DATA | SMB2_FILE_READ_ATTRIBUTES;
+  uint32_t wr = SMB2_FILE_WRITE_DATA | SMB2_FILE_APPEND_DATA |
+                SMB2_FILE_WRITE_ATTRIBUTES | SMB2_FILE_READ_ATTRIBUTES;
+  switch (flags & 3u) {
+  case SMBQ_O_WRONLY:
+    return wr | SMB2_SYNCHRONIZE;
+  case SMBQ_O_RDWR:
+    return rd | wr | SMB2_SYNCHRONIZE;
+  default:
+    return rd | SMB2_SYNCHRONIZE;
+  }
+}
+
+struct smb2_req *api_create_req(smbq_tree *t, const char *path,
+                                const struct api_create_spec *s) {
+  uint8_t *name;
+  size_t nlen;
+  if (api_path_utf16(path, &name, &nlen) < 0)
+    return NULL;
+  struct smb2_create_req cr = {
+      .desired_access = s->access,
+      .file_attributes = s->attributes,
+      .share_access = SMB2_FILE_SHARE_ALL,
+      .disposition = s->disposition,
+      .options = s->options,
+      .name = name,
+      .name_len = nlen,
+  };
+  struct smb2_req *r = api_req(t->conn, t, SMB2_CREATE, 57 + nlen);
+  long n = r ? smb2_encode_create_req(smb2_req_body(r),
+                                       smb2_req_body_cap(r), &cr)
+             : -1;
+  free(name);
+  if (n < 0) {
+    smb2_req_free(r);
+    return NULL;
+  }
+  smb2_req_set_body_len(r, (size_t)n);
+  return r;
+}
+
+int smbq_open(smbq_tree *t, const char *path, unsigned flags,
+              smbq_file **out) {
+  if (!t || !path || !out)
+    return SMBQ_ERR_INVAL;
+  smbq_conn *c = t->conn;
+  struct api_create_spec spec = {
+      .access = open_access(flags),
+      .disposition = open_disposition(flags),
+      .options = SMB2_FILE_NON_DIRECTORY_FILE,
+      .attributes = SMB2_ATTR_NORMAL,
+  };
+  struct smb2_req *r = api_create_req(t, path, &spec);
+  if (!r)
+    return api_fail(c, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
+  struct smb2_create_rsp cr;
+  uint32_t status = 0;
+  int rc = api_call1(c, r, parse_create, &cr, &status);
+  if (rc < 0)
+    return api_fail(c, rc, status, "cannot open '%s'", path);
+  smbq_file *f = calloc(1, sizeof(*f));
+  if (!f)
+    return SMBQ_ERR_NOMEM;
+  f->tree = t;
+  memcpy(f->file_id, cr.file_id, 16);
+  snprintf(f->path, sizeof(f->path), "%s", path);
+  *out = f;
+  return 0;
+}
+
+int smbq_close(smbq_file *f) {
+  if (!f)
+    return SMBQ_ERR_INVAL;
+  smbq_conn *c = f->tree->conn;
+  struct smb2_req *r = api_req(c, f->tree, SMB2_CLOSE, 24);
+  int rc = SMBQ_ERR_NOMEM;
+  uint32_t status = 0;
+  if (r) {
+    smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(
+                                 smb2_req_body(r), 24, 0, f->file_id));
+    rc = api_call1(c, r, NULL, NULL, &status);
+  }
+  if (rc < 0)
+    api_fail(c, rc, status, "closing '%s' failed", f->path);
+  free(f);
+  return rc;
+}
+
+size_t smbq_file_io_size(const smbq_file *f) {
+  smbq_conn *c = f->tree->conn;
+  size_t m = c->max_read < c->max_write ? c->max_read : c->max_write;
+  return m < IO_CHUNK ? m : IO_CHUNK;
+}
+
+/* ---- pipelined READ/WRITE ------------------------------------------- */
+
+/* One smbq_pread/pwrite split into chunks. Chunk callbacks all run on the
+ * I/O thread; `remaining` is atomic only because the submitting thread may
+ * still hold the op when the first replies arrive. */
+struct rw_op {
+  smbq_file *f;
+  uint8_t *dst;          /* reads */
+  size_t len;
+  uint64_t off;
+  bool write;
+  atomic_int remaining;
+  int err;
+  uint32_t status;
+  size_t done_to;        /* reads: end of the contiguous data */
+  smbq_io_cb cb;
+  void *arg;
+};
+
+struct rw_chunk {
+  struct rw_op *op;
+  size_t rel;            /* offset of the chunk inside the op */
+  uint32_t len;
+};
+
+static void op_finish(struct rw_op *op) {
+  if (atomic_fetch_sub(&op->remaining, 1) != 1)
+    return;
+  smbq_conn *c = op->f->tree->conn;
+  ssize_t res = op->err ? op->err
+                        : (ssize_t)(op->write ? op->len : op->done_to);
+  if (op->err)
+    api_fail(c, op->err, op->status, "%s '%s' at offset %llu failed",
+             op->write ? "writing" : "reading", op->f->path,
+             (unsigned long long)op->off);
+  smbq_io_cb cb = op->cb;
+  void *arg = op->arg;
+  free(op);
+  cb(arg, res);
+}
+
+static void set_err(struct rw_op *op, int err, uint32_t status) {
+  if (!op->err) {
+    op->err = err;
+    op->status = status;
+  }
+}
+
+static void read_done(void *arg, int err, uint32_t status,
+                      const uint8_t *msg, size_t len) {
+  struct rw_chunk *ch = arg;
+  struct rw_op *op = ch->op;
+  size_t got = 0;
+  if (err < 0) {
+    set_err(op, err, 0);
+  } else if (status == NT_STATUS_SUCCESS) {
+    struct smb2_read_rsp r;
+    if (smb2_decode_read_rsp(msg, len, &r) < 0 || r.data_len > ch->len) {
+      set_err(op, SMBQ_ERR_PROTO, 0);
+    } else {
+      memcpy(op->dst + ch->rel, r.data, r.data_len);
+      got = r.data_len;
+    }
+  } else if (status != NT_STATUS_END_OF_FILE) {
+    int e = api_status_err(status);
+    set_err(op, e ? e : SMBQ_ERR_PROTO, status);
+  }
+  /* A short chunk marks end of file: data is contiguous only up to it. */
+  if (got < ch->len && ch->rel + got < op->done_to)
+    op->done_to = ch->rel + got;
+  free(ch);
+  op_finish(op);
+}
+
+static void write_done(void *arg, int err, uint32_t status,
+                       const uint8_t *msg, size_t len) {
+  struct rw_chunk *ch = arg;
+  struct rw_op *op = ch->op;
+  uint32_t count = 0;
+  if (err < 0)
+    set_err(op, err, 0);
+  else if (status != NT_STATUS_SUCCESS)
+    set_err(op, api_status_err(status) ? api_status_err(status)
+                                        : SMBQ_ERR_PROTO,
+            status);
+  else if (smb2_decode_write_rsp(msg, len, &count) < 0)
+    set_err(op, SMBQ_ERR_PROTO, 0);
+  else if (count != ch->len)
+    set_err(op, SMBQ_ERR_NOSPACE, 0); /* short write: disk full/quota */
+  free(ch);
+  op_finish(op);
+}
+
+static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
+                                  size_t rel, uint32_t n) {
+  smbq_file *f = op->f;
+  smbq_conn *c = f->tree->conn;
+  struct rw_chunk *ch = calloc(1, sizeof(*ch));
+  struct smb2_req *r =
+      ch ? api_req(c, f->tree, op->write ? SMB2_WRITE : SMB2_READ,
+                   op->write ? smb2_write_req_size(n) : 49)
+         : NULL;
+  if (!r) {
+    free(ch);
+    return NULL;
+  }
+  long bl = op->write
+                ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                        f->file_id, op->off + rel, src + rel,
+                                        n)
+                : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                       f->file_id, op->off + rel, n);
+  smb2_req_set_body_len(r, (size_t)bl);
+  r->payload_size = n;
+  ch->op = op;
+  ch->rel = rel;
+  ch->len = n;
+  r->done = op->write ? write_done : read_done;
+  r->arg = ch;
+  return r;
+}
+
+static void free_reqs(struct smb2_req **reqs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (reqs[i])
+      free(reqs[i]->arg);
+    smb2_req_free(reqs[i]);
+  }
+}
+
+static int rw_submit(smbq_file *f, bool write, uint8_t *dst,
+                     const uint8_t *src, size_t len, uint64_t off,
+                     smbq_io_cb cb, void *arg) {
+  if (!f || !cb || (len && !(write ? (const void *)src : (void *)dst)))
+    return SMBQ_ERR_INVAL;
+  size_t chunk = smbq_file_io_size(f);
+  size_t n = len ? (len + chunk - 1) / chunk : 1;
+  if (n > MAX_CHUNKS)
+    return SMBQ_ERR_INVAL;
+  struct rw_op *op = calloc(1, sizeof(*op));
+  struct smb2_req **reqs = calloc(n, sizeof(*reqs));
+  if (!op || !reqs) {
+    free(op);
+    free(reqs);
+    return SMBQ_ERR_NOMEM;
+  }
+  *op = (struct rw_op){.f = f, .dst = dst, .len = len, .off = off,
+                       .write = write, .done_to = len, .cb = cb, .arg = arg};
+  atomic_init(&op->remaining, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    size_t rel = i * chunk;
+    size_t l = len - rel < chunk ? len - rel : chunk;
+    reqs[i] = chunk_req(op, src, rel, (uint32_t)l);
+    if (!reqs[i]) {
+      free_reqs(reqs, i);
+      free(reqs);
+      free(op);
+      return SMBQ_ERR_NOMEM;
+    }
+  }
+  int rc = smbq_io_submit_batch(f->tree->conn->io, reqs, n);
+  if (rc < 0) {
+    free_reqs(reqs, n);
+    free(op);
+  }
+  free(reqs);
+  return rc;
+}
+
+int smbq_pread_async(smbq_file *f, void *buf, size_t len, uint64_t off,
+                     smbq_io_cb cb, void *arg) {
+  return rw_submit(f, false, buf, NULL, len, off, cb, arg);
+}
+
+int smbq_pwrite_async(smbq_file *f, const void *buf, size_t len,
+                      uint64_t off, smbq_io_cb cb, void *arg) {
+  return rw_submit(f, true, NULL, buf, len, off, cb, arg);
+}
+
+struct sync_wait {
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool done;
+  ssize_t res;
+};
+
+static void sync_done(void *arg, ssize_t res) {
+  struct sync_wait *w = arg;
+  pthread_mutex_lock(&w->m);
+  w->res = res;
+  w->done = true;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->m);
+}
+
+static ssize_t rw_sync(smbq_file *f, bool write, void *dst, const void *src,
+                       size_t len, uint64_t off) {
+  if (!f)
+    return SMBQ_ERR_INVAL;
+  if (smbq_io_on_thread(f->tree->conn->io))
+    return SMBQ_ERR_INVAL;
+  struct sync_wait w = {.done = false};
+  pthread_mutex_init(&w.m, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  int rc = rw_submit(f, write, dst, src, len, off, sync_done, &w);
+  if (rc == 0) {
+    pthread_mutex_lock(&w.m);
+    while (!w.done)
+      pthread_cond_wait(&w.cv, &w.m);
+    pthread_mutex_unlock(&w.m);
+  }
+  pthread_mutex_destroy(&w.m);
+  pthread_cond_destroy(&w.cv);
+  return rc < 0 ? rc : w.res;
+}
+
+ssize_t smbq_pread(smbq_file *f, void *buf, size_t len, uint64_t off) {
+  return rw_sync(f, false, buf, NULL, len, off);
+}
+
+ssize_t smbq_pwrite(smbq_file *f, const void *buf, size_t len,
+                    uint64_t off) {
+  return rw_sync(f, true, NULL, buf, len, off);
+}
+
+/* ---- flush, size, stat -------------------------------------------------- */
+
+int smbq_fflush(smbq_file *f) {
+  if (!f)
+    return SMBQ_ERR_INVAL;
+  smbq_conn *c = f->tree->conn;
+  struct smb2_req *r = api_req(c, f->tree, SMB2_FLUSH, 24);
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  smb2_req_set_body_len(
+      r, (size_t)smb2_encode_flush_req(smb2_req_body(r), 24, f->file_id));
+  uint32_t status = 0;
+  int rc = api_call1(c, r, NULL, NULL, &status);
+  return rc < 0 ? api_fail(c, rc, status, "flushing '%s' failed", f->path)
+                : 0;
+}
+
+int smbq_ftruncate(smbq_file *f, uint64_t size) {
+  if (!f)
+    return SMBQ_ERR_INVAL;
+  uint8_t buf[8];
+  smb2_encode_eof_info(buf, sizeof(buf), size);
+  struct smb2_req *r = api_set_info_req(f->tree, f->file_id,
+                                        SMB2_FILE_END_OF_FILE_INFORMATION,
+                                        buf, sizeof(buf));
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status = 0;
+  int rc = api_call1(f->tree->conn, r, NULL, NULL, &status);
+  return rc < 0 ? api_fail(f->tree->conn, rc, status,
+                           "truncating '%s' failed", f->path)
+                : 0;
+}
+
+int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
+  if (!f || !st)
+    return SMBQ_ERR_INVAL;
+  struct smb2_req *r = api_query_info_req(f->tree, f->file_id,
+                                          SMB2_0_INFO_FILE,
+                                          SMB2_FILE_ALL_INFORMATION);
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status = 0;
+  int rc = api_call1(f->tree->conn, r, api_parse_all_info, st, &status);
+  return rc < 0 ? api_fail(f->tree->conn, rc, status, "cannot stat '%s'",
+                           f->path)
+                : 0;
+}

@@ -1,0 +1,303 @@
+/* Path operations done in one round trip each: CREATE + (QUERY_INFO |
+ * SET_INFO) + CLOSE compounded (MS-SMB2 3.2.4.1.4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/fileops.h"
+#include "smbq_bytes.h"
+
+#define FT_EPOCH SMB2_FILETIME_UNIX_EPOCH
+
+struct timespec api_filetime_to_ts(uint64_t ft) {
+  struct timespec ts = {0, 0};
+  if (ft <= FT_EPOCH)
+    return ts;
+  ft -= FT_EPOCH;
+  ts.tv_sec = (time_t)(ft / 10000000u);
+  ts.tv_nsec = (long)(ft % 10000000u) * 100;
+  return ts;
+}
+
+uint64_t api_ts_to_filetime(const struct timespec *ts) {
+  return smb2_unix_to_filetime(ts->tv_sec, ts->tv_nsec);
+}
+
+struct smb2_req *api_set_info_req(smbq_tree *t, const uint8_t fid[16],
+                                  uint8_t info_class, const uint8_t *buf,
+                                  size_t len) {
+  struct smb2_req *r = api_req(t->conn, t, SMB2_SET_INFO, 32 + len);
+  if (!r)
+    return NULL;
+  long n = smb2_encode_set_info_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                    SMB2_0_INFO_FILE, info_class, fid, buf,
+                                    len);
+  if (n < 0) {
+    smb2_req_free(r);
+    return NULL;
+  }
+  smb2_req_set_body_len(r, (size_t)n);
+  return r;
+}
+
+struct smb2_req *api_query_info_req(smbq_tree *t, const uint8_t fid[16],
+                                    uint8_t info_type, uint8_t info_class) {
+  struct smb2_req *r = api_req(t->conn, t, SMB2_QUERY_INFO, 41);
+  if (!r)
+    return NULL;
+  struct smb2_query_info_req q = {.info_type = info_type,
+                                  .info_class = info_class,
+                                  .output_len = 4096};
+  memcpy(q.file_id, fid, 16);
+  smb2_req_set_body_len(r, (size_t)smb2_encode_query_info_req(
+                               smb2_req_body(r), smb2_req_body_cap(r), &q));
+  r->payload_size = q.output_len;
+  return r;
+}
+
+struct smb2_req *api_close_req(smbq_tree *t, const uint8_t fid[16]) {
+  struct smb2_req *r = api_req(t->conn, t, SMB2_CLOSE, 24);
+  if (!r)
+    return NULL;
+  smb2_req_set_body_len(
+      r, (size_t)smb2_encode_close_req(smb2_req_body(r), 24, 0, fid));
+  return r;
+}
+
+static int status_rc(uint32_t status) {
+  int e = api_status_err(status);
+  return status && !e ? SMBQ_ERR_PROTO : e;
+}
+
+int api_parse_all_info(void *ctx, uint32_t status, const uint8_t *msg,
+                       size_t len) {
+  struct smbq_stat *st = ctx;
+  /* BUFFER_OVERFLOW: the name did not fit, the fixed part did. */
+  if (status && status != NT_STATUS_BUFFER_OVERFLOW)
+    return status_rc(status);
+  const uint8_t *buf;
+  size_t blen;
+  struct smb2_file_all_info fi;
+  int rc = smb2_decode_query_info_rsp(msg, len, &buf, &blen);
+  if (rc == 0)
+    rc = smb2_decode_file_all_info(buf, blen, &fi);
+  if (rc < 0)
+    return rc;
+  memset(st, 0, sizeof(*st));
+  st->type = fi.directory ? SMBQ_TYPE_DIR : SMBQ_TYPE_FILE;
+  st->size = fi.end_of_file;
+  st->alloc_size = fi.allocation_size;
+  st->attributes = fi.attributes;
+  st->file_id = fi.index_number;
+  st->btime = api_filetime_to_ts(fi.times.creation);
+  st->atime = api_filetime_to_ts(fi.times.last_access);
+  st->mtime = api_filetime_to_ts(fi.times.last_write);
+  st->ctime = api_filetime_to_ts(fi.times.change);
+  return 0;
+}
+
+/* CREATE path, then `mid` (may be NULL) on the related handle, then CLOSE,
+ * in one compound. The first failing element decides the result. */
+static int path_compound(smbq_tree *t, const char *path,
+                         const struct api_create_spec *spec,
+                         struct smb2_req *mid, api_parse_fn parse, void *ctx,
+                         uint32_t *status) {
+  struct smb2_req *cr = api_create_req(t, path, spec);
+  struct smb2_req *cl = api_close_req(t, smb2_related_file_id);
+  if (!cr || !cl) {
+    smb2_req_free(cr);
+    smb2_req_free(cl);
+    smb2_req_free(mid);
+    return SMBQ_ERR_NOMEM;
+  }
+  struct api_call call;
+  struct api_elem e[3];
+  int n = 0;
+  api_elem_init(&e[n++], &call, cr, NULL, NULL);
+  if (mid) {
+    api_elem_init(&e[n++], &call, mid, parse, ctx);
+    cr->chain = mid;
+    mid->chain = cl;
+  } else {
+    cr->chain = cl;
+  }
+  api_elem_init(&e[n++], &call, cl, NULL, NULL);
+  int rc = api_run(t->conn, &call, n, cr);
+  *status = 0;
+  if (rc < 0)
+    return rc;
+  for (int i = 0; i < n; i++) {
+    if (e[i].rc < 0) {
+      *status = e[i].status;
+      return e[i].rc;
+    }
+  }
+  return 0;
+}
+
+int smbq_stat(smbq_tree *t, const char *path, struct smbq_stat *st) {
+  if (!t || !path || !st)
+    return SMBQ_ERR_INVAL;
+  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_OPEN};
+  struct smb2_req *q = api_query_info_req(
+      t, smb2_related_file_id, SMB2_0_INFO_FILE, SMB2_FILE_ALL_INFORMATION);
+  if (!q)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status;
+  int rc = path_compound(t, path, &spec, q, api_parse_all_info, st, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status, "cannot stat '%s'", path)
+                : 0;
+}
+
+static int parse_fs_size(void *ctx, uint32_t status, const uint8_t *msg,
+                         size_t len) {
+  struct smbq_statvfs *sv = ctx;
+  if (status)
+    return status_rc(status);
+  const uint8_t *buf;
+  size_t blen;
+  struct smb2_fs_full_size fs;
+  int rc = smb2_decode_query_info_rsp(msg, len, &buf, &blen);
+  if (rc == 0)
+    rc = smb2_decode_fs_full_size(buf, blen, &fs);
+  if (rc < 0)
+    return rc;
+  sv->block_size = (uint64_t)fs.sectors_per_unit * fs.bytes_per_sector;
+  sv->total_blocks = fs.total_units;
+  sv->free_blocks = fs.caller_avail_units;
+  return 0;
+}
+
+int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv) {
+  if (!t || !sv)
+    return SMBQ_ERR_INVAL;
+  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_OPEN,
+                                 .options = SMB2_FILE_DIRECTORY_FILE};
+  struct smb2_req *q =
+      api_query_info_req(t, smb2_related_file_id, SMB2_0_INFO_FILESYSTEM,
+                         SMB2_FS_FULL_SIZE_INFORMATION);
+  if (!q)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status;
+  int rc = path_compound(t, "", &spec, q, parse_fs_size, sv, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status,
+                           "cannot read the size of share '%s'", t->name)
+                : 0;
+}
+
+int smbq_mkdir(smbq_tree *t, const char *path) {
+  if (!t || !path)
+    return SMBQ_ERR_INVAL;
+  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_CREATE,
+                                 .options = SMB2_FILE_DIRECTORY_FILE,
+                                 .attributes = SMB2_ATTR_DIRECTORY};
+  uint32_t status;
+  int rc = path_compound(t, path, &spec, NULL, NULL, NULL, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status,
+                           "cannot create directory '%s'", path)
+                : 0;
+}
+
+/* Delete through FileDispositionInformation, so that "directory not empty"
+ * and "file in use" are reported where Windows reports them. */
+static int delete_path(smbq_tree *t, const char *path, uint32_t options,
+                       const char *what) {
+  if (!t || !path || !path[0])
+    return SMBQ_ERR_INVAL;
+  struct api_create_spec spec = {.access = SMB2_DELETE |
+                                           SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_OPEN,
+                                 .options = options};
+  uint8_t one = 1;
+  struct smb2_req *si = api_set_info_req(
+      t, smb2_related_file_id, SMB2_FILE_DISPOSITION_INFORMATION, &one, 1);
+  if (!si)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status;
+  int rc = path_compound(t, path, &spec, si, NULL, NULL, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status, "cannot remove %s '%s'",
+                           what, path)
+                : 0;
+}
+
+int smbq_rmdir(smbq_tree *t, const char *path) {
+  return delete_path(t, path, SMB2_FILE_DIRECTORY_FILE, "directory");
+}
+
+int smbq_unlink(smbq_tree *t, const char *path) {
+  return delete_path(t, path, SMB2_FILE_NON_DIRECTORY_FILE, "file");
+}
+
+int smbq_rename(smbq_tree *t, const char *from, const char *to,
+                unsigned flags) {
+  if (!t || !from || !to || !from[0] || !to[0])
+    return SMBQ_ERR_INVAL;
+  uint8_t *name;
+  size_t nlen;
+  if (api_path_utf16(to, &name, &nlen) < 0)
+    return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", to);
+  uint8_t *buf = malloc(20 + nlen);
+  long bl = buf ? smb2_encode_rename_info(buf, 20 + nlen,
+                                          !(flags & SMBQ_RENAME_NOREPLACE),
+                                          name, nlen)
+                : -1;
+  free(name);
+  struct smb2_req *si =
+      bl < 0 ? NULL
+             : api_set_info_req(t, smb2_related_file_id,
+                                SMB2_FILE_RENAME_INFORMATION, buf,
+                                (size_t)bl);
+  free(buf);
+  if (!si)
+    return SMBQ_ERR_NOMEM;
+  struct api_create_spec spec = {.access = SMB2_DELETE |
+                                           SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_OPEN};
+  uint32_t status;
+  int rc = path_compound(t, from, &spec, si, NULL, NULL, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status,
+                           "cannot rename '%s' to '%s'", from, to)
+                : 0;
+}
+
+static int set_basic(smbq_tree *t, const char *path,
+                     const struct smb2_file_times *ft, uint32_t attrs) {
+  uint8_t buf[40];
+  smb2_encode_basic_info(buf, sizeof(buf), ft, attrs);
+  struct smb2_req *si = api_set_info_req(
+      t, smb2_related_file_id, SMB2_FILE_BASIC_INFORMATION, buf, 40);
+  if (!si)
+    return SMBQ_ERR_NOMEM;
+  struct api_create_spec spec = {.access = SMB2_FILE_WRITE_ATTRIBUTES |
+                                           SMB2_FILE_READ_ATTRIBUTES,
+                                 .disposition = SMB2_FILE_OPEN};
+  uint32_t status;
+  int rc = path_compound(t, path, &spec, si, NULL, NULL, &status);
+  return rc < 0 ? api_fail(t->conn, rc, status,
+                           "cannot change attributes of '%s'", path)
+                : 0;
+}
+
+int smbq_set_times(smbq_tree *t, const char *path,
+                   const struct timespec *atime,
+                   const struct timespec *mtime) {
+  if (!t || !path)
+    return SMBQ_ERR_INVAL;
+  struct smb2_file_times ft = {0, 0, 0, 0};
+  if (atime)
+    ft.last_access = api_ts_to_filetime(atime);
+  if (mtime)
+    ft.last_write = api_ts_to_filetime(mtime);
+  return set_basic(t, path, &ft, 0);
+}
+
+int smbq_set_attributes(smbq_tree *t, const char *path,
+                        uint32_t attributes) {
+  if (!t || !path)
+    return SMBQ_ERR_INVAL;
+  struct smb2_file_times ft = {0, 0, 0, 0};
+  /* 0 means "unchanged" on the wire; NORMAL clears every bit. */
+  return set_basic(t, path, &ft, attributes ? attributes : SMB2_ATTR_NORMAL);
+}

@@ -1,0 +1,330 @@
+/* SESSION_SETUP with SPNEGO + NTLMSSP (NTLMv2), key derivation and the
+ * checks on the final reply (MS-SMB2 3.2.4.2.3, 3.2.5.3; MS-SPNG 3.1.5). */
+#include <gnutls/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/conn_internal.h"
+#include "auth/ntlmssp.h"
+#include "auth/spnego.h"
+#include "smb2/smb2_pdu.h"
+#include "smbq_bytes.h"
+
+int conn_random(smbq_conn *c, uint8_t *buf, size_t n) {
+  (void)c;
+  return gnutls_rnd(GNUTLS_RND_RANDOM, buf, n) == 0 ? 0 : SMBQ_ERR_CRYPTO;
+}
+
+static int env_random(void *user, uint8_t *buf, size_t n) {
+  return conn_random(user, buf, n);
+}
+
+static uint64_t env_filetime(void *user) {
+  (void)user;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return smb2_unix_to_filetime(ts.tv_sec, ts.tv_nsec);
+}
+
+/* One round's reply, copied out of the I/O thread. */
+struct round {
+  uint64_t session_id;
+  uint16_t session_flags;
+  uint32_t status;
+  uint8_t *token;      /* SPNEGO token (owned) */
+  size_t token_len;
+  uint8_t *msg;        /* whole final reply, for signature checking */
+  size_t msg_len;
+};
+
+static int parse_round(void *arg, uint32_t status, const uint8_t *msg,
+                       size_t len) {
+  struct round *rd = arg;
+  rd->status = status;
+  if (status != NT_STATUS_SUCCESS &&
+      status != NT_STATUS_MORE_PROCESSING_REQUIRED)
+    return api_status_err(status) ? api_status_err(status) : SMBQ_ERR_PROTO;
+  struct smb2_session_setup_rsp r;
+  int rc = smb2_decode_session_setup_rsp(msg, len, &r);
+  if (rc < 0)
+    return rc;
+  rd->session_id = smbq_le64_at(msg + 40);
+  rd->session_flags = r.session_flags;
+  if (r.token_len) {
+    rd->token = malloc(r.token_len);
+    if (!rd->token)
+      return SMBQ_ERR_NOMEM;
+    memcpy(rd->token, r.token, r.token_len);
+    rd->token_len = r.token_len;
+  }
+  if (status == NT_STATUS_SUCCESS) {
+    rd->msg = malloc(len);
+    if (!rd->msg)
+      return SMBQ_ERR_NOMEM;
+    memcpy(rd->msg, msg, len);
+    rd->msg_len = len;
+  }
+  return 0;
+}
+
+static void round_clear(struct round *rd) {
+  free(rd->token);
+  free(rd->msg);
+  memset(rd, 0, sizeof(*rd));
+}
+
+/* Send one SESSION_SETUP carrying token; the reply lands in rd. */
+static int send_round(smbq_conn *c, const uint8_t *token, size_t len,
+                      uint8_t *preauth, struct round *rd) {
+  struct smb2_session_setup_req sr = {
+      .security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
+                       SMB2_NEGOTIATE_SIGNING_REQUIRED,
+      .token = token,
+      .token_len = len,
+  };
+  struct smb2_req *r = smb2_req_new(SMB2_SESSION_SETUP, 24 + len);
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  long n = smb2_encode_session_setup_req(smb2_req_body(r),
+                                         smb2_req_body_cap(r), &sr);
+  if (n < 0) {
+    smb2_req_free(r);
+    return (int)n;
+  }
+  smb2_req_set_body_len(r, (size_t)n);
+  r->sec = &c->sec; /* carries the session id; signing not yet on */
+  r->flags = SMB2_REQ_NO_SIGN | SMB2_REQ_NO_VERIFY;
+  r->preauth = c->dialect == SMB2_DIALECT_311 ? preauth : NULL;
+  round_clear(rd);
+  return api_call1(c, r, parse_round, rd, &rd->status);
+}
+
+static const char *user_label(const smbq_conn *c, char *buf, size_t len) {
+  const char *u = c->opts.user ? c->opts.user : "";
+  if (c->opts.domain && c->opts.domain[0])
+    snprintf(buf, len, "%s\\%s", c->opts.domain, u);
+  else
+    snprintf(buf, len, "%s", u);
+  return buf;
+}
+
+static int auth_failed(smbq_conn *c, int rc, uint32_t status) {
+  char who[300];
+  user_label(c, who, sizeof(who));
+  if (rc == SMBQ_ERR_AUTH)
+    return api_fail(c, rc, status,
+                    "logon failure for user '%s' on %s: wrong user name or "
+                    "password, or the account is locked or disabled",
+                    who, c->server);
+  return api_fail(c, rc, status, "session setup with %s as '%s' failed",
+                  c->server, who);
+}
+
+struct ntlm_state {
+  struct ntlmssp_ctx *ntlm;
+  uint8_t *mechtypes;
+  size_t mechtypes_len;
+  uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
+};
+
+/* Round 1: SPNEGO negTokenInit with the NTLMSSP NEGOTIATE. Returns the
+ * server's CHALLENGE (inside rd->token's SPNEGO) parsed into resp. */
+static int round_one(smbq_conn *c, struct ntlm_state *st, struct round *rd,
+                     struct spnego_resp *resp) {
+  uint8_t *neg = NULL, *init = NULL;
+  size_t neg_len = 0, init_len = 0;
+  static const enum spnego_mech mechs[] = {SPNEGO_MECH_NTLMSSP};
+  int rc = ntlmssp_negotiate(st->ntlm, &neg, &neg_len);
+  if (rc == 0)
+    rc = spnego_build_init(mechs, 1, neg, neg_len, &init, &init_len,
+                           &st->mechtypes, &st->mechtypes_len);
+  free(neg);
+  if (rc < 0)
+    return api_fail(c, rc, 0, "cannot build the NTLMSSP negotiate token");
+  rc = send_round(c, init, init_len, st->preauth, rd);
+  free(init);
+  if (rc < 0)
+    return auth_failed(c, rc, rd->status);
+  if (rd->status != NT_STATUS_MORE_PROCESSING_REQUIRED)
+    return api_fail(c, SMBQ_ERR_PROTO, rd->status,
+                    "server %s ended authentication after one round",
+                    c->server);
+  c->sec.session_id = rd->session_id;
+  rc = spnego_parse_resp(rd->token, rd->token_len, resp);
+  if (rc < 0 || !resp->token)
+    return api_fail(c, SMBQ_ERR_PROTO, 0,
+                    "malformed SPNEGO reply from %s (no NTLMSSP challenge)",
+                    c->server);
+  if (resp->state == SPNEGO_REJECT)
+    return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
+                    "server %s rejected NTLMSSP authentication", c->server);
+  return 0;
+}
+
+/* Round 2: AUTHENTICATE plus mechListMIC (MS-SPNG 3.1.5.1). */
+static int round_two(smbq_conn *c, struct ntlm_state *st,
+                     const struct spnego_resp *chal, struct round *rd) {
+  uint8_t *auth = NULL, *tok = NULL, mic[16];
+  size_t auth_len = 0, tok_len = 0;
+  int rc = ntlmssp_authenticate(st->ntlm, chal->token, chal->token_len,
+                                &auth, &auth_len);
+  if (rc < 0)
+    return api_fail(c, rc, 0, "cannot answer the NTLM challenge of %s "
+                    "(malformed or unsupported challenge)", c->server);
+  rc = ntlmssp_sign(st->ntlm, st->mechtypes, st->mechtypes_len, mic);
+  if (rc == 0)
+    rc = spnego_build_resp(auth, auth_len, mic, sizeof(mic), &tok, &tok_len);
+  free(auth);
+  if (rc < 0)
+    return api_fail(c, rc, 0, "cannot build the NTLMSSP authenticate token");
+  rc = send_round(c, tok, tok_len, st->preauth, rd);
+  free(tok);
+  if (rc < 0)
+    return auth_failed(c, rc, rd->status);
+  if (rd->status != NT_STATUS_SUCCESS)
+    return api_fail(c, SMBQ_ERR_PROTO, rd->status,
+                    "server %s asked for a third authentication round",
+                    c->server);
+  return 0;
+}
+
+/* The server's mechListMIC, when sent, must verify (MS-SPNG 3.2.5.1). */
+static int check_server_mic(smbq_conn *c, struct ntlm_state *st,
+                            const struct round *rd) {
+  struct spnego_resp resp;
+  if (!rd->token_len)
+    return 0;
+  if (spnego_parse_resp(rd->token, rd->token_len, &resp) < 0)
+    return api_fail(c, SMBQ_ERR_PROTO, 0, "malformed final SPNEGO reply");
+  if (resp.state == SPNEGO_REJECT)
+    return api_fail(c, SMBQ_ERR_AUTH, 0, "server %s rejected the logon",
+                    c->server);
+  if (resp.mic && (resp.mic_len != 16 ||
+                   ntlmssp_verify(st->ntlm, st->mechtypes,
+                                  st->mechtypes_len, resp.mic) < 0))
+    return api_fail(c, SMBQ_ERR_SIGNATURE, 0,
+                    "server %s sent a wrong SPNEGO mechListMIC: possible "
+                    "tampering with the negotiation", c->server);
+  return 0;
+}
+
+static void fill_nonce_salts(smbq_conn *c) {
+  conn_random(c, c->sec.nonce_salt, sizeof(c->sec.nonce_salt));
+  c->enc_sec = c->sec;
+  /* Same key, separate counters: distinct salts keep nonces unique. */
+  c->enc_sec.nonce_salt[0] ^= 0x80;
+  c->enc_sec.encrypt = c->enc_sec.cipher != 0;
+  c->enc_sec.nonce_counter = 0;
+}
+
+/* Derive keys and apply the session's signing/encryption policy. */
+static int activate_session(smbq_conn *c, struct ntlm_state *st,
+                            const struct round *rd) {
+  bool guest = rd->session_flags &
+               (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL);
+  if (guest && !c->opts.allow_guest)
+    return api_fail(c, SMBQ_ERR_POLICY, 0,
+                    "server %s logged us on as guest, which is refused: "
+                    "check the user name and password (servers may map "
+                    "unknown users to guest)", c->server);
+  uint8_t key[16];
+  int rc = ntlmssp_session_key(st->ntlm, key);
+  if (rc == 0)
+    rc = smb2_derive_keys(c->dialect, c->cipher, key, sizeof(key),
+                          st->preauth, &c->sec.keys);
+  smbq_wipe(key, sizeof(key));
+  if (rc < 0)
+    return api_fail(c, rc, 0, "session key derivation failed");
+  c->sec.signing_alg = c->signing_alg;
+  c->sec.cipher = c->cipher;
+  c->sec.sign = !guest;
+  bool want_enc = c->opts.encrypt ||
+                  (rd->session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
+  if (want_enc && !c->cipher)
+    return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
+                    "encryption was required but server %s offers none "
+                    "(dialect %s)", c->server, conn_dialect_name(c->dialect));
+  c->sec.encrypt = want_enc;
+  /* MS-SMB2 3.2.5.3.1: the final reply is signed with the new key; for
+   * 3.1.1 it must be. */
+  bool signed_flag = smbq_le32_at(rd->msg + 16) & SMB2_FLAGS_SIGNED;
+  if (!guest && (signed_flag || c->dialect == SMB2_DIALECT_311) &&
+      smb2_conn_verify_reply(&c->sec, rd->msg, rd->msg_len) < 0)
+    return api_fail(c, SMBQ_ERR_SIGNATURE, 0,
+                    "the session setup reply from %s is not correctly "
+                    "signed: possible man-in-the-middle", c->server);
+  fill_nonce_salts(c);
+  snprintf(c->auth_mech, sizeof(c->auth_mech), "%s",
+           guest ? "guest" : "NTLMv2");
+  c->session_valid = true;
+  return 0;
+}
+
+static int check_hint(smbq_conn *c) {
+  struct spnego_init_hint hint;
+  if (spnego_parse_hint(c->spnego_hint, c->spnego_hint_len, &hint) < 0)
+    return api_fail(c, SMBQ_ERR_PROTO, 0,
+                    "malformed SPNEGO hint in the negotiate reply of %s",
+                    c->server);
+  if (hint.n_mechs == 0)
+    return 0; /* no hint: just try */
+  for (size_t i = 0; i < hint.n_mechs; i++)
+    if (hint.mechs[i] == SPNEGO_MECH_NTLMSSP)
+      return 0;
+  return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
+                  "server %s does not offer NTLM authentication (Kerberos "
+                  "only), which this version of smbq cannot do yet",
+                  c->server);
+}
+
+int conn_session_setup(smbq_conn *c) {
+  int rc = check_hint(c);
+  if (rc < 0)
+    return rc;
+  bool anon = !c->opts.user || !c->opts.user[0];
+  if (anon && !c->opts.allow_guest)
+    return api_fail(c, SMBQ_ERR_INVAL, 0, "no user name given");
+  struct ntlmssp_creds cr = {
+      .user = anon ? "" : c->opts.user,
+      .domain = c->opts.domain ? c->opts.domain : "",
+      .password = c->opts.password ? c->opts.password : "",
+  };
+  struct ntlmssp_env env = {env_random, env_filetime, c};
+  struct ntlm_state st;
+  memset(&st, 0, sizeof(st));
+  memcpy(st.preauth, c->preauth, sizeof(st.preauth));
+  st.ntlm = ntlmssp_new(&cr, &env);
+  if (!st.ntlm)
+    return api_fail(c, SMBQ_ERR_NOMEM, 0, "session setup");
+  memset(&c->sec, 0, sizeof(c->sec));
+  struct round rd = {0};
+  struct spnego_resp chal;
+  rc = round_one(c, &st, &rd, &chal);
+  struct round rd2 = {0};
+  if (rc == 0)
+    rc = round_two(c, &st, &chal, &rd2);
+  if (rc == 0)
+    rc = check_server_mic(c, &st, &rd2);
+  if (rc == 0)
+    rc = activate_session(c, &st, &rd2);
+  round_clear(&rd);
+  round_clear(&rd2);
+  free(st.mechtypes);
+  ntlmssp_free(st.ntlm);
+  smbq_wipe(st.preauth, sizeof(st.preauth));
+  return rc;
+}
+
+void conn_logoff(smbq_conn *c) {
+  if (!c->session_valid || !c->io)
+    return;
+  struct smb2_req *r = api_req(c, NULL, SMB2_LOGOFF, 4);
+  if (!r)
+    return;
+  smb2_req_set_body_len(r, (size_t)smb2_encode_empty_req(smb2_req_body(r),
+                                                         4));
+  api_call1(c, r, NULL, NULL, NULL);
+  c->session_valid = false;
+}

@@ -1,0 +1,432 @@
+/* SMB2 command bodies: one encoder for each request and one decoder for
+ * each reply, one file per command family (smb2_<family>.c). The
+ * conventions are those at the top of smb2_hdr.h: encoders write the body
+ * only and return its length or SMBQ_ERR_BUFSMALL; decoders take the whole
+ * message, bounds-check every offset the server sent, return 0 or
+ * SMBQ_ERR_PROTO, and hand back pointers into the message.
+ * Names are passed in UTF-16LE (bytes + length). */
+#ifndef SMB2_PDU_H
+#define SMB2_PDU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2/smb2_hdr.h"
+
+/* ---- constants --------------------------------------------------------- */
+
+/* SecurityMode (2.2.3) */
+#define SMB2_NEGOTIATE_SIGNING_ENABLED 0x0001
+#define SMB2_NEGOTIATE_SIGNING_REQUIRED 0x0002
+
+/* Capabilities (2.2.3) */
+#define SMB2_GLOBAL_CAP_DFS 0x00000001u
+#define SMB2_GLOBAL_CAP_LEASING 0x00000002u
+#define SMB2_GLOBAL_CAP_LARGE_MTU 0x00000004u
+#define SMB2_GLOBAL_CAP_MULTI_CHANNEL 0x00000008u
+#define SMB2_GLOBAL_CAP_PERSISTENT_HANDLES 0x00000010u
+#define SMB2_GLOBAL_CAP_DIRECTORY_LEASING 0x00000020u
+#define SMB2_GLOBAL_CAP_ENCRYPTION 0x00000040u
+
+/* Negotiate context types (2.2.3.1) */
+#define SMB2_PREAUTH_INTEGRITY_CAPABILITIES 0x0001
+#define SMB2_ENCRYPTION_CAPABILITIES 0x0002
+#define SMB2_COMPRESSION_CAPABILITIES 0x0003
+#define SMB2_NETNAME_NEGOTIATE_CONTEXT_ID 0x0005
+#define SMB2_TRANSPORT_CAPABILITIES 0x0006
+#define SMB2_RDMA_TRANSFORM_CAPABILITIES 0x0007
+#define SMB2_SIGNING_CAPABILITIES 0x0008
+#define SMB2_PREAUTH_SHA512 0x0001
+#define SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY 0x00000001u
+
+/* SessionFlags (2.2.6) */
+#define SMB2_SESSION_FLAG_IS_GUEST 0x0001
+#define SMB2_SESSION_FLAG_IS_NULL 0x0002
+#define SMB2_SESSION_FLAG_ENCRYPT_DATA 0x0004
+
+/* ShareType / ShareFlags (2.2.10) */
+#define SMB2_SHARE_TYPE_DISK 0x01
+#define SMB2_SHARE_TYPE_PIPE 0x02
+#define SMB2_SHARE_TYPE_PRINT 0x03
+#define SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000u
+
+/* Access mask (MS-SMB2 2.2.13.1) */
+#define SMB2_FILE_READ_DATA 0x00000001u
+#define SMB2_FILE_WRITE_DATA 0x00000002u
+#define SMB2_FILE_APPEND_DATA 0x00000004u
+#define SMB2_FILE_READ_EA 0x00000008u
+#define SMB2_FILE_WRITE_EA 0x00000010u
+#define SMB2_FILE_LIST_DIRECTORY 0x00000001u
+#define SMB2_FILE_READ_ATTRIBUTES 0x00000080u
+#define SMB2_FILE_WRITE_ATTRIBUTES 0x00000100u
+#define SMB2_DELETE 0x00010000u
+#define SMB2_READ_CONTROL 0x00020000u
+#define SMB2_SYNCHRONIZE 0x00100000u
+#define SMB2_MAXIMUM_ALLOWED 0x02000000u
+#define SMB2_GENERIC_READ 0x80000000u
+#define SMB2_GENERIC_WRITE 0x40000000u
+
+/* ShareAccess, CreateDisposition, CreateOptions (2.2.13) */
+#define SMB2_FILE_SHARE_READ 0x1u
+#define SMB2_FILE_SHARE_WRITE 0x2u
+#define SMB2_FILE_SHARE_DELETE 0x4u
+#define SMB2_FILE_SHARE_ALL 0x7u
+#define SMB2_FILE_SUPERSEDE 0u
+#define SMB2_FILE_OPEN 1u
+#define SMB2_FILE_CREATE 2u
+#define SMB2_FILE_OPEN_IF 3u
+#define SMB2_FILE_OVERWRITE 4u
+#define SMB2_FILE_OVERWRITE_IF 5u
+#define SMB2_FILE_DIRECTORY_FILE 0x00000001u
+#define SMB2_FILE_NON_DIRECTORY_FILE 0x00000040u
+#define SMB2_FILE_DELETE_ON_CLOSE 0x00001000u
+#define SMB2_IMPERSONATION_IMPERSONATION 2u
+#define SMB2_OPLOCK_LEVEL_NONE 0x00
+
+/* File attributes (MS-FSCC 2.6) */
+#define SMB2_ATTR_READONLY 0x00000001u
+#define SMB2_ATTR_HIDDEN 0x00000002u
+#define SMB2_ATTR_SYSTEM 0x00000004u
+#define SMB2_ATTR_DIRECTORY 0x00000010u
+#define SMB2_ATTR_ARCHIVE 0x00000020u
+#define SMB2_ATTR_NORMAL 0x00000080u
+
+/* CLOSE flags (2.2.15) */
+#define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
+
+/* QUERY_DIRECTORY flags (2.2.33) */
+#define SMB2_RESTART_SCANS 0x01
+#define SMB2_RETURN_SINGLE_ENTRY 0x02
+#define SMB2_INDEX_SPECIFIED 0x04
+#define SMB2_REOPEN 0x10
+
+/* InfoType (2.2.37) and classes (MS-FSCC 2.4, 2.5) */
+#define SMB2_0_INFO_FILE 0x01
+#define SMB2_0_INFO_FILESYSTEM 0x02
+#define SMB2_FILE_DIRECTORY_INFORMATION 0x01
+#define SMB2_FILE_BASIC_INFORMATION 0x04
+#define SMB2_FILE_STANDARD_INFORMATION 0x05
+#define SMB2_FILE_RENAME_INFORMATION 0x0A
+#define SMB2_FILE_DISPOSITION_INFORMATION 0x0D
+#define SMB2_FILE_ALL_INFORMATION 0x12
+#define SMB2_FILE_END_OF_FILE_INFORMATION 0x14
+#define SMB2_FILE_NETWORK_OPEN_INFORMATION 0x22
+#define SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION 0x25
+#define SMB2_FS_SIZE_INFORMATION 0x03
+#define SMB2_FS_FULL_SIZE_INFORMATION 0x07
+
+/* IOCTL (2.2.31) */
+#define SMB2_FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204u
+#define SMB2_0_IOCTL_IS_FSCTL 0x00000001u
+
+/* The FileId of a related compound element (3.2.4.1.4). */
+extern const uint8_t smb2_related_file_id[16];
+
+/* ---- descriptor table --------------------------------------------------- */
+
+struct smb2_cmd_desc {
+  const char *name;
+  uint16_t req_size; /* request StructureSize */
+  uint16_t rsp_size; /* response StructureSize */
+};
+
+/* Descriptor of a command, or NULL for an unknown code. */
+const struct smb2_cmd_desc *smb2_cmd_desc(uint16_t cmd);
+
+/* Check a reply's StructureSize against the table, or the error body
+ * (2.2.2) for error statuses. Returns 0 or SMBQ_ERR_PROTO. */
+int smb2_check_rsp_size(const uint8_t *msg, size_t len);
+
+/* A variable buffer of a reply: (off, blen) header-relative, must start at
+ * or after the fixed body part of `fixed` bytes and end inside msg.
+ * Returns 0 (with *out = NULL for an empty buffer) or SMBQ_ERR_PROTO. */
+int smb2_rsp_buffer(const uint8_t *msg, size_t len, size_t fixed,
+                    size_t off, size_t blen, const uint8_t **out);
+
+/* ---- NEGOTIATE (smb2_negotiate.c) -------------------------------------- */
+
+struct smb2_negotiate_req {
+  const uint16_t *dialects;
+  size_t n_dialects;
+  uint16_t security_mode;
+  uint32_t capabilities;
+  uint8_t client_guid[16];
+  /* 3.1.1 contexts, sent only if 0x0311 is among the dialects */
+  const uint8_t *salt;           /* preauth salt */
+  size_t salt_len;
+  const uint16_t *ciphers;       /* preference order; none if 0 */
+  size_t n_ciphers;
+  const uint16_t *signing_algs;
+  size_t n_signing_algs;
+  const uint8_t *netname;        /* UTF-16LE server name, optional */
+  size_t netname_len;
+  bool transport_caps;           /* send SMB2_TRANSPORT_CAPABILITIES */
+  uint32_t transport_flags;
+};
+
+struct smb2_negotiate_rsp {
+  uint16_t security_mode;
+  uint16_t dialect;
+  uint8_t server_guid[16];
+  uint32_t capabilities;
+  uint32_t max_transact, max_read, max_write;
+  uint64_t system_time;
+  const uint8_t *security_buffer;
+  size_t security_len;
+  /* contexts (3.1.1) */
+  bool has_preauth;
+  uint16_t preauth_hash;
+  bool has_cipher;
+  uint16_t cipher;               /* 0 = server supports none we offered */
+  bool has_signing;
+  uint16_t signing_alg;
+  bool has_transport_caps;
+  uint32_t transport_flags;
+};
+
+long smb2_encode_negotiate_req(uint8_t *out, size_t cap,
+                               const struct smb2_negotiate_req *r);
+int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
+                              struct smb2_negotiate_rsp *r);
+
+/* ---- SESSION_SETUP, LOGOFF (smb2_session.c) ---------------------------- */
+
+struct smb2_session_setup_req {
+  uint8_t security_mode;
+  uint32_t capabilities;
+  uint64_t previous_session_id;
+  const uint8_t *token;
+  size_t token_len;
+};
+
+struct smb2_session_setup_rsp {
+  uint16_t session_flags;
+  const uint8_t *token;
+  size_t token_len;
+};
+
+long smb2_encode_session_setup_req(uint8_t *out, size_t cap,
+                                   const struct smb2_session_setup_req *r);
+int smb2_decode_session_setup_rsp(const uint8_t *msg, size_t len,
+                                  struct smb2_session_setup_rsp *r);
+
+/* Bodies of LOGOFF, TREE_DISCONNECT and ECHO are all 4 bytes
+ * (StructureSize 4, Reserved). */
+long smb2_encode_empty_req(uint8_t *out, size_t cap);
+int smb2_decode_empty_rsp(const uint8_t *msg, size_t len);
+
+/* ---- TREE_CONNECT (smb2_tree.c) ----------------------------------------- */
+
+struct smb2_tree_connect_rsp {
+  uint8_t share_type;
+  uint32_t share_flags;
+  uint32_t capabilities;
+  uint32_t maximal_access;
+};
+
+/* path: UTF-16LE "\\server\share" */
+long smb2_encode_tree_connect_req(uint8_t *out, size_t cap,
+                                  const uint8_t *path, size_t path_len);
+int smb2_decode_tree_connect_rsp(const uint8_t *msg, size_t len,
+                                 struct smb2_tree_connect_rsp *r);
+
+/* ---- CREATE, CLOSE (smb2_create.c) -------------------------------------- */
+
+struct smb2_create_req {
+  uint32_t desired_access;
+  uint32_t file_attributes;
+  uint32_t share_access;
+  uint32_t disposition;
+  uint32_t options;
+  const uint8_t *name;  /* UTF-16LE, share-relative, may be empty */
+  size_t name_len;
+};
+
+/* Times are FILETIMEs (100 ns since 1601). */
+struct smb2_file_times {
+  uint64_t creation, last_access, last_write, change;
+};
+
+/* Read the four FILETIMEs (creation, access, write, change) at p. */
+const uint8_t *smb2_get_file_times(struct smb2_file_times *t,
+                                   const uint8_t *p);
+
+struct smb2_create_rsp {
+  uint8_t oplock_level;
+  uint32_t create_action;
+  struct smb2_file_times times;
+  uint64_t allocation_size;
+  uint64_t end_of_file;
+  uint32_t attributes;
+  uint8_t file_id[16];
+};
+
+long smb2_encode_create_req(uint8_t *out, size_t cap,
+                            const struct smb2_create_req *r);
+int smb2_decode_create_rsp(const uint8_t *msg, size_t len,
+                           struct smb2_create_rsp *r);
+
+struct smb2_close_rsp {
+  uint16_t flags;
+  struct smb2_file_times times;
+  uint64_t allocation_size;
+  uint64_t end_of_file;
+  uint32_t attributes;
+};
+
+long smb2_encode_close_req(uint8_t *out, size_t cap, uint16_t flags,
+                           const uint8_t file_id[16]);
+int smb2_decode_close_rsp(const uint8_t *msg, size_t len,
+                          struct smb2_close_rsp *r);
+
+/* ---- READ (smb2_read.c) -------------------------------------------------- */
+
+struct smb2_read_rsp {
+  const uint8_t *data;
+  uint32_t data_len;
+  uint32_t remaining;
+};
+
+long smb2_encode_read_req(uint8_t *out, size_t cap, const uint8_t fid[16],
+                          uint64_t offset, uint32_t length);
+int smb2_decode_read_rsp(const uint8_t *msg, size_t len,
+                         struct smb2_read_rsp *r);
+
+/* ---- WRITE, FLUSH (smb2_write.c) ---------------------------------------- */
+
+/* Body size of a WRITE request carrying n data bytes. */
+size_t smb2_write_req_size(size_t n);
+long smb2_encode_write_req(uint8_t *out, size_t cap, const uint8_t fid[16],
+                           uint64_t offset, const void *data, uint32_t n);
+/* *count: bytes the server wrote. */
+int smb2_decode_write_rsp(const uint8_t *msg, size_t len, uint32_t *count);
+
+long smb2_encode_flush_req(uint8_t *out, size_t cap, const uint8_t fid[16]);
+int smb2_decode_flush_rsp(const uint8_t *msg, size_t len);
+
+/* ---- QUERY_DIRECTORY (smb2_dir.c) --------------------------------------- */
+
+struct smb2_query_dir_req {
+  uint8_t info_class;
+  uint8_t flags;
+  uint8_t file_id[16];
+  const uint8_t *pattern; /* UTF-16LE, e.g. "*" */
+  size_t pattern_len;
+  uint32_t output_len;
+};
+
+long smb2_encode_query_dir_req(uint8_t *out, size_t cap,
+                               const struct smb2_query_dir_req *r);
+/* buf, buf_len: the entries (pointer into msg). */
+int smb2_decode_query_dir_rsp(const uint8_t *msg, size_t len,
+                              const uint8_t **buf, size_t *buf_len);
+
+/* FileIdBothDirectoryInformation (MS-FSCC 2.4.17) iterator. */
+struct smb2_dir_entry {
+  struct smb2_file_times times;
+  uint64_t end_of_file;
+  uint64_t allocation_size;
+  uint32_t attributes;
+  uint64_t file_id;
+  const uint8_t *name; /* UTF-16LE */
+  size_t name_len;
+};
+
+struct smb2_dir_iter {
+  const uint8_t *buf;
+  size_t len;
+  size_t off;
+  bool done;
+};
+
+void smb2_dir_iter_init(struct smb2_dir_iter *it, const uint8_t *buf,
+                        size_t len);
+/* 1 = entry stored, 0 = end, SMBQ_ERR_PROTO = malformed buffer. */
+int smb2_dir_next(struct smb2_dir_iter *it, struct smb2_dir_entry *e);
+
+/* ---- QUERY_INFO, SET_INFO (smb2_info.c) --------------------------------- */
+
+struct smb2_query_info_req {
+  uint8_t info_type;
+  uint8_t info_class;
+  uint32_t output_len;
+  uint32_t additional;
+  uint8_t file_id[16];
+};
+
+long smb2_encode_query_info_req(uint8_t *out, size_t cap,
+                                const struct smb2_query_info_req *r);
+int smb2_decode_query_info_rsp(const uint8_t *msg, size_t len,
+                               const uint8_t **buf, size_t *buf_len);
+
+/* SET_INFO with an info buffer of buf_len bytes. */
+long smb2_encode_set_info_req(uint8_t *out, size_t cap, uint8_t info_type,
+                              uint8_t info_class, const uint8_t fid[16],
+                              const uint8_t *buf, size_t buf_len);
+int smb2_decode_set_info_rsp(const uint8_t *msg, size_t len);
+
+/* FileAllInformation (MS-FSCC 2.4.2), the parts we use. */
+struct smb2_file_all_info {
+  struct smb2_file_times times;
+  uint32_t attributes;
+  uint64_t allocation_size;
+  uint64_t end_of_file;
+  uint32_t nlinks;
+  bool delete_pending;
+  bool directory;
+  uint64_t index_number;
+};
+int smb2_decode_file_all_info(const uint8_t *buf, size_t len,
+                              struct smb2_file_all_info *fi);
+
+/* FileFsFullSizeInformation (MS-FSCC 2.5.4). */
+struct smb2_fs_full_size {
+  uint64_t total_units;
+  uint64_t caller_avail_units;
+  uint64_t actual_avail_units;
+  uint32_t sectors_per_unit;
+  uint32_t bytes_per_sector;
+};
+int smb2_decode_fs_full_size(const uint8_t *buf, size_t len,
+                             struct smb2_fs_full_size *fs);
+
+/* SET_INFO buffers. Each returns the length written or
+ * SMBQ_ERR_BUFSMALL. */
+long smb2_encode_rename_info(uint8_t *out, size_t cap, bool replace,
+                             const uint8_t *name, size_t name_len);
+long smb2_encode_disposition_info(uint8_t *out, size_t cap, bool del);
+long smb2_encode_eof_info(uint8_t *out, size_t cap, uint64_t eof);
+/* Zero times / attributes mean "do not change" (MS-FSCC 2.4.7). */
+long smb2_encode_basic_info(uint8_t *out, size_t cap,
+                            const struct smb2_file_times *t,
+                            uint32_t attributes);
+
+/* ---- IOCTL (smb2_ioctl.c) ------------------------------------------------ */
+
+struct smb2_ioctl_rsp {
+  uint32_t ctl_code;
+  const uint8_t *output;
+  size_t output_len;
+};
+
+long smb2_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t ctl_code,
+                           const uint8_t fid[16], const uint8_t *in,
+                           size_t in_len, uint32_t max_output);
+int smb2_decode_ioctl_rsp(const uint8_t *msg, size_t len,
+                          struct smb2_ioctl_rsp *r);
+
+/* FSCTL_VALIDATE_NEGOTIATE_INFO input (2.2.31.4) and output (2.2.32.6). */
+long smb2_encode_validate_negotiate(uint8_t *out, size_t cap, uint32_t caps,
+                                    const uint8_t guid[16], uint16_t mode,
+                                    const uint16_t *dialects, size_t n);
+struct smb2_validate_negotiate_rsp {
+  uint32_t capabilities;
+  uint8_t guid[16];
+  uint16_t security_mode;
+  uint16_t dialect;
+};
+int smb2_decode_validate_negotiate(const uint8_t *buf, size_t len,
+                                   struct smb2_validate_negotiate_rsp *r);
+
+#endif
