@@ -95,9 +95,11 @@ static int fail_connect(struct tcp_transport *tt) {
     code = SMBQ_ERR_TIMEOUT;
   } else if (e == ENETUNREACH || e == EHOSTUNREACH)
     hint = "no route to the server: check the network";
+  if (!tt->base.peer[0])
+    snprintf(tt->base.peer, sizeof(tt->base.peer), "%s:%u", tt->host,
+             tt->port);
   snprintf(tt->base.errmsg, sizeof(tt->base.errmsg),
-           "cannot connect to %s (TCP %s:%u): %s; %s", tt->host,
-           tt->base.peer[0] ? tt->base.peer : tt->host, tt->port,
+           "TCP connection to %s failed: %s; %s", tt->base.peer,
            strerror(e ? e : ETIMEDOUT), hint);
   return code;
 }
