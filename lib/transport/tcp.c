@@ -95,12 +95,14 @@ static int fail_connect(struct tcp_transport *tt) {
     code = SMBQ_ERR_TIMEOUT;
   } else if (e == ENETUNREACH || e == EHOSTUNREACH)
     hint = "no route to the server: check the network";
-  if (!tt->base.peer[0])
-    snprintf(tt->base.peer, sizeof(tt->base.peer), "%s:%u", tt->host,
-             tt->port);
-  snprintf(tt->base.errmsg, sizeof(tt->base.errmsg),
-           "TCP connection to %s failed: %s; %s", tt->base.peer,
-           strerror(e ? e : ETIMEDOUT), hint);
+  if (tt->base.peer[0])
+    snprintf(tt->base.errmsg, sizeof(tt->base.errmsg),
+             "TCP connection to %s failed: %s; %s", tt->base.peer,
+             strerror(e ? e : ETIMEDOUT), hint);
+  else
+    snprintf(tt->base.errmsg, sizeof(tt->base.errmsg),
+             "TCP connection to %.200s port %u failed: %s; %s", tt->host,
+             tt->port, strerror(e ? e : ETIMEDOUT), hint);
   return code;
 }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what libsmbq needs to build and test (Debian bookworm, as root).
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+PKGS=(build-essential meson ninja-build pkg-config python3
+  libgnutls28-dev nettle-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev
+  heimdal-dev heimdal-multidev libfuse3-dev fuse3 check
+  samba smbclient gnutls-bin passwd)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,155 @@
+# Throw-away Samba fixture for the e2e tests (sourced, bash).
+#
+#   fixture_start [EXTRA_GLOBAL_LINE...]   start smbd on a free loopback port
+#
+# Exports SMBQ_TEST_HOST, SMBQ_TEST_PORT, SMBQ_TEST_USER, SMBQ_PASSWORD,
+# SMBQ_TEST_SHAREDIR (share "share"), SMBQ_TEST_ENCDIR (share "enc", which
+# requires encryption), SMBQ_TEST_DIR. Everything lives in a temp dir; an
+# EXIT trap stops the smbd we started (by PID) and removes the dir.
+# Needs root (smbd, useradd). Several fixtures may run in parallel.
+
+SMBQ_TEST_USER=smbqtest
+
+fixture_free_port() {
+  python3 - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+fixture_skip_unless_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: the Samba fixture needs root (smbd, useradd)"
+    exit 77
+  fi
+  if ! command -v smbd >/dev/null; then
+    echo "SKIP: smbd is not installed (run scripts/install-deps.sh)"
+    exit 77
+  fi
+}
+
+fixture_cleanup() {
+  if [ -n "${FIXTURE_SMBD_PID:-}" ]; then
+    kill "$FIXTURE_SMBD_PID" 2>/dev/null || true
+    wait "$FIXTURE_SMBD_PID" 2>/dev/null || true
+  fi
+  if [ -n "${SMBQ_TEST_DIR:-}" ] && [ -d "$SMBQ_TEST_DIR" ]; then
+    rm -rf "$SMBQ_TEST_DIR"
+  fi
+}
+
+fixture_start() {
+  fixture_skip_unless_root
+  id "$SMBQ_TEST_USER" >/dev/null 2>&1 ||
+    useradd -M -s /usr/sbin/nologin "$SMBQ_TEST_USER"
+  SMBQ_TEST_DIR=$(mktemp -d /tmp/smbq-e2e.XXXXXX)
+  chmod 755 "$SMBQ_TEST_DIR"
+  trap fixture_cleanup EXIT
+  local d=$SMBQ_TEST_DIR
+  mkdir -p "$d"/{private,lock,state,cache,pid,ncalrpc,winbindd,share,enc}
+  chown "$SMBQ_TEST_USER" "$d/share" "$d/enc"
+  SMBQ_TEST_PORT=$(fixture_free_port)
+  {
+    echo "[global]"
+    echo "  server role = standalone server"
+    echo "  smb ports = $SMBQ_TEST_PORT"
+    echo "  interfaces = lo"
+    echo "  bind interfaces only = yes"
+    echo "  disable netbios = yes"
+    echo "  private dir = $d/private"
+    echo "  lock directory = $d/lock"
+    echo "  state directory = $d/state"
+    echo "  cache directory = $d/cache"
+    echo "  pid directory = $d/pid"
+    echo "  ncalrpc dir = $d/ncalrpc"
+    echo "  winbindd socket directory = $d/winbindd"
+    echo "  passdb backend = tdbsam:$d/private/passdb.tdb"
+    echo "  log file = $d/log.%m"
+    echo "  log level = 1"
+    echo "  load printers = no"
+    echo "  printing = bsd"
+    echo "  printcap name = /dev/null"
+    echo "  disable spoolss = yes"
+    echo "  map to guest = never"
+    local line
+    for line in "$@"; do echo "  $line"; done
+    echo "[share]"
+    echo "  path = $d/share"
+    echo "  read only = no"
+    echo "[enc]"
+    echo "  path = $d/enc"
+    echo "  read only = no"
+    echo "  smb encrypt = required"
+  } >"$d/smb.conf"
+  SMBQ_PASSWORD="pw-$RANDOM-$RANDOM-x"
+  printf '%s\n%s\n' "$SMBQ_PASSWORD" "$SMBQ_PASSWORD" |
+    smbpasswd -c "$d/smb.conf" -s -a "$SMBQ_TEST_USER" >/dev/null 2>&1
+  # setsid: smbd gets its own process group, so its exit cannot signal ours
+  setsid smbd -F --no-process-group -s "$d/smb.conf" </dev/null \
+    >"$d/smbd.out" 2>&1 &
+  FIXTURE_SMBD_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $SMBQ_TEST_PORT)))" 2>/dev/null; then
+      break
+    fi
+    if ! kill -0 "$FIXTURE_SMBD_PID" 2>/dev/null; then
+      echo "FAIL: smbd exited at start:" >&2
+      cat "$d/smbd.out" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  SMBQ_TEST_HOST=127.0.0.1
+  SMBQ_TEST_SHAREDIR=$d/share
+  SMBQ_TEST_ENCDIR=$d/enc
+  export SMBQ_TEST_HOST SMBQ_TEST_PORT SMBQ_TEST_USER SMBQ_PASSWORD \
+    SMBQ_TEST_SHAREDIR SMBQ_TEST_ENCDIR SMBQ_TEST_DIR
+}
+
+# smbq with the fixture's user and port: sq ARGS...
+sq() {
+  "${SMBQ:?SMBQ must point at the smbq binary}" -U "$SMBQ_TEST_USER" \
+    -p "$SMBQ_TEST_PORT" "$@"
+}
+
+# The share URL: url share [path]
+url() {
+  echo "//$SMBQ_TEST_HOST/$1${2:+/$2}"
+}
+
+# Assertions: each prints what failed and exits 1.
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+expect_rc() { # expect_rc WANT CMD...
+  local want=$1
+  shift
+  local rc=0
+  "$@" >"$SMBQ_TEST_DIR/out" 2>"$SMBQ_TEST_DIR/err" || rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    cat "$SMBQ_TEST_DIR/err" >&2
+    fail "'$*' exited $rc, expected $want"
+  fi
+}
+
+expect_stderr() { # expect_stderr PATTERN (after expect_rc)
+  grep -qiE "$1" "$SMBQ_TEST_DIR/err" ||
+    fail "stderr does not mention '$1': $(cat "$SMBQ_TEST_DIR/err")"
+}
+
+same_file() { # same_file A B
+  [ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ] ||
+    fail "$1 and $2 differ"
+}
+
+# Files created on the server side must belong to the share user.
+server_put() { # server_put SRC DEST_IN_SHARE
+  cp "$1" "$SMBQ_TEST_SHAREDIR/$2"
+  chown "$SMBQ_TEST_USER" "$SMBQ_TEST_SHAREDIR/$2"
+}
