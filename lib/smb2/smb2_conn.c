@@ -13,7 +13,9 @@
 #define NBSS_HDR 4
 #define INFLIGHT_BUCKETS 256
 #define RECV_INITIAL (64 * 1024)
-#define DEFAULT_MAX_FRAME (16u * 1024 * 1024 + 64 * 1024)
+/* Our reads and writes are capped at 8 MiB; a reply frame carries one
+ * such payload plus headers (and a transform header when encrypted). */
+#define DEFAULT_MAX_FRAME (8u * 1024 * 1024 + 64 * 1024)
 #define DEFAULT_TIMEOUT_MS 60000
 #define CREDIT_TARGET 512
 #define CREDIT_STEP 64
