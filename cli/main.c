@@ -61,7 +61,7 @@ static void usage(FILE *f) {
       "      --resolve HOST:ADDR  connect to ADDR for server name HOST\n"
       "      --encrypt          require SMB encryption\n"
       "      --json             machine-readable output\n"
-      "  -v, --verbose          more detail on errors\n"
+      "  -v, --verbose          report the negotiated connection on stderr\n"
       "  -h, --help             this help\n"
       "      --version          print the version\n"
       "\n"

@@ -109,6 +109,17 @@ static const char *resolve_addr(const struct cli *cli, const char *host) {
   return NULL;
 }
 
+static void report_connection(struct cli_share *s) {
+  struct smbq_conn_info i;
+  if (smbq_conn_get_info(s->conn, &i) < 0)
+    return;
+  fprintf(stderr,
+          "smbq: connected to %s (%s) over %s: SMB %s, signing %s, "
+          "encryption %s, auth %s\n",
+          i.server, i.peer, i.transport, i.dialect, i.signing,
+          smbq_tree_encrypted(s->tree) ? i.cipher : "none", i.auth);
+}
+
 int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
   char err[512];
   memset(s, 0, sizeof(*s));
@@ -141,6 +152,8 @@ int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
     cli_close(s);
     return rc;
   }
+  if (cli->verbose)
+    report_connection(s);
   return 0;
 }
 
