@@ -313,6 +313,129 @@ START_TEST(rsp_size_table) {
 }
 END_TEST
 
+START_TEST(remaining_families) {
+  uint8_t body[256], fid[16];
+  memset(fid, 0x42, 16);
+  /* SESSION_SETUP */
+  const uint8_t tok[5] = {1, 2, 3, 4, 5};
+  struct smb2_session_setup_req ss = {.security_mode = 3, .token = tok,
+                                      .token_len = 5};
+  ck_assert_int_eq(smb2_encode_session_setup_req(body, sizeof(body), &ss), 29);
+  ck_assert_uint_eq(smbq_le16_at(body), 25);
+  ck_assert_uint_eq(body[3], 3);
+  ck_assert_uint_eq(smbq_le16_at(body + 12), 88); /* buffer offset */
+  ck_assert_mem_eq(body + 24, tok, 5);
+  size_t len;
+  uint8_t *m = mkrsp(SMB2_SESSION_SETUP, 9, 8 + 5, &len);
+  smbq_put_le16(m + 66, SMB2_SESSION_FLAG_ENCRYPT_DATA);
+  smbq_put_le16(m + 68, 72);
+  smbq_put_le16(m + 70, 5);
+  struct smb2_session_setup_rsp sr;
+  ck_assert_int_eq(smb2_decode_session_setup_rsp(m, len, &sr), 0);
+  ck_assert_uint_eq(sr.session_flags, SMB2_SESSION_FLAG_ENCRYPT_DATA);
+  ck_assert_uint_eq(sr.token_len, 5);
+  smbq_put_le16(m + 70, 6);
+  ck_assert_int_eq(smb2_decode_session_setup_rsp(m, len, &sr), SMBQ_ERR_PROTO);
+  smbq_put_le16(m + 70, 5);
+  smbq_put_le16(m + 68, 64); /* token inside the fixed part */
+  ck_assert_int_eq(smb2_decode_session_setup_rsp(m, len, &sr), SMBQ_ERR_PROTO);
+  free(m);
+  /* TREE_CONNECT */
+  const uint8_t path[6] = {'\\', 0, 'x', 0, 'y', 0};
+  ck_assert_int_eq(smb2_encode_tree_connect_req(body, sizeof(body), path, 6),
+                   14);
+  ck_assert_uint_eq(smbq_le16_at(body + 4), 72);
+  ck_assert_int_eq(smb2_encode_tree_connect_req(body, sizeof(body), path, 0),
+                   SMBQ_ERR_INVAL);
+  m = mkrsp(SMB2_TREE_CONNECT, 16, 16, &len);
+  m[66] = SMB2_SHARE_TYPE_DISK;
+  smbq_put_le32(m + 68, SMB2_SHAREFLAG_ENCRYPT_DATA);
+  struct smb2_tree_connect_rsp tr;
+  ck_assert_int_eq(smb2_decode_tree_connect_rsp(m, len, &tr), 0);
+  ck_assert_uint_eq(tr.share_flags, SMB2_SHAREFLAG_ENCRYPT_DATA);
+  ck_assert_int_eq(smb2_decode_tree_connect_rsp(m, len - 1, &tr),
+                   SMBQ_ERR_PROTO);
+  free(m);
+  /* LOGOFF / TREE_DISCONNECT / ECHO bodies, FLUSH */
+  ck_assert_int_eq(smb2_encode_empty_req(body, 4), 4);
+  ck_assert_int_eq(smb2_encode_empty_req(body, 3), SMBQ_ERR_BUFSMALL);
+  m = mkrsp(SMB2_ECHO, 4, 4, &len);
+  ck_assert_int_eq(smb2_decode_empty_rsp(m, len), 0);
+  smbq_put_le16(m + 64, 5);
+  ck_assert_int_eq(smb2_decode_empty_rsp(m, len), SMBQ_ERR_PROTO);
+  free(m);
+  ck_assert_int_eq(smb2_encode_flush_req(body, sizeof(body), fid), 24);
+  ck_assert_mem_eq(body + 8, fid, 16);
+  /* QUERY_DIRECTORY request */
+  const uint8_t star[2] = {'*', 0};
+  struct smb2_query_dir_req q = {.info_class = 0x25, .flags = 1,
+                                 .pattern = star, .pattern_len = 2,
+                                 .output_len = 65536};
+  memcpy(q.file_id, fid, 16);
+  ck_assert_int_eq(smb2_encode_query_dir_req(body, sizeof(body), &q), 34);
+  ck_assert_uint_eq(smbq_le16_at(body + 24), 96);
+  ck_assert_uint_eq(smbq_le32_at(body + 28), 65536);
+  q.pattern_len = 0;
+  ck_assert_int_eq(smb2_encode_query_dir_req(body, sizeof(body), &q),
+                   SMBQ_ERR_INVAL);
+  /* QUERY_INFO / SET_INFO */
+  struct smb2_query_info_req qi = {.info_type = 2, .info_class = 7,
+                                   .output_len = 4096};
+  ck_assert_int_eq(smb2_encode_query_info_req(body, sizeof(body), &qi), 41);
+  ck_assert_uint_eq(body[2], 2);
+  ck_assert_uint_eq(body[3], 7);
+  uint8_t one = 1;
+  ck_assert_int_eq(smb2_encode_set_info_req(body, sizeof(body), 1, 13, fid,
+                                            &one, 1),
+                   33);
+  ck_assert_uint_eq(smbq_le32_at(body + 4), 1);
+  ck_assert_uint_eq(smbq_le16_at(body + 8), 96);
+  ck_assert_uint_eq(body[32], 1);
+  m = mkrsp(SMB2_SET_INFO, 2, 2, &len);
+  ck_assert_int_eq(smb2_decode_set_info_rsp(m, len), 0);
+  ck_assert_int_eq(smb2_decode_set_info_rsp(m, 65), SMBQ_ERR_PROTO);
+  free(m);
+  /* MS-FSCC buffers */
+  uint8_t fs[32] = {0};
+  smbq_put_le64(fs, 1000);
+  smbq_put_le64(fs + 8, 400);
+  smbq_put_le32(fs + 24, 8);
+  smbq_put_le32(fs + 28, 512);
+  struct smb2_fs_full_size ff;
+  ck_assert_int_eq(smb2_decode_fs_full_size(fs, 32, &ff), 0);
+  ck_assert_uint_eq(ff.caller_avail_units, 400);
+  ck_assert_int_eq(smb2_decode_fs_full_size(fs, 31, &ff), SMBQ_ERR_PROTO);
+  struct smb2_file_times t = {.last_write = 77};
+  ck_assert_int_eq(smb2_encode_basic_info(body, 40, &t, 0x20), 40);
+  ck_assert_uint_eq(smbq_le64_at(body + 16), 77);
+  ck_assert_uint_eq(smbq_le64_at(body), 0); /* 0 = leave unchanged */
+  ck_assert_uint_eq(smbq_le32_at(body + 32), 0x20);
+  ck_assert_int_eq(smb2_encode_disposition_info(body, 1, true), 1);
+  ck_assert_uint_eq(body[0], 1);
+  /* READ request */
+  ck_assert_int_eq(smb2_encode_read_req(body, sizeof(body), fid, 4096,
+                                        1 << 20),
+                   49);
+  ck_assert_uint_eq(smbq_le32_at(body + 4), 1u << 20);
+  ck_assert_uint_eq(smbq_le64_at(body + 8), 4096);
+  /* header round trip, sync and async forms */
+  struct smb2_hdr h = {.command = SMB2_READ, .credits = 7, .message_id = 99,
+                       .tree_id = 5, .session_id = 11}, h2;
+  uint8_t hb[64];
+  smb2_hdr_encode(hb, &h);
+  ck_assert_int_eq(smb2_hdr_decode(hb, 64, &h2), 0);
+  ck_assert_uint_eq(h2.tree_id, 5);
+  h.flags = SMB2_FLAGS_ASYNC_COMMAND;
+  h.async_id = 0x1234567890ULL;
+  smb2_hdr_encode(hb, &h);
+  smb2_hdr_decode(hb, 64, &h2);
+  ck_assert_uint_eq(h2.async_id, 0x1234567890ULL);
+  ck_assert_int_eq(smb2_hdr_decode(hb, 63, &h2), SMBQ_ERR_PROTO);
+  hb[0] = 0xFD;
+  ck_assert_int_eq(smb2_hdr_decode(hb, 64, &h2), SMBQ_ERR_PROTO);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("smb2_pdu");
   TCase *tc = tcase_create("pdu");
@@ -326,6 +449,7 @@ int main(void) {
   tcase_add_test(tc, info_buffers);
   tcase_add_test(tc, ioctl_validate);
   tcase_add_test(tc, rsp_size_table);
+  tcase_add_test(tc, remaining_families);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
