@@ -33,13 +33,7 @@ long smb2_encode_query_dir_req(uint8_t *out, size_t cap,
 
 int smb2_decode_query_dir_rsp(const uint8_t *msg, size_t len,
                               const uint8_t **buf, size_t *buf_len) {
-  const uint8_t *b = msg + SMB2_HDR_SIZE;
-  if (len < SMB2_HDR_SIZE + 8 || smbq_le16_at(b) != 9)
-    return SMBQ_ERR_PROTO;
-  uint16_t off = smbq_le16_at(b + 2);
-  uint32_t blen = smbq_le32_at(b + 4);
-  *buf_len = blen;
-  return smb2_rsp_buffer(msg, len, 8, off, blen, buf);
+  return smb2_decode_out_buffer(msg, len, buf, buf_len); /* 2.2.34 */
 }
 
 void smb2_dir_iter_init(struct smb2_dir_iter *it, const uint8_t *buf,

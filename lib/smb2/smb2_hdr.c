@@ -126,3 +126,17 @@ const uint8_t *smb2_get_file_times(struct smb2_file_times *t,
   p = smbq_get_le64(&t->last_write, p);
   return smbq_get_le64(&t->change, p);
 }
+
+/* QUERY_DIRECTORY and QUERY_INFO replies share this layout (2.2.34,
+ * 2.2.38): StructureSize 9, OutputBufferOffset (16 bits),
+ * OutputBufferLength (32 bits), buffer. */
+int smb2_decode_out_buffer(const uint8_t *msg, size_t len,
+                           const uint8_t **buf, size_t *buf_len) {
+  const uint8_t *b = msg + SMB2_HDR_SIZE;
+  if (len < SMB2_HDR_SIZE + 8 || smbq_le16_at(b) != 9)
+    return SMBQ_ERR_PROTO;
+  uint16_t off = smbq_le16_at(b + 2);
+  uint32_t blen = smbq_le32_at(b + 4);
+  *buf_len = blen;
+  return smb2_rsp_buffer(msg, len, 8, off, blen, buf);
+}

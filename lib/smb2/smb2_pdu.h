@@ -144,6 +144,10 @@ int smb2_check_rsp_size(const uint8_t *msg, size_t len);
 int smb2_rsp_buffer(const uint8_t *msg, size_t len, size_t fixed,
                     size_t off, size_t blen, const uint8_t **out);
 
+/* Replies made of one output buffer (QUERY_DIRECTORY, QUERY_INFO). */
+int smb2_decode_out_buffer(const uint8_t *msg, size_t len,
+                           const uint8_t **buf, size_t *buf_len);
+
 /* ---- NEGOTIATE (smb2_negotiate.c) -------------------------------------- */
 
 struct smb2_negotiate_req {
