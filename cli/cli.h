@@ -15,6 +15,8 @@ struct cli {
   const char *user;          /* -U */
   const char *password_file; /* --password-file */
   const char *resolve;       /* --resolve HOST:ADDR */
+  const char *client_cert;   /* --client-cert */
+  const char *client_key;    /* --client-key */
   int port_set;              /* -p given */
   char *password;            /* resolved lazily, wiped at exit */
 };

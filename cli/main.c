@@ -48,16 +48,17 @@ static void usage(FILE *f) {
       "           smb://[user@]host[:port]/share/path\n"
       "\n"
       "Options:\n"
-      "  -t, --transport MODE   auto|tcp|quic (default auto: TCP; QUIC is "
-      "not\n"
-      "                         available in this version)\n"
+      "  -t, --transport MODE   auto|tcp|quic (default auto: TCP, then QUIC\n"
+      "                         when TCP fails)\n"
       "  -p, --port N           TCP port (default 445)\n"
       "      --quic-port N      QUIC port (default 443)\n"
       "  -U, --user [DOMAIN\\]USER  user name (default: $USER)\n"
       "      --password-file F  read the password from F (not readable by\n"
       "                         others); else $SMBQ_PASSWORD; else a "
       "prompt\n"
-      "      --ca-file FILE     extra trusted CA certificates (for QUIC)\n"
+      "      --ca-file FILE     extra trusted CA certificates for QUIC (PEM)\n"
+      "      --client-cert FILE QUIC client certificate (PEM)\n"
+      "      --client-key FILE  its private key (PEM; default: in the cert)\n"
       "      --resolve HOST:ADDR  connect to ADDR for server name HOST\n"
       "      --encrypt          require SMB encryption\n"
       "      --json             machine-readable output\n"
@@ -74,6 +75,8 @@ enum {
   OPT_QUIC_PORT = 256,
   OPT_PASSWORD_FILE,
   OPT_CA_FILE,
+  OPT_CLIENT_CERT,
+  OPT_CLIENT_KEY,
   OPT_RESOLVE,
   OPT_ENCRYPT,
   OPT_JSON,
@@ -87,6 +90,8 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, 'U'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
+    {"client-key", required_argument, NULL, OPT_CLIENT_KEY},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"encrypt", no_argument, NULL, OPT_ENCRYPT},
     {"json", no_argument, NULL, OPT_JSON},
@@ -149,6 +154,12 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return 0;
   case OPT_CA_FILE:
     return smbq_opts_set_ca_file(cli->opts, arg);
+  case OPT_CLIENT_CERT:
+    cli->client_cert = arg;
+    return 0;
+  case OPT_CLIENT_KEY:
+    cli->client_key = arg;
+    return 0;
   case OPT_RESOLVE:
     if (!strchr(arg, ':')) {
       fprintf(stderr, "smbq: --resolve wants HOST:ADDR\n");

@@ -134,6 +134,13 @@ int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
   smbq_opts_set_user(cli->opts, user, NULL);
   smbq_opts_set_password(cli->opts, cli->password);
   smbq_opts_set_resolve(cli->opts, resolve_addr(cli, s->url.host));
+  if (cli->client_cert || cli->client_key) {
+    if (!cli->client_cert) {
+      fprintf(stderr, "smbq: --client-key needs --client-cert\n");
+      return SMBQ_EXIT_USAGE;
+    }
+    smbq_opts_set_client_cert(cli->opts, cli->client_cert, cli->client_key);
+  }
   if (s->url.port && !cli->port_set)
     smbq_opts_set_port(cli->opts, s->url.port);
   s->conn = smbq_conn_new(cli->opts);

@@ -48,7 +48,7 @@ SMBQ_EXPORT const char *smbq_version(void);
 /* ---- options ---------------------------------------------------------- */
 
 enum smbq_transport_mode {
-  SMBQ_TRANSPORT_AUTO = 0, /* TCP, then QUIC (QUIC: not in this build yet) */
+  SMBQ_TRANSPORT_AUTO = 0, /* TCP, then QUIC when TCP fails */
   SMBQ_TRANSPORT_TCP = 1,
   SMBQ_TRANSPORT_QUIC = 2,
 };
@@ -74,6 +74,10 @@ SMBQ_EXPORT int smbq_opts_set_password(smbq_opts *o, const char *password);
 SMBQ_EXPORT int smbq_opts_set_resolve(smbq_opts *o, const char *addr);
 /* Trust anchors for QUIC/TLS in addition to the system store. */
 SMBQ_EXPORT int smbq_opts_set_ca_file(smbq_opts *o, const char *path);
+/* QUIC client certificate and key (PEM files; key NULL = inside cert),
+ * presented when the server asks for one. */
+SMBQ_EXPORT int smbq_opts_set_client_cert(smbq_opts *o, const char *cert,
+                                          const char *key);
 /* Require SMB encryption for everything on this connection (fails with
  * SMBQ_ERR_UNSUPPORTED if the server cannot encrypt). */
 SMBQ_EXPORT int smbq_opts_set_encrypt(smbq_opts *o, int required);
@@ -118,7 +122,7 @@ SMBQ_EXPORT uint32_t smbq_conn_ntstatus(smbq_conn *c);
 struct smbq_conn_info {
   char server[256];
   char peer[64];          /* address:port actually connected */
-  char transport[8];      /* "tcp" */
+  char transport[8];      /* "tcp" or "quic" */
   char dialect[8];        /* "3.1.1", "3.0.2", "3.0", "2.1", "2.0.2" */
   char signing[16];       /* "AES-128-GMAC", "AES-128-CMAC",
                              "HMAC-SHA256", "none" */

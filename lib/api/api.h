@@ -20,6 +20,8 @@ struct smbq_opts {
   char *password;
   char *resolve;
   char *ca_file;
+  char *client_cert;
+  char *client_key;
   bool encrypt;
   bool allow_guest;
   uint16_t dialect_min, dialect_max;
@@ -52,6 +54,10 @@ struct smbq_conn {
   struct smb2_sec enc_sec;  /* same keys, encryption forced (for trees
                                with ENCRYPT_DATA) */
   bool large_mtu;
+  bool transport_encrypted;   /* QUIC: TLS protects the whole stream */
+  bool transport_security;    /* server accepted transport-level security
+                                 (MS-SMB2 2.2.3.1.5): no SMB signing or
+                                 encryption on top */
   uint8_t *spnego_hint;     /* NEGOTIATE security buffer (owned) */
   size_t spnego_hint_len;
   bool validated;           /* FSCTL_VALIDATE_NEGOTIATE_INFO done */

@@ -24,50 +24,80 @@ smbq_conn *smbq_conn_new(const smbq_opts *o) {
 /* Wait (blocking, in the caller's thread) for a transport to connect. */
 static int wait_connected(struct smbq_transport *tp) {
   for (;;) {
-    int64_t now = smbq_now_ms();
-    int rc = tp->ops->step(tp, now);
+    int rc = tp->ops->step(tp, smbq_now_ms());
     if (rc != 0)
       return rc < 0 ? rc : 0;
     struct pollfd pfd = {.fd = tp->ops->fd(tp)};
     uint32_t ev = tp->ops->events(tp);
     pfd.events = (short)(((ev & SMBQ_TP_WANT_READ) ? POLLIN : 0) |
                          ((ev & SMBQ_TP_WANT_WRITE) ? POLLOUT : 0));
-    int64_t d = tp->ops->deadline(tp);
-    int timeout = d < 0 ? -1 : (d > now ? (int)(d - now) : 0);
-    poll(&pfd, 1, timeout);
+    int64_t d = tp->ops->deadline(tp), now_ns = smbq_now_ns();
+    int64_t wait = d < 0 ? -1 : (d > now_ns ? d - now_ns : 0);
+    struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+    ppoll(&pfd, 1, wait < 0 ? NULL : &ts, NULL);
   }
 }
 
-static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
+static void set_errmsg(smbq_conn *c, const char *msg) {
+  pthread_mutex_lock(&c->lock);
+  snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* Open and connect one transport of the given kind. */
+static int open_one(smbq_conn *c, bool quic, struct smbq_transport **tp) {
   struct smbq_endpoint ep = {
       .host = c->server,
       .addr = c->opts.resolve,
-      .port = c->opts.port,
+      .port = quic ? c->opts.quic_port : c->opts.port,
       .timeout_ms = c->opts.connect_timeout_ms,
+      .ca_file = c->opts.ca_file,
+      .client_cert = c->opts.client_cert,
+      .client_key = c->opts.client_key,
   };
-  char err[256] = "";
-  if (c->opts.transport == SMBQ_TRANSPORT_QUIC)
-    return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
-                    "SMB over QUIC is not available in this version of "
-                    "libsmbq; use --transport tcp");
-  int rc = smbq_tcp_open(&ep, smbq_now_ms(), tp, err, sizeof(err));
+  char err[640] = "";
+  int rc = quic ? smbq_quic_open(&ep, smbq_now_ms(), tp, err, sizeof(err))
+                : smbq_tcp_open(&ep, smbq_now_ms(), tp, err, sizeof(err));
   if (rc < 0) {
-    pthread_mutex_lock(&c->lock);
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s", err);
-    pthread_mutex_unlock(&c->lock);
+    set_errmsg(c, err);
     return rc;
   }
   rc = wait_connected(*tp);
   if (rc < 0) {
-    pthread_mutex_lock(&c->lock);
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s", (*tp)->errmsg);
-    pthread_mutex_unlock(&c->lock);
+    set_errmsg(c, (*tp)->errmsg);
     smbq_transport_free(*tp);
     *tp = NULL;
-    return rc;
   }
+  return rc;
+}
+
+/* --transport: tcp, quic, or auto = TCP first, then QUIC (as Windows). */
+static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
+  int rc;
+  if (c->opts.transport == SMBQ_TRANSPORT_QUIC) {
+    rc = open_one(c, true, tp);
+  } else {
+    rc = open_one(c, false, tp);
+    if (rc < 0 && c->opts.transport == SMBQ_TRANSPORT_AUTO &&
+        rc != SMBQ_ERR_NOMEM) {
+      char tcp_err[1024];
+      smbq_conn_errmsg(c, tcp_err, sizeof(tcp_err));
+      rc = open_one(c, true, tp);
+      if (rc < 0) {
+        char quic_err[1024];
+        smbq_conn_errmsg(c, quic_err, sizeof(quic_err));
+        pthread_mutex_lock(&c->lock);
+        snprintf(c->errmsg, sizeof(c->errmsg), "%.480s; then over QUIC: %.480s",
+                 tcp_err, quic_err);
+        pthread_mutex_unlock(&c->lock);
+      }
+    }
+  }
+  if (rc < 0)
+    return rc;
   snprintf(c->transport, sizeof(c->transport), "%s", (*tp)->ops->name);
   snprintf(c->peer, sizeof(c->peer), "%s", (*tp)->peer);
+  c->transport_encrypted = (*tp)->encrypted;
   return 0;
 }
 

@@ -28,6 +28,9 @@ size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out) {
       continue;
     if (c->opts.dialect_max && d > c->opts.dialect_max)
       continue;
+    /* MS-SMB2 2.1: over QUIC only 3.1.1 is allowed */
+    if (c->transport_encrypted && d != SMB2_DIALECT_311)
+      continue;
     out[n++] = d;
   }
   return n;
@@ -108,6 +111,9 @@ static int accept_negotiate(smbq_conn *c, const struct smb2_negotiate_rsp *r,
                       c->server, c->cipher);
     /* 3.2.5.2: without a signing context, 3.1.1 signs with AES-CMAC. */
     c->signing_alg = r->has_signing ? r->signing_alg : SMB2_SIGNING_AES_CMAC;
+    c->transport_security =
+        c->transport_encrypted && r->has_transport_caps &&
+        (r->transport_flags & SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
     if (!offered(signing_prefs, 3, c->signing_alg))
       return api_fail(c, SMBQ_ERR_PROTO, 0,
                       "server %s chose signing algorithm 0x%04x, which was "
@@ -148,6 +154,9 @@ static struct smb2_req *build_negotiate(smbq_conn *c, const uint16_t *d,
   nr.n_ciphers = 4;
   nr.signing_algs = signing_prefs;
   nr.n_signing_algs = 3;
+  /* 2.2.3.1.5: over QUIC, offer to rely on the transport's TLS */
+  nr.transport_caps = c->transport_encrypted;
+  nr.transport_flags = SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY;
   uint8_t *netname = NULL;
   size_t netname_len = 0;
   if (smbq_utf8_to_utf16le(c->server, &netname, &netname_len) == 0) {

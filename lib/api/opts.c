@@ -28,7 +28,10 @@ void api_opts_clear(struct smbq_opts *o) {
   free_secret(&o->password);
   free(o->resolve);
   free(o->ca_file);
+  free(o->client_cert);
+  free(o->client_key);
   o->user = o->domain = o->resolve = o->ca_file = NULL;
+  o->client_cert = o->client_key = NULL;
 }
 
 void smbq_opts_free(smbq_opts *o) {
@@ -51,11 +54,14 @@ int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
   *dst = *src;
   dst->user = dst->domain = dst->password = dst->resolve = dst->ca_file =
       NULL;
+  dst->client_cert = dst->client_key = NULL;
   if (set_str(&dst->user, src->user) < 0 ||
       set_str(&dst->domain, src->domain) < 0 ||
       set_str(&dst->password, src->password) < 0 ||
       set_str(&dst->resolve, src->resolve) < 0 ||
-      set_str(&dst->ca_file, src->ca_file) < 0) {
+      set_str(&dst->ca_file, src->ca_file) < 0 ||
+      set_str(&dst->client_cert, src->client_cert) < 0 ||
+      set_str(&dst->client_key, src->client_key) < 0) {
     api_opts_clear(dst);
     return SMBQ_ERR_NOMEM;
   }
@@ -114,6 +120,13 @@ int smbq_opts_set_resolve(smbq_opts *o, const char *addr) {
 
 int smbq_opts_set_ca_file(smbq_opts *o, const char *path) {
   return set_str(&o->ca_file, path);
+}
+
+int smbq_opts_set_client_cert(smbq_opts *o, const char *cert,
+                              const char *key) {
+  if (set_str(&o->client_cert, cert) < 0)
+    return SMBQ_ERR_NOMEM;
+  return set_str(&o->client_key, key);
 }
 
 int smbq_opts_set_encrypt(smbq_opts *o, int required) {

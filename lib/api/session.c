@@ -239,9 +239,13 @@ static int activate_session(smbq_conn *c, struct ntlm_state *st,
     return api_fail(c, rc, 0, "session key derivation failed");
   c->sec.signing_alg = c->signing_alg;
   c->sec.cipher = c->cipher;
-  c->sec.sign = !guest;
+  /* Transport-level security accepted (QUIC, 2.2.3.1.5): TLS already
+   * protects every message, so SMB signs and encrypts nothing on top
+   * unless the user insists on encryption. */
+  c->sec.sign = !guest && !c->transport_security;
   bool want_enc = c->opts.encrypt ||
-                  (rd->session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
+                  ((rd->session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA) &&
+                   !c->transport_security);
   if (want_enc && !c->cipher)
     return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
                     "encryption was required but server %s offers none "
@@ -250,7 +254,8 @@ static int activate_session(smbq_conn *c, struct ntlm_state *st,
   /* MS-SMB2 3.2.5.3.1: the final reply is signed with the new key; for
    * 3.1.1 it must be. */
   bool signed_flag = smbq_le32_at(rd->msg + 16) & SMB2_FLAGS_SIGNED;
-  if (!guest && (signed_flag || c->dialect == SMB2_DIALECT_311) &&
+  if (!guest && (signed_flag || (c->dialect == SMB2_DIALECT_311 &&
+                                 !c->transport_security)) &&
       smb2_conn_verify_reply(&c->sec, rd->msg, rd->msg_len) < 0)
     return api_fail(c, SMBQ_ERR_SIGNATURE, 0,
                     "the session setup reply from %s is not correctly "

@@ -87,7 +87,8 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
     return api_fail(c, rc, status, "cannot connect to share \\\\%s\\%s",
                     c->server, share);
   }
-  if (t->share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) {
+  if ((t->share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) &&
+      !c->transport_security) {
     if (!c->cipher) {
       int err = api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
                          "share %s requires encryption, but no cipher was "

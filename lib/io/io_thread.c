@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smbq/smbq_err.h"
@@ -186,15 +187,28 @@ static int read_input(struct smbq_io *io) {
   return 0;
 }
 
-static int poll_timeout(struct smbq_io *io, int64_t now) {
-  int64_t d1 = smb2_conn_tick(io->core, now);
+/* The nearer of the core's request deadline and the transport's timer. */
+static struct timespec *poll_timeout(struct smbq_io *io, struct timespec *ts) {
+  int64_t now = smbq_now_ns();
+  int64_t d1 = smb2_conn_tick(io->core, now / 1000000);
+  int64_t d = d1 < 0 ? -1 : d1 * 1000000;
   int64_t d2 = io->tp->ops->deadline(io->tp);
-  int64_t d = d1;
   if (d2 >= 0 && (d < 0 || d2 < d))
     d = d2;
   if (d < 0)
-    return -1;
-  return d <= now ? 0 : (int)(d - now > 60000 ? 60000 : d - now);
+    return NULL;
+  int64_t wait = d <= now ? 0 : d - now;
+  if (wait > 60 * (int64_t)1000000000)
+    wait = 60 * (int64_t)1000000000;
+  ts->tv_sec = (time_t)(wait / 1000000000);
+  ts->tv_nsec = (long)(wait % 1000000000);
+  return ts;
+}
+
+static void drain_wake(struct smbq_io *io) {
+  uint64_t v;
+  ssize_t r = read(io->wake_fd, &v, sizeof(v));
+  (void)r;
 }
 
 static void *io_main(void *arg) {
@@ -207,9 +221,7 @@ static void *io_main(void *arg) {
       pfd[0].fd = io->wake_fd;
       pfd[0].events = POLLIN;
       poll(pfd, 1, -1);
-      uint64_t v;
-      ssize_t r = read(io->wake_fd, &v, sizeof(v));
-      (void)r;
+      drain_wake(io);
       continue;
     }
     int rc = flush_output(io, &blocked);
@@ -217,27 +229,31 @@ static void *io_main(void *arg) {
       die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
       continue;
     }
+    uint32_t ev = io->tp->ops->events(io->tp);
     pfd[0].fd = io->tp->ops->fd(io->tp);
-    pfd[0].events = POLLIN | (blocked ? POLLOUT : 0);
+    pfd[0].events =
+        (short)(POLLIN | ((ev & SMBQ_TP_WANT_WRITE) ? POLLOUT : 0));
     pfd[1].fd = io->wake_fd;
     pfd[1].events = POLLIN;
-    int timeout = poll_timeout(io, smbq_now_ms());
-    if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+    struct timespec ts;
+    if (ppoll(pfd, 2, poll_timeout(io, &ts), NULL) < 0 && errno != EINTR) {
       die(io, SMBQ_ERR_CLOSED, "poll failed");
       continue;
     }
-    if (pfd[1].revents & POLLIN) {
-      uint64_t v;
-      ssize_t r = read(io->wake_fd, &v, sizeof(v));
-      (void)r;
-    }
+    if (pfd[1].revents & POLLIN)
+      drain_wake(io);
     if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
       rc = read_input(io);
-      if (rc < 0)
+      if (rc < 0) {
         die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : SMBQ_ERR_CLOSED,
             rc == SMBQ_ERR_PROTO ? smb2_conn_last_error(io->core)
                                  : io->tp->errmsg);
+        continue;
+      }
     }
+    /* transport timers: QUIC retransmission, ACKs, pacing, keep-alive */
+    if (io->tp->ops->step(io->tp, smbq_now_ms()) < 0)
+      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
   }
   return NULL;
 }

@@ -24,6 +24,7 @@ struct tcp_transport {
   struct addrinfo *ai_cur;
   int fd;
   bool connected;
+  bool send_blocked;
   int64_t deadline_ms;
   char host[256];
   uint16_t port;
@@ -142,6 +143,7 @@ static long tcp_send(struct smbq_transport *t, const uint8_t *buf,
                      size_t len) {
   struct tcp_transport *tt = (struct tcp_transport *)t;
   ssize_t n = send(tt->fd, buf, len, MSG_NOSIGNAL);
+  tt->send_blocked = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n >= 0)
     return (long)n;
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -174,12 +176,14 @@ static int tcp_fd(const struct smbq_transport *t) {
 
 static uint32_t tcp_events(const struct smbq_transport *t) {
   const struct tcp_transport *tt = (const struct tcp_transport *)t;
-  return tt->connected ? SMBQ_TP_WANT_READ : SMBQ_TP_WANT_WRITE;
+  if (!tt->connected)
+    return SMBQ_TP_WANT_WRITE;
+  return SMBQ_TP_WANT_READ | (tt->send_blocked ? SMBQ_TP_WANT_WRITE : 0);
 }
 
 static int64_t tcp_deadline(const struct smbq_transport *t) {
   const struct tcp_transport *tt = (const struct tcp_transport *)t;
-  return tt->connected ? -1 : tt->deadline_ms;
+  return tt->connected ? -1 : tt->deadline_ms * 1000000;
 }
 
 static const struct smbq_transport_ops tcp_ops = {

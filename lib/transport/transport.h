@@ -29,7 +29,8 @@ struct smbq_transport_ops {
   long (*recv)(struct smbq_transport *t, uint8_t *buf, size_t len);
   int (*fd)(const struct smbq_transport *t);
   uint32_t (*events)(const struct smbq_transport *t);
-  /* Absolute ms of the next timer, or -1. */
+  /* Absolute time (smbq_now_ns) of the next timer, or -1. Nanoseconds:
+   * QUIC pacing needs finer timers than milliseconds. */
   int64_t (*deadline)(const struct smbq_transport *t);
   void (*destroy)(struct smbq_transport *t);
 };
@@ -48,6 +49,9 @@ struct smbq_endpoint {
                               NULL (--resolve) */
   uint16_t port;
   uint32_t timeout_ms;     /* connect timeout */
+  const char *ca_file;     /* QUIC: extra trust anchors (PEM), or NULL */
+  const char *client_cert; /* QUIC: client certificate (PEM), or NULL */
+  const char *client_key;  /* QUIC: its key (PEM); NULL = in client_cert */
 };
 
 /* Start a TCP connection (non-blocking). On failure returns a negative
@@ -55,10 +59,16 @@ struct smbq_endpoint {
 int smbq_tcp_open(const struct smbq_endpoint *ep, int64_t now_ms,
                   struct smbq_transport **out, char *err, size_t errlen);
 
+/* Start a QUIC connection (non-blocking): UDP, TLS 1.3, ALPN "smb". The
+ * handshake, including the certificate checks, completes in step(). */
+int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
+                   struct smbq_transport **out, char *err, size_t errlen);
+
 void smbq_transport_free(struct smbq_transport *t);
 
 /* Monotonic clock in milliseconds (the only clock the library reads; the
  * protocol core receives it as an argument). */
 int64_t smbq_now_ms(void);
+int64_t smbq_now_ns(void);
 
 #endif

@@ -1,0 +1,780 @@
+/* SMB over QUIC transport (MS-SMB2 2.1): ngtcp2 + GnuTLS, TLS 1.3, ALPN
+ * "smb", SNI = the server name, one client-initiated bidirectional stream
+ * carrying the same Direct-TCP framed messages as TCP port 445.
+ *
+ * All ngtcp2 calls of the library live in lib/transport/quic*.c (the
+ * Debian ngtcp2 is 0.12; a port to 1.x must stay a one-folder change). */
+#include <errno.h>
+#include <stdarg.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "smbq/smbq_err.h"
+#include "transport/quic_cert.h"
+#include "transport/transport.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+#define TX_CHUNK (256 * 1024)
+#define TX_MAX_UNACKED (64u * 1024 * 1024) /* backpressure to the core */
+#define STREAM_WINDOW (16u * 1024 * 1024)
+#define CONN_WINDOW (32u * 1024 * 1024)
+#define MAX_UDP_PAYLOAD 1452 /* fits a 1500-byte Ethernet MTU */
+#define GSO_MAX_SEGMENTS 40
+
+/* Stream data waiting for acknowledgement. ngtcp2 keeps pointers into it
+ * for retransmission, so chunks never move; each is freed once fully
+ * acknowledged. */
+struct tx_chunk {
+  struct tx_chunk *next;
+  uint64_t off;  /* stream offset of data[0] */
+  size_t len;
+  uint8_t data[TX_CHUNK];
+};
+
+struct quic_transport {
+  struct smbq_transport base;
+  int fd;
+  struct sockaddr_storage local, remote;
+  socklen_t local_len, remote_len;
+  ngtcp2_conn *conn;
+  ngtcp2_crypto_conn_ref conn_ref;
+  gnutls_session_t tls;
+  gnutls_certificate_credentials_t cred;
+  int64_t stream_id;
+  bool handshake_done;
+  bool dead;
+  int fatal;                 /* SMBQ_ERR_* once dead */
+  int64_t connect_deadline_ns;
+  char host[256];
+  uint16_t port;
+  bool cert_failed;
+  /* send side */
+  struct tx_chunk *tx_head, *tx_tail;
+  uint64_t tx_end;           /* stream offset after the last byte queued */
+  uint64_t tx_sent;          /* handed to ngtcp2 */
+  uint64_t tx_acked;
+  bool blocked;              /* the socket said EAGAIN */
+  uint8_t *pending;          /* datagram(s) not yet sent after EAGAIN */
+  size_t pending_len, pending_gso;
+  bool gso_ok;
+  /* receive side */
+  uint8_t *rx;
+  size_t rx_off, rx_len, rx_cap;
+  bool peer_fin;
+};
+
+static ngtcp2_tstamp ts_now(void) { return (ngtcp2_tstamp)smbq_now_ns(); }
+
+static void set_dead(struct quic_transport *q, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record why the connection died (first reason wins). */
+static void set_dead(struct quic_transport *q, int err, const char *fmt,
+                     ...) {
+  if (q->dead)
+    return;
+  q->dead = true;
+  q->fatal = err;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(q->base.errmsg, sizeof(q->base.errmsg), fmt, ap);
+  va_end(ap);
+}
+
+/* ---- ngtcp2 callbacks -------------------------------------------------- */
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
+  return ((struct quic_transport *)ref->user_data)->conn;
+}
+
+static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+  (void)ctx;
+  gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+}
+
+static int cb_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+                      size_t cidlen, void *user) {
+  (void)conn;
+  (void)user;
+  if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
+      gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) <
+          0)
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  cid->datalen = cidlen;
+  return 0;
+}
+
+static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
+  struct quic_transport *q = user;
+  gnutls_datum_t alpn;
+  /* MS-SMB2 2.1: the ALPN must be "smb" */
+  if (gnutls_alpn_get_selected_protocol(q->tls, &alpn) < 0 ||
+      alpn.size != 3 || memcmp(alpn.data, "smb", 3) != 0) {
+    set_dead(q, SMBQ_ERR_TLS,
+             "QUIC server %s did not agree on the ALPN \"smb\"%s", q->host, "");
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (ngtcp2_conn_open_bidi_stream(conn, &q->stream_id, NULL) != 0) {
+    set_dead(q, SMBQ_ERR_PROTO,
+             "QUIC server %s allows no bidirectional stream%s", q->host, "");
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  q->handshake_done = true;
+  return 0;
+}
+
+static int rx_append(struct quic_transport *q, const uint8_t *d, size_t n) {
+  if (q->rx_off > 0 && q->rx_off == q->rx_len) {
+    q->rx_off = q->rx_len = 0;
+  }
+  if (q->rx_cap - q->rx_len < n) {
+    if (q->rx_off > 0) { /* compact: our own buffer, safe to move */
+      memmove(q->rx, q->rx + q->rx_off, q->rx_len - q->rx_off);
+      q->rx_len -= q->rx_off;
+      q->rx_off = 0;
+    }
+    size_t ncap = q->rx_cap ? q->rx_cap : 256 * 1024;
+    while (ncap - q->rx_len < n)
+      ncap *= 2;
+    if (ncap > q->rx_cap) {
+      uint8_t *nb = realloc(q->rx, ncap);
+      if (!nb)
+        return -1;
+      q->rx = nb;
+      q->rx_cap = ncap;
+    }
+  }
+  memcpy(q->rx + q->rx_len, d, n);
+  q->rx_len += n;
+  return 0;
+}
+
+static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
+                               int64_t stream_id, uint64_t offset,
+                               const uint8_t *data, size_t datalen,
+                               void *user, void *stream_user) {
+  (void)conn;
+  (void)offset;
+  (void)stream_user;
+  struct quic_transport *q = user;
+  if (stream_id != q->stream_id)
+    return 0; /* SMB uses one stream; ignore anything else */
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+    q->peer_fin = true;
+  return datalen && rx_append(q, data, datalen) < 0
+             ? NGTCP2_ERR_CALLBACK_FAILURE
+             : 0;
+}
+
+static int cb_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
+                    uint64_t datalen, void *user, void *stream_user) {
+  (void)conn;
+  (void)stream_id;
+  (void)stream_user;
+  struct quic_transport *q = user;
+  if (offset + datalen > q->tx_acked)
+    q->tx_acked = offset + datalen;
+  while (q->tx_head && q->tx_head->off + q->tx_head->len <= q->tx_acked &&
+         q->tx_head->len == TX_CHUNK) {
+    struct tx_chunk *c = q->tx_head;
+    q->tx_head = c->next;
+    if (!q->tx_head)
+      q->tx_tail = NULL;
+    free(c);
+  }
+  return 0;
+}
+
+static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags,
+                           int64_t stream_id, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  (void)conn;
+  (void)flags;
+  (void)app_error_code;
+  (void)stream_user;
+  struct quic_transport *q = user;
+  if (stream_id == q->stream_id)
+    q->peer_fin = true;
+  return 0;
+}
+
+static const ngtcp2_callbacks client_callbacks = {
+    .client_initial = ngtcp2_crypto_client_initial_cb,
+    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .handshake_completed = cb_handshake_completed,
+    .encrypt = ngtcp2_crypto_encrypt_cb,
+    .decrypt = ngtcp2_crypto_decrypt_cb,
+    .hp_mask = ngtcp2_crypto_hp_mask_cb,
+    .recv_stream_data = cb_recv_stream_data,
+    .acked_stream_data_offset = cb_acked,
+    .stream_close = cb_stream_close,
+    .recv_retry = ngtcp2_crypto_recv_retry_cb,
+    .rand = cb_rand,
+    .get_new_connection_id = cb_new_cid,
+    .update_key = ngtcp2_crypto_update_key_cb,
+    .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+    .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+    .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+    .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+};
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+static int verify_cb(gnutls_session_t s) {
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+  struct quic_transport *q = ref->user_data;
+  char msg[512];
+  if (quic_cert_verify(s, q->host, msg, sizeof(msg)) == 0)
+    return 0;
+  q->cert_failed = true;
+  set_dead(q, SMBQ_ERR_CERT, "%s", msg);
+  return -1;
+}
+
+static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
+                     char *err, size_t errlen) {
+  static const char prio[] =
+      "NORMAL:-VERS-ALL:+VERS-TLS1.3:%DISABLE_TLS13_COMPAT_MODE";
+  if (gnutls_certificate_allocate_credentials(&q->cred) < 0)
+    return SMBQ_ERR_NOMEM;
+  gnutls_certificate_set_x509_system_trust(q->cred);
+  if (ep->ca_file &&
+      gnutls_certificate_set_x509_trust_file(q->cred, ep->ca_file,
+                                             GNUTLS_X509_FMT_PEM) <= 0) {
+    snprintf(err, errlen, "cannot load CA certificates from %s (expected "
+             "PEM)", ep->ca_file);
+    return SMBQ_ERR_INVAL;
+  }
+  if (ep->client_cert &&
+      gnutls_certificate_set_x509_key_file(q->cred, ep->client_cert,
+                                           ep->client_key ? ep->client_key
+                                                          : ep->client_cert,
+                                           GNUTLS_X509_FMT_PEM) < 0) {
+    snprintf(err, errlen, "cannot load the client certificate %s and key "
+             "%s (expected PEM)", ep->client_cert,
+             ep->client_key ? ep->client_key : ep->client_cert);
+    return SMBQ_ERR_INVAL;
+  }
+  gnutls_certificate_set_verify_function(q->cred, verify_cb);
+  gnutls_datum_t alpn = {(unsigned char *)"smb", 3};
+  if (gnutls_init(&q->tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0 ||
+      gnutls_priority_set_direct(q->tls, prio, NULL) < 0 ||
+      ngtcp2_crypto_gnutls_configure_client_session(q->tls) != 0 ||
+      gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) < 0 ||
+      gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0)
+    return SMBQ_ERR_TLS;
+  /* SNI: the server name as typed, unless it is an address literal */
+  struct in6_addr tmp;
+  if (inet_pton(AF_INET, q->host, &tmp) != 1 &&
+      inet_pton(AF_INET6, q->host, &tmp) != 1)
+    gnutls_server_name_set(q->tls, GNUTLS_NAME_DNS, q->host,
+                           strlen(q->host));
+  q->conn_ref.get_conn = get_conn;
+  q->conn_ref.user_data = q;
+  gnutls_session_set_ptr(q->tls, &q->conn_ref);
+  return 0;
+}
+
+/* ---- packets out --------------------------------------------------------- */
+
+static int send_datagrams(struct quic_transport *q, const uint8_t *buf,
+                          size_t len, size_t gso) {
+  struct iovec iov = {(void *)buf, len};
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } cm;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (gso && gso < len) {
+    memset(&cm, 0, sizeof(cm));
+    mh.msg_control = cm.buf;
+    mh.msg_controllen = sizeof(cm.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)gso;
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+  }
+  for (;;) {
+    ssize_t n = sendmsg(q->fd, &mh, 0);
+    if (n >= 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 1;
+    if (errno == EIO && mh.msg_control) {
+      /* No GSO here (e.g. a device without checksum offload): fall back
+       * to one datagram per call for good. */
+      q->gso_ok = false;
+      for (size_t off = 0; off < len; off += gso) {
+        size_t l = len - off < gso ? len - off : gso;
+        int rc = send_datagrams(q, buf + off, l, 0);
+        if (rc)
+          return rc;
+      }
+      return 0;
+    }
+    /* ICMP errors (port unreachable) come back here on a connected UDP
+     * socket: the handshake timer reports them. */
+    return errno == ECONNREFUSED ? 0 : -1;
+  }
+}
+
+static int flush_pending(struct quic_transport *q) {
+  if (!q->pending_len)
+    return 0;
+  int rc = send_datagrams(q, q->pending, q->pending_len, q->pending_gso);
+  if (rc == 0)
+    q->pending_len = 0;
+  q->blocked = rc == 1;
+  return rc < 0 ? -1 : 0;
+}
+
+/* Gather unsent stream data into vecs; returns the count. */
+static size_t unsent_vecs(struct quic_transport *q, ngtcp2_vec *v,
+                          size_t max) {
+  size_t n = 0;
+  for (struct tx_chunk *c = q->tx_head; c && n < max; c = c->next) {
+    uint64_t end = c->off + c->len;
+    if (end <= q->tx_sent)
+      continue;
+    size_t skip = q->tx_sent > c->off ? (size_t)(q->tx_sent - c->off) : 0;
+    v[n].base = c->data + skip;
+    v[n].len = c->len - skip;
+    n++;
+  }
+  return n;
+}
+
+/* Write one packet into dest; returns its size, 0 if nothing to send, or
+ * a negative ngtcp2 error. */
+static ngtcp2_ssize write_one(struct quic_transport *q, uint8_t *dest,
+                              size_t len, ngtcp2_tstamp ts) {
+  ngtcp2_vec v[16];
+  for (;;) {
+    size_t nv = q->handshake_done ? unsent_vecs(q, v, 16) : 0;
+    int64_t sid = nv ? q->stream_id : -1;
+    ngtcp2_ssize datalen = -1;
+    ngtcp2_path_storage ps;
+    ngtcp2_pkt_info pi;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(
+        q->conn, &ps.path, &pi, dest, len, &datalen,
+        NGTCP2_WRITE_STREAM_FLAG_MORE, sid, nv ? v : NULL, nv, ts);
+    if (datalen > 0)
+      q->tx_sent += (uint64_t)datalen;
+    if (n == NGTCP2_ERR_WRITE_MORE)
+      continue; /* more stream data fits in this packet */
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+      /* flow control: send what is not stream data */
+      n = ngtcp2_conn_write_pkt(q->conn, &ps.path, &pi, dest, len, ts);
+    }
+    return n;
+  }
+}
+
+/* Write and send packets until ngtcp2 has nothing more (congestion,
+ * pacing) or the socket is full. Batches equal-sized packets for UDP GSO. */
+static int flush_packets(struct quic_transport *q) {
+  if (q->dead)
+    return q->fatal;
+  if (flush_pending(q) < 0)
+    goto sock_err;
+  if (q->blocked)
+    return 0;
+  size_t mtu = ngtcp2_conn_get_max_tx_udp_payload_size(q->conn);
+  size_t cap = mtu * GSO_MAX_SEGMENTS;
+  uint8_t *buf = q->pending;
+  ngtcp2_tstamp ts = ts_now();
+  size_t max_pkts = ngtcp2_conn_get_send_quantum(q->conn) / mtu + 1;
+  for (size_t sent = 0; sent < max_pkts && !q->blocked;) {
+    size_t off = 0, gso = 0;
+    bool drained = false;
+    while (off + mtu <= cap && sent < max_pkts) {
+      ngtcp2_ssize n = write_one(q, buf + off, mtu, ts);
+      if (n < 0) {
+        set_dead(q, SMBQ_ERR_CLOSED, "QUIC connection to %s failed: %s", q->host,
+                 ngtcp2_strerror((int)n));
+        return q->fatal;
+      }
+      if (n == 0) {
+        drained = true;
+        break;
+      }
+      sent++;
+      off += (size_t)n;
+      /* GSO segments are all gso bytes but the last: a short packet ends
+       * the batch, and a short first packet is sent alone. */
+      if (!gso) {
+        gso = (size_t)n;
+        if (gso < mtu)
+          break;
+      } else if ((size_t)n < gso) {
+        break;
+      }
+      if (!q->gso_ok)
+        break;
+    }
+    if (off) {
+      q->pending_len = off;
+      q->pending_gso = q->gso_ok ? gso : 0;
+      if (flush_pending(q) < 0)
+        goto sock_err;
+    }
+    if (drained)
+      break;
+  }
+  ngtcp2_conn_update_pkt_tx_time(q->conn, ts);
+  return 0;
+sock_err:
+  set_dead(q, SMBQ_ERR_NET, "cannot send UDP to %s: %s", q->host, strerror(errno));
+  return q->fatal;
+}
+
+/* ---- packets in ------------------------------------------------------- */
+
+static int read_packets(struct quic_transport *q) {
+  uint8_t buf[65536];
+  for (int i = 0; i < 256; i++) {
+    struct sockaddr_storage from;
+    struct iovec iov = {buf, sizeof(buf)};
+    struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from),
+                        .msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg(q->fd, &mh, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return 0;
+      if (errno == ECONNREFUSED)
+        continue; /* ICMP port unreachable: the timeout decides */
+      set_dead(q, SMBQ_ERR_NET, "cannot receive UDP from %s: %s", q->host,
+               strerror(errno));
+      return q->fatal;
+    }
+    ngtcp2_path path = {
+        .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
+        .remote = {(ngtcp2_sockaddr *)&from, mh.msg_namelen},
+    };
+    ngtcp2_pkt_info pi = {0};
+    int rc = ngtcp2_conn_read_pkt(q->conn, &path, &pi, buf, (size_t)n,
+                                  ts_now());
+    if (rc == 0)
+      continue;
+    if (q->dead)
+      return q->fatal; /* a callback already said why */
+    if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING) {
+      set_dead(q, SMBQ_ERR_CLOSED, "QUIC server %s closed the connection%s", q->host,
+               "");
+      return q->fatal;
+    }
+    if (rc == NGTCP2_ERR_CRYPTO) {
+      uint8_t alert = ngtcp2_conn_get_tls_alert(q->conn);
+      set_dead(q, SMBQ_ERR_TLS, "TLS handshake with %s failed: %s", q->host, 
+               gnutls_alert_get_name((gnutls_alert_description_t)alert));
+      return q->fatal;
+    }
+    set_dead(q, SMBQ_ERR_PROTO, "QUIC error from %s: %s", q->host,
+             ngtcp2_strerror(rc));
+    return q->fatal;
+  }
+  return 0;
+}
+
+static int handle_timers(struct quic_transport *q) {
+  ngtcp2_tstamp now = ts_now();
+  if (ngtcp2_conn_get_expiry(q->conn) > now)
+    return 0;
+  int rc = ngtcp2_conn_handle_expiry(q->conn, now);
+  if (rc == 0)
+    return 0;
+  set_dead(q, rc == NGTCP2_ERR_IDLE_CLOSE ? SMBQ_ERR_CLOSED
+                                          : SMBQ_ERR_TIMEOUT,
+           "QUIC connection to %s timed out: %s", q->host,
+           ngtcp2_strerror(rc));
+  return q->fatal;
+}
+
+/* ---- transport ops ------------------------------------------------------- */
+
+static int quic_step(struct smbq_transport *t, int64_t now_ms) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  (void)now_ms;
+  if (q->dead)
+    return q->fatal;
+  if (read_packets(q) < 0 || handle_timers(q) < 0 || flush_packets(q) < 0)
+    return q->fatal;
+  if (q->handshake_done)
+    return 1;
+  if (smbq_now_ns() >= q->connect_deadline_ns) {
+    char why[128];
+    snprintf(why, sizeof(why), "%u", q->port);
+    set_dead(q, SMBQ_ERR_TIMEOUT,
+             "no QUIC answer from %s on UDP port %s: UDP may be blocked by "
+             "a firewall, or the server does not offer SMB over QUIC; try "
+             "--transport tcp or check --quic-port", q->host,
+             why);
+    return q->fatal;
+  }
+  return 0;
+}
+
+static long quic_send(struct smbq_transport *t, const uint8_t *buf,
+                      size_t len) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  if (q->dead)
+    return q->fatal;
+  size_t taken = 0;
+  while (taken < len && q->tx_end - q->tx_acked < TX_MAX_UNACKED) {
+    struct tx_chunk *c = q->tx_tail;
+    if (!c || c->len == TX_CHUNK) {
+      c = malloc(sizeof(*c));
+      if (!c)
+        return taken ? (long)taken : SMBQ_ERR_NOMEM;
+      c->next = NULL;
+      c->off = q->tx_end;
+      c->len = 0;
+      if (q->tx_tail)
+        q->tx_tail->next = c;
+      else
+        q->tx_head = c;
+      q->tx_tail = c;
+    }
+    size_t n = TX_CHUNK - c->len;
+    if (n > len - taken)
+      n = len - taken;
+    memcpy(c->data + c->len, buf + taken, n);
+    c->len += n;
+    q->tx_end += n;
+    taken += n;
+  }
+  if (flush_packets(q) < 0)
+    return q->fatal;
+  return (long)taken;
+}
+
+static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  if (read_packets(q) < 0 && q->rx_len == q->rx_off)
+    return q->fatal;
+  size_t avail = q->rx_len - q->rx_off;
+  if (avail == 0) {
+    if (q->peer_fin || q->dead) {
+      if (!q->dead)
+        set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream%s", q->host,
+                 "");
+      return q->fatal;
+    }
+    flush_packets(q);
+    return 0;
+  }
+  size_t n = avail < len ? avail : len;
+  memcpy(buf, q->rx + q->rx_off, n);
+  q->rx_off += n;
+  /* the data is consumed: open the flow-control windows by as much */
+  ngtcp2_conn_extend_max_stream_offset(q->conn, q->stream_id, n);
+  ngtcp2_conn_extend_max_offset(q->conn, n);
+  flush_packets(q);
+  return (long)n;
+}
+
+static int quic_fd(const struct smbq_transport *t) {
+  return ((const struct quic_transport *)t)->fd;
+}
+
+static uint32_t quic_events(const struct smbq_transport *t) {
+  const struct quic_transport *q = (const struct quic_transport *)t;
+  return SMBQ_TP_WANT_READ | (q->blocked ? SMBQ_TP_WANT_WRITE : 0);
+}
+
+static int64_t quic_deadline(const struct smbq_transport *t) {
+  const struct quic_transport *q = (const struct quic_transport *)t;
+  ngtcp2_tstamp e = ngtcp2_conn_get_expiry(q->conn);
+  int64_t d = e == UINT64_MAX ? -1 : (int64_t)e;
+  if (!q->handshake_done && (d < 0 || q->connect_deadline_ns < d))
+    d = q->connect_deadline_ns;
+  return d;
+}
+
+/* Best effort CONNECTION_CLOSE (RFC 9000 10.2) so the server frees the
+ * connection at once instead of waiting for its idle timeout. */
+static void send_close(struct quic_transport *q) {
+  if (!q->conn || q->dead || !q->handshake_done)
+    return;
+  uint8_t buf[1500];
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  ngtcp2_path_storage ps;
+  ngtcp2_pkt_info pi;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
+      q->conn, &ps.path, &pi, buf, sizeof(buf), &ccerr, ts_now());
+  if (n > 0)
+    send_datagrams(q, buf, (size_t)n, 0);
+}
+
+static void quic_destroy(struct smbq_transport *t) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  send_close(q);
+  if (q->conn)
+    ngtcp2_conn_del(q->conn);
+  if (q->tls)
+    gnutls_deinit(q->tls);
+  if (q->cred)
+    gnutls_certificate_free_credentials(q->cred);
+  if (q->fd >= 0)
+    close(q->fd);
+  while (q->tx_head) {
+    struct tx_chunk *c = q->tx_head;
+    q->tx_head = c->next;
+    free(c);
+  }
+  free(q->pending);
+  free(q->rx);
+  free(q);
+}
+
+static const struct smbq_transport_ops quic_ops = {
+    .name = "quic",
+    .step = quic_step,
+    .send = quic_send,
+    .recv = quic_recv,
+    .fd = quic_fd,
+    .events = quic_events,
+    .deadline = quic_deadline,
+    .destroy = quic_destroy,
+};
+
+/* ---- set-up --------------------------------------------------------------- */
+
+static int open_socket(struct quic_transport *q,
+                       const struct smbq_endpoint *ep, char *err,
+                       size_t errlen) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+                           .ai_flags = ep->addr ? AI_NUMERICHOST : 0};
+  struct addrinfo *ai;
+  char port[8];
+  snprintf(port, sizeof(port), "%u", ep->port);
+  int rc = getaddrinfo(ep->addr ? ep->addr : ep->host, port, &hints, &ai);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot resolve server name '%s': %s; check the "
+             "name, or give its address with --resolve %s:ADDRESS",
+             ep->addr ? ep->addr : ep->host, gai_strerror(rc), ep->host);
+    return SMBQ_ERR_NET;
+  }
+  q->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (q->fd < 0 || connect(q->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    snprintf(err, errlen, "cannot open a UDP socket to %s: %s", ep->host,
+             strerror(errno));
+    freeaddrinfo(ai);
+    return SMBQ_ERR_NET;
+  }
+  memcpy(&q->remote, ai->ai_addr, ai->ai_addrlen);
+  q->remote_len = ai->ai_addrlen;
+  freeaddrinfo(ai);
+  q->local_len = sizeof(q->local);
+  getsockname(q->fd, (struct sockaddr *)&q->local, &q->local_len);
+  /* bigger socket buffers keep bursts from being dropped */
+  int sz = 4 * 1024 * 1024;
+  setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+  setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (q->remote.ss_family == AF_INET)
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&q->remote)->sin_addr, host,
+              sizeof(host));
+  else
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&q->remote)->sin6_addr,
+              host, sizeof(host));
+  snprintf(q->base.peer, sizeof(q->base.peer),
+           q->remote.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+           ep->port);
+  return 0;
+}
+
+static int new_conn(struct quic_transport *q) {
+  ngtcp2_cid dcid, scid;
+  dcid.datalen = 18;
+  scid.datalen = 17;
+  gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+  gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+  ngtcp2_settings settings;
+  ngtcp2_settings_default(&settings);
+  settings.initial_ts = ts_now();
+  /* NOTES: the 333 ms default makes pacing delay the first flight */
+  settings.initial_rtt = 10 * NGTCP2_MILLISECONDS;
+  settings.cc_algo = NGTCP2_CC_ALGO_BBR; /* keeps bulk rate under loss */
+  settings.max_tx_udp_payload_size = MAX_UDP_PAYLOAD;
+  settings.max_window = 4 * (uint64_t)CONN_WINDOW;
+  settings.max_stream_window = 4 * (uint64_t)STREAM_WINDOW;
+  settings.handshake_timeout = UINT64_MAX; /* our connect deadline rules */
+  ngtcp2_transport_params params;
+  ngtcp2_transport_params_default(&params);
+  params.initial_max_streams_bidi = 0; /* the server opens none */
+  params.initial_max_streams_uni = 0;
+  params.initial_max_stream_data_bidi_local = STREAM_WINDOW;
+  params.initial_max_data = CONN_WINDOW;
+  params.max_idle_timeout = 120 * NGTCP2_SECONDS;
+  ngtcp2_path path = {
+      .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
+      .remote = {(ngtcp2_sockaddr *)&q->remote, q->remote_len},
+  };
+  if (ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
+                             NGTCP2_PROTO_VER_V1, &client_callbacks,
+                             &settings, &params, NULL, q) != 0)
+    return SMBQ_ERR_NOMEM;
+  ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
+  /* keep NATs and the server's idle timer from dropping a quiet session */
+  ngtcp2_conn_set_keep_alive_timeout(q->conn, 25 * NGTCP2_SECONDS);
+  return 0;
+}
+
+int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
+                   struct smbq_transport **out, char *err, size_t errlen) {
+  (void)now_ms;
+  struct quic_transport *q = calloc(1, sizeof(*q));
+  if (!q)
+    return SMBQ_ERR_NOMEM;
+  q->base.ops = &quic_ops;
+  q->base.encrypted = true;
+  q->fd = -1;
+  q->stream_id = -1;
+  q->gso_ok = true;
+  q->port = ep->port;
+  snprintf(q->host, sizeof(q->host), "%s", ep->host);
+  q->connect_deadline_ns =
+      smbq_now_ns() + (int64_t)(ep->timeout_ms ? ep->timeout_ms : 10000) *
+                          1000000;
+  q->pending = malloc(MAX_UDP_PAYLOAD * GSO_MAX_SEGMENTS + 64);
+  int rc = q->pending ? open_socket(q, ep, err, errlen) : SMBQ_ERR_NOMEM;
+  if (rc == 0)
+    rc = setup_tls(q, ep, err, errlen);
+  if (rc == 0)
+    rc = new_conn(q);
+  if (rc == 0 && flush_packets(q) < 0) {
+    snprintf(err, errlen, "%s", q->base.errmsg);
+    rc = q->fatal;
+  }
+  if (rc < 0) {
+    if (!err[0])
+      snprintf(err, errlen, "cannot start QUIC to %s", ep->host);
+    quic_destroy(&q->base);
+    return rc;
+  }
+  *out = &q->base;
+  return 0;
+}
