@@ -1,11 +1,13 @@
 /* Read the first bytes of several files at once with the async API:
  * all requests share one connection; callbacks run on its I/O thread.
- * Usage: async_read HOST SHARE FILE...  (credentials as list.c) */
+ * Usage: async_read HOST SHARE FILE...  (settings: example_opts.h) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <smbq/smbq.h>
+
+#include "example_opts.h"
 
 struct job {
   const char *name;
@@ -30,12 +32,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s HOST SHARE FILE...\n", argv[0]);
     return 2;
   }
-  const char *user = getenv("SMBQ_USER") ? getenv("SMBQ_USER") : getenv("USER");
-  smbq_opts *o = smbq_opts_new();
-  smbq_opts_set_user(o, user ? user : "", NULL);
-  smbq_opts_set_password(o, getenv("SMBQ_PASSWORD"));
-  if (getenv("SMBQ_PORT"))
-    smbq_opts_set_port(o, (uint16_t)atoi(getenv("SMBQ_PORT")));
+  smbq_opts *o = example_opts();
   smbq_conn *c = smbq_conn_new(o);
   smbq_opts_free(o);
   smbq_tree *t;

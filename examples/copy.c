@@ -1,10 +1,12 @@
 /* Copy a remote file to a local one (sync API; each smbq_pread is split
  * by the library into many READs in flight).
- * Usage: copy HOST SHARE REMOTE_PATH LOCAL_FILE  (credentials as list.c) */
+ * Usage: copy HOST SHARE REMOTE_PATH LOCAL_FILE  (settings: example_opts.h) */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <smbq/smbq.h>
+
+#include "example_opts.h"
 
 #define BLOCK (8 << 20)
 
@@ -13,12 +15,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s HOST SHARE REMOTE LOCAL\n", argv[0]);
     return 2;
   }
-  const char *user = getenv("SMBQ_USER") ? getenv("SMBQ_USER") : getenv("USER");
-  smbq_opts *o = smbq_opts_new();
-  smbq_opts_set_user(o, user ? user : "", NULL);
-  smbq_opts_set_password(o, getenv("SMBQ_PASSWORD"));
-  if (getenv("SMBQ_PORT"))
-    smbq_opts_set_port(o, (uint16_t)atoi(getenv("SMBQ_PORT")));
+  smbq_opts *o = example_opts();
   smbq_conn *c = smbq_conn_new(o);
   smbq_opts_free(o);
   smbq_tree *t;

@@ -1,23 +1,20 @@
 /* List a directory on a share (sync API).
- * Usage: list HOST SHARE [PATH]   (user: $USER or SMBQ_USER, password:
- * SMBQ_PASSWORD; port: SMBQ_PORT, default 445) */
+ * Usage: list HOST SHARE [PATH]   (connection settings from the
+ * environment: see example_opts.h) */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <smbq/smbq.h>
 
+#include "example_opts.h"
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s HOST SHARE [PATH]\n", argv[0]);
     return 2;
   }
-  const char *user = getenv("SMBQ_USER") ? getenv("SMBQ_USER") : getenv("USER");
-  smbq_opts *o = smbq_opts_new();
-  smbq_opts_set_user(o, user ? user : "", NULL);
-  smbq_opts_set_password(o, getenv("SMBQ_PASSWORD"));
-  if (getenv("SMBQ_PORT"))
-    smbq_opts_set_port(o, (uint16_t)atoi(getenv("SMBQ_PORT")));
+  smbq_opts *o = example_opts();
   smbq_conn *c = smbq_conn_new(o);
   smbq_opts_free(o);
   smbq_tree *t = NULL;

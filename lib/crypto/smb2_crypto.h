@@ -1,9 +1,16 @@
 /* SMB2/3 cryptography: preauth integrity, key derivation, signing,
  * encryption. Built only on GnuTLS/nettle primitives.
  *
- * All functions are pure (no I/O, no clock, no hidden randomness): nonces
- * come from the caller. Keys are caller-owned; wipe them with smbq_wipe().
- * Return 0 on success or a negative SMBQ_ERR_* (smbq_err.h).
+ * All functions are pure (no I/O, no clock, no hidden randomness, no
+ * allocation by this code): nonces come from the caller. Keys are
+ * caller-owned; wipe them with smbq_wipe(). Thread-safe: no shared state.
+ * Return 0 on success or a negative SMBQ_ERR_* (smbq_err.h). Common
+ * errors: SMBQ_ERR_INVAL for a bad argument (unknown algorithm, NULL
+ * pointer) -- a caller bug; SMBQ_ERR_CRYPTO if GnuTLS fails (out of
+ * memory, FIPS refusal) -- fatal for the connection.
+ *
+ * Sources: lib/crypto/smb2_kdf.c (preauth, KDF, key schedule),
+ * smb2_sign.c (signing), smb2_encrypt.c (transform header, AEAD).
  */
 #ifndef SMB2_CRYPTO_H
 #define SMB2_CRYPTO_H
@@ -36,8 +43,10 @@
 #define SMB2_TRANSFORM_HDR_SIZE 52
 #define SMB2_PREAUTH_HASH_SIZE 64
 
-/* Preauth integrity (MS-SMB2 3.2.5.2, 3.1.4.? ): hash = SHA-512(hash || msg).
- * `hash` is updated in place. */
+/* Preauth integrity (MS-SMB2 3.2.5.2, 3.2.5.3; SHA-512 is the only
+ * HashAlgorithm, 2.2.3.1.1): hash = SHA-512(hash || msg), updated in
+ * place. Start from 64 zero bytes per connection; feed each NEGOTIATE and
+ * SESSION_SETUP message (without the 4-byte transport header). */
 int smb2_preauth_update(uint8_t hash[SMB2_PREAUTH_HASH_SIZE],
                         const uint8_t *msg, size_t len);
 
@@ -57,7 +66,8 @@ struct smb2_keys {
   size_t cipher_key_len;    /* 16 or 32 depending on cipher; 0 if none */
 };
 
-/* Derive session keys.
+/* Derive session keys. Errors: SMBQ_ERR_INVAL for an unknown dialect or
+ * cipher, no session key, or no preauth hash with 3.1.1.
  * dialect: negotiated dialect; cipher: negotiated cipher (0 if none);
  * session_key: from authentication (NTLM: 16 bytes; Kerberos: 16 or 32);
  * preauth: the session's preauth hash (3.1.1 only; ignored otherwise).
@@ -72,13 +82,19 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher,
                      struct smb2_keys *out);
 
 /* Sign one SMB2 message (header + body, no 4-byte transport header) in
- * place: zeroes the signature field, computes, and writes it at offset 48.
- * alg: SMB2_SIGNING_*. For AES-GMAC the nonce is built from the header's
- * MessageId and the SERVER_TO_REDIR / CANCEL flag bits (MS-SMB2 3.1.4.1). */
+ * place: computes over the message with the signature field taken as zero
+ * (the message is not copied) and writes the result at offset 48.
+ * alg: SMB2_SIGNING_* (HMAC-SHA256 truncated to 16 bytes for 2.0.2/2.1;
+ * AES-CMAC for 3.x; AES-GMAC when negotiated). For AES-GMAC the nonce is
+ * built from the header's MessageId and the SERVER_TO_REDIR / CANCEL bits
+ * (MS-SMB2 3.1.4.1). In a compound, sign each message separately,
+ * including its padding. Errors: SMBQ_ERR_INVAL (unknown alg),
+ * SMBQ_ERR_PROTO (len < 64). */
 int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len);
 
-/* Verify the signature of a received message. Does not modify msg.
- * Returns 0 if valid, SMBQ_ERR_SIGNATURE if not. */
+/* Verify the signature of a received message (MS-SMB2 3.1.5.1). Does not
+ * modify msg. Returns 0 if valid, SMBQ_ERR_SIGNATURE if not (constant-time
+ * comparison), or the errors of smb2_sign(). */
 int smb2_verify(uint16_t alg, const uint8_t key[16], const uint8_t *msg,
                 size_t len);
 
@@ -91,18 +107,26 @@ size_t smb2_cipher_key_len(uint16_t cipher);
 /* Encrypt one or more (compounded) SMB2 messages into a TRANSFORM_HEADER
  * message (MS-SMB2 2.2.41, 3.1.4.3). `out` must hold
  * SMB2_TRANSFORM_HDR_SIZE + len bytes. `nonce` is nonce_len bytes (the
- * caller guarantees uniqueness per key). Flags/EncryptionAlgorithm field
- * = 0x0001 (encrypted). */
+ * caller guarantees uniqueness per key; the rest of the 16-byte Nonce field
+ * is zeroed). Flags/EncryptionAlgorithm field = 0x0001 (encrypted).
+ * The payload is read once and written once: `msg` may be
+ * out + SMB2_TRANSFORM_HDR_SIZE (encryption in place) but must not overlap
+ * `out` otherwise. Errors: SMBQ_ERR_INVAL for an unknown cipher or a len
+ * below 64 (one SMB2 header) or above UINT32_MAX. */
 int smb2_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id,
                  const uint8_t *nonce, const uint8_t *msg, size_t len,
                  uint8_t *out);
 
-/* Decrypt a TRANSFORM_HEADER message. `in` starts with 0xFD 'S' 'M' 'B'.
- * `out` must hold inlen - SMB2_TRANSFORM_HDR_SIZE bytes; *outlen receives
- * the plaintext length; *session_id the header's SessionId (so the caller
- * can pick the key -- call smb2_transform_session_id() first to look it up).
- * Returns SMBQ_ERR_PROTO for a malformed header (bad length, flags),
- * SMBQ_ERR_SIGNATURE if authentication fails. */
+/* Decrypt a TRANSFORM_HEADER message (MS-SMB2 3.2.5.1.1). `in` starts
+ * with 0xFD 'S' 'M' 'B'. `out` must hold inlen - SMB2_TRANSFORM_HDR_SIZE
+ * bytes and may be in + SMB2_TRANSFORM_HDR_SIZE (decryption in place) but
+ * must not overlap `in` otherwise; *outlen receives the plaintext length.
+ * Pick the key first with smb2_transform_session_id().
+ * Returns SMBQ_ERR_PROTO for a malformed header (wrong ProtocolId, Flags
+ * != 0x0001, OriginalMessageSize != inlen - 52, or less than one SMB2
+ * header of payload) -- drop the connection; SMBQ_ERR_SIGNATURE if
+ * authentication fails (wrong key, tampering), in which case `out` has
+ * been wiped. */
 int smb2_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *in,
                  size_t inlen, uint8_t *out, size_t *outlen);
 

@@ -68,27 +68,29 @@ const uint8_t smb2_related_file_id[16] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-/* StructureSize of each request and reply (MS-SMB2 2.2.3 - 2.2.39). */
+/* StructureSize of each request and reply (MS-SMB2 2.2.3 - 2.2.39), and
+ * whether the reply has a variable part. CANCEL has no reply; the
+ * OPLOCK_BREAK entry is the oplock (not lease) form (2.2.23.1). */
 static const struct smb2_cmd_desc cmd_table[SMB2_NUM_COMMANDS] = {
-    [SMB2_NEGOTIATE] = {"NEGOTIATE", 36, 65},
-    [SMB2_SESSION_SETUP] = {"SESSION_SETUP", 25, 9},
-    [SMB2_LOGOFF] = {"LOGOFF", 4, 4},
-    [SMB2_TREE_CONNECT] = {"TREE_CONNECT", 9, 16},
-    [SMB2_TREE_DISCONNECT] = {"TREE_DISCONNECT", 4, 4},
-    [SMB2_CREATE] = {"CREATE", 57, 89},
-    [SMB2_CLOSE] = {"CLOSE", 24, 60},
-    [SMB2_FLUSH] = {"FLUSH", 24, 4},
-    [SMB2_READ] = {"READ", 49, 17},
-    [SMB2_WRITE] = {"WRITE", 49, 17},
-    [SMB2_LOCK] = {"LOCK", 48, 4},
-    [SMB2_IOCTL] = {"IOCTL", 57, 49},
-    [SMB2_CANCEL] = {"CANCEL", 4, 0},
-    [SMB2_ECHO] = {"ECHO", 4, 4},
-    [SMB2_QUERY_DIRECTORY] = {"QUERY_DIRECTORY", 33, 9},
-    [SMB2_CHANGE_NOTIFY] = {"CHANGE_NOTIFY", 32, 9},
-    [SMB2_QUERY_INFO] = {"QUERY_INFO", 41, 9},
-    [SMB2_SET_INFO] = {"SET_INFO", 33, 2},
-    [SMB2_OPLOCK_BREAK] = {"OPLOCK_BREAK", 24, 24},
+    [SMB2_NEGOTIATE] = {"NEGOTIATE", 36, 65, true},
+    [SMB2_SESSION_SETUP] = {"SESSION_SETUP", 25, 9, true},
+    [SMB2_LOGOFF] = {"LOGOFF", 4, 4, false},
+    [SMB2_TREE_CONNECT] = {"TREE_CONNECT", 9, 16, false},
+    [SMB2_TREE_DISCONNECT] = {"TREE_DISCONNECT", 4, 4, false},
+    [SMB2_CREATE] = {"CREATE", 57, 89, true},
+    [SMB2_CLOSE] = {"CLOSE", 24, 60, false},
+    [SMB2_FLUSH] = {"FLUSH", 24, 4, false},
+    [SMB2_READ] = {"READ", 49, 17, true},
+    [SMB2_WRITE] = {"WRITE", 49, 17, false},
+    [SMB2_LOCK] = {"LOCK", 48, 4, false},
+    [SMB2_IOCTL] = {"IOCTL", 57, 49, true},
+    [SMB2_CANCEL] = {"CANCEL", 4, 0, false},
+    [SMB2_ECHO] = {"ECHO", 4, 4, false},
+    [SMB2_QUERY_DIRECTORY] = {"QUERY_DIRECTORY", 33, 9, true},
+    [SMB2_CHANGE_NOTIFY] = {"CHANGE_NOTIFY", 32, 9, true},
+    [SMB2_QUERY_INFO] = {"QUERY_INFO", 41, 9, true},
+    [SMB2_SET_INFO] = {"SET_INFO", 33, 2, false},
+    [SMB2_OPLOCK_BREAK] = {"OPLOCK_BREAK", 24, 24, false},
 };
 
 const struct smb2_cmd_desc *smb2_cmd_desc(uint16_t cmd) {

@@ -128,22 +128,24 @@ static int parse_ctx(uint16_t type, const uint8_t *d, size_t dl,
       return SMBQ_ERR_PROTO;
     r->has_preauth = true;
     r->preauth_hash = smbq_le16_at(d + 4);
+    r->preauth_salt = salt ? d + 6 : NULL;
+    r->preauth_salt_len = salt;
     return 0;
   }
-  case SMB2_ENCRYPTION_CAPABILITIES:
+  case SMB2_ENCRYPTION_CAPABILITIES: /* 2.2.3.1.2: exactly one cipher */
     if (dl < 4 || smbq_le16_at(d) != 1 || r->has_cipher)
       return SMBQ_ERR_PROTO;
     r->has_cipher = true;
     r->cipher = smbq_le16_at(d + 2);
     return 0;
-  case SMB2_SIGNING_CAPABILITIES:
+  case SMB2_SIGNING_CAPABILITIES: /* 2.2.3.1.7: exactly one algorithm */
     if (dl < 4 || smbq_le16_at(d) != 1 || r->has_signing)
       return SMBQ_ERR_PROTO;
     r->has_signing = true;
     r->signing_alg = smbq_le16_at(d + 2);
     return 0;
-  case SMB2_TRANSPORT_CAPABILITIES:
-    if (dl < 4)
+  case SMB2_TRANSPORT_CAPABILITIES: /* 2.2.3.1.5 */
+    if (dl < 4 || r->has_transport_caps)
       return SMBQ_ERR_PROTO;
     r->has_transport_caps = true;
     r->transport_flags = smbq_le32_at(d);
@@ -155,6 +157,9 @@ static int parse_ctx(uint16_t type, const uint8_t *d, size_t dl,
 
 static int parse_contexts(const uint8_t *msg, size_t len, size_t off,
                           unsigned count, struct smb2_negotiate_rsp *r) {
+  /* 2.2.4: NegotiateContextOffset names the first, 8-byte aligned context */
+  if (off & 7)
+    return SMBQ_ERR_PROTO;
   for (unsigned i = 0; i < count; i++) {
     /* each context starts 8-byte aligned (2.2.4) */
     off = align8(off);
@@ -162,7 +167,7 @@ static int parse_contexts(const uint8_t *msg, size_t len, size_t off,
       return SMBQ_ERR_PROTO;
     uint16_t type = smbq_le16_at(msg + off);
     uint16_t dl = smbq_le16_at(msg + off + 2);
-    if (smbq_check_range(len, off + CTX_HDR, off + CTX_HDR, dl) < 0)
+    if (dl && smbq_check_range(len, off + CTX_HDR, off + CTX_HDR, dl) < 0)
       return SMBQ_ERR_PROTO;
     int rc = parse_ctx(type, msg + off + CTX_HDR, dl, r);
     if (rc < 0)
@@ -180,7 +185,7 @@ int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
     return SMBQ_ERR_PROTO;
   r->security_mode = smbq_le16_at(b + 2);
   r->dialect = smbq_le16_at(b + 4);
-  uint16_t n_ctx = smbq_le16_at(b + 6);
+  uint16_t n_ctx = smbq_le16_at(b + 6); /* Reserved before 3.1.1 */
   memcpy(r->server_guid, b + 8, 16);
   r->capabilities = smbq_le32_at(b + 24);
   r->max_transact = smbq_le32_at(b + 28);
@@ -192,6 +197,7 @@ int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
   if (smb2_rsp_buffer(msg, len, 64, sb_off, sb_len, &r->security_buffer) < 0)
     return SMBQ_ERR_PROTO;
   r->security_len = sb_len;
+  r->n_contexts = n_ctx;
   if (r->dialect != SMB2_DIALECT_311)
     return n_ctx ? SMBQ_ERR_PROTO : 0;
   if (n_ctx == 0)

@@ -120,6 +120,127 @@
 #define SMB2_FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204u
 #define SMB2_0_IOCTL_IS_FSCTL 0x00000001u
 
+/* More access mask bits (MS-SMB2 2.2.13.1.1, 2.2.13.1.2) */
+#define SMB2_FILE_EXECUTE 0x00000020u
+#define SMB2_FILE_TRAVERSE 0x00000020u
+#define SMB2_FILE_DELETE_CHILD 0x00000040u
+#define SMB2_FILE_ADD_FILE 0x00000002u
+#define SMB2_FILE_ADD_SUBDIRECTORY 0x00000004u
+#define SMB2_WRITE_DAC 0x00040000u
+#define SMB2_WRITE_OWNER 0x00080000u
+#define SMB2_ACCESS_SYSTEM_SECURITY 0x01000000u
+#define SMB2_GENERIC_EXECUTE 0x20000000u
+#define SMB2_GENERIC_ALL 0x10000000u
+
+/* More CreateOptions (2.2.13) */
+#define SMB2_FILE_WRITE_THROUGH 0x00000002u
+#define SMB2_FILE_SEQUENTIAL_ONLY 0x00000004u
+#define SMB2_FILE_NO_INTERMEDIATE_BUFFERING 0x00000008u
+#define SMB2_FILE_SYNCHRONOUS_IO_ALERT 0x00000010u
+#define SMB2_FILE_SYNCHRONOUS_IO_NONALERT 0x00000020u
+#define SMB2_FILE_COMPLETE_IF_OPLOCKED 0x00000100u
+#define SMB2_FILE_NO_EA_KNOWLEDGE 0x00000200u
+#define SMB2_FILE_RANDOM_ACCESS 0x00000800u
+#define SMB2_FILE_OPEN_BY_FILE_ID 0x00002000u
+#define SMB2_FILE_OPEN_FOR_BACKUP_INTENT 0x00004000u
+#define SMB2_FILE_NO_COMPRESSION 0x00008000u
+#define SMB2_FILE_OPEN_REPARSE_POINT 0x00200000u
+#define SMB2_FILE_OPEN_NO_RECALL 0x00400000u
+
+/* ImpersonationLevel (2.2.13) */
+#define SMB2_IMPERSONATION_ANONYMOUS 0u
+#define SMB2_IMPERSONATION_IDENTIFICATION 1u
+#define SMB2_IMPERSONATION_DELEGATE 3u
+
+/* RequestedOplockLevel / OplockLevel (2.2.13, 2.2.14) */
+#define SMB2_OPLOCK_LEVEL_II 0x01
+#define SMB2_OPLOCK_LEVEL_EXCLUSIVE 0x08
+#define SMB2_OPLOCK_LEVEL_BATCH 0x09
+#define SMB2_OPLOCK_LEVEL_LEASE 0xFF
+
+/* CREATE reply Flags (2.2.14) */
+#define SMB2_CREATE_FLAG_REPARSEPOINT 0x01
+
+/* CreateAction (2.2.14) */
+#define SMB2_FILE_SUPERSEDED 0u
+#define SMB2_FILE_OPENED 1u
+#define SMB2_FILE_CREATED 2u
+#define SMB2_FILE_OVERWRITTEN 3u
+
+/* More file attributes (MS-FSCC 2.6) */
+#define SMB2_ATTR_TEMPORARY 0x00000100u
+#define SMB2_ATTR_SPARSE_FILE 0x00000200u
+#define SMB2_ATTR_REPARSE_POINT 0x00000400u
+#define SMB2_ATTR_COMPRESSED 0x00000800u
+#define SMB2_ATTR_OFFLINE 0x00001000u
+#define SMB2_ATTR_NOT_CONTENT_INDEXED 0x00002000u
+#define SMB2_ATTR_ENCRYPTED 0x00004000u
+
+/* READ / WRITE flags (2.2.19, 2.2.21) */
+#define SMB2_READFLAG_READ_UNBUFFERED 0x01
+#define SMB2_READFLAG_REQUEST_COMPRESSED 0x02
+#define SMB2_WRITEFLAG_WRITE_THROUGH 0x00000001u
+#define SMB2_WRITEFLAG_WRITE_UNBUFFERED 0x00000002u
+
+/* ShareFlags and share Capabilities (2.2.10) */
+#define SMB2_SHAREFLAG_MANUAL_CACHING 0x00000000u
+#define SMB2_SHAREFLAG_AUTO_CACHING 0x00000010u
+#define SMB2_SHAREFLAG_VDO_CACHING 0x00000020u
+#define SMB2_SHAREFLAG_NO_CACHING 0x00000030u
+#define SMB2_SHAREFLAG_DFS 0x00000001u
+#define SMB2_SHAREFLAG_DFS_ROOT 0x00000002u
+#define SMB2_SHAREFLAG_RESTRICT_EXCLUSIVE_OPENS 0x00000100u
+#define SMB2_SHAREFLAG_FORCE_SHARED_DELETE 0x00000200u
+#define SMB2_SHAREFLAG_ALLOW_NAMESPACE_CACHING 0x00000400u
+#define SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM 0x00000800u
+#define SMB2_SHAREFLAG_FORCE_LEVELII_OPLOCK 0x00001000u
+#define SMB2_SHAREFLAG_ENABLE_HASH_V1 0x00002000u
+#define SMB2_SHAREFLAG_ENABLE_HASH_V2 0x00004000u
+#define SMB2_SHAREFLAG_COMPRESS_DATA 0x00100000u
+#define SMB2_SHARE_CAP_DFS 0x00000008u
+#define SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY 0x00000010u
+#define SMB2_SHARE_CAP_SCALEOUT 0x00000020u
+#define SMB2_SHARE_CAP_CLUSTER 0x00000040u
+#define SMB2_SHARE_CAP_ASYMMETRIC 0x00000080u
+
+/* SESSION_SETUP request Flags (2.2.5) */
+#define SMB2_SESSION_FLAG_BINDING 0x01
+
+/* More InfoTypes and classes (2.2.37, MS-FSCC 2.4, 2.5) */
+#define SMB2_0_INFO_SECURITY 0x03
+#define SMB2_0_INFO_QUOTA 0x04
+#define SMB2_FILE_INTERNAL_INFORMATION 0x06
+#define SMB2_FILE_EA_INFORMATION 0x07
+#define SMB2_FILE_ACCESS_INFORMATION 0x08
+#define SMB2_FILE_POSITION_INFORMATION 0x0E
+#define SMB2_FILE_MODE_INFORMATION 0x10
+#define SMB2_FILE_ALIGNMENT_INFORMATION 0x11
+#define SMB2_FILE_ALLOCATION_INFORMATION 0x13
+#define SMB2_FILE_ALTERNATE_NAME_INFORMATION 0x15
+#define SMB2_FILE_STREAM_INFORMATION 0x16
+#define SMB2_FILE_FULL_DIRECTORY_INFORMATION 0x02
+#define SMB2_FILE_BOTH_DIRECTORY_INFORMATION 0x03
+#define SMB2_FILE_NAMES_INFORMATION 0x0C
+#define SMB2_FILE_ID_FULL_DIRECTORY_INFORMATION 0x26
+#define SMB2_FS_VOLUME_INFORMATION 0x01
+#define SMB2_FS_DEVICE_INFORMATION 0x04
+#define SMB2_FS_ATTRIBUTE_INFORMATION 0x05
+
+/* AdditionalInformation for SMB2_0_INFO_SECURITY (2.2.37) */
+#define SMB2_OWNER_SECURITY_INFORMATION 0x00000001u
+#define SMB2_GROUP_SECURITY_INFORMATION 0x00000002u
+#define SMB2_DACL_SECURITY_INFORMATION 0x00000004u
+#define SMB2_SACL_SECURITY_INFORMATION 0x00000008u
+
+/* QUERY_INFO Flags (2.2.37) */
+#define SMB2_SL_RESTART_SCAN 0x00000001u
+#define SMB2_SL_RETURN_SINGLE_ENTRY 0x00000002u
+#define SMB2_SL_INDEX_SPECIFIED 0x00000004u
+
+/* Other FSCTL codes (MS-FSCC 2.3) */
+#define SMB2_FSCTL_DFS_GET_REFERRALS 0x00060194u
+#define SMB2_FSCTL_PIPE_TRANSCEIVE 0x0011C017u
+
 /* The FileId of a related compound element (3.2.4.1.4). */
 extern const uint8_t smb2_related_file_id[16];
 
@@ -129,6 +250,8 @@ struct smb2_cmd_desc {
   const char *name;
   uint16_t req_size; /* request StructureSize */
   uint16_t rsp_size; /* response StructureSize */
+  bool rsp_variable; /* the reply body carries a variable buffer (odd size
+                        counts its first byte, MS-SMB2 2.2.1.2 note) */
 };
 
 /* Descriptor of a command, or NULL for an unknown code. */
@@ -187,8 +310,24 @@ struct smb2_negotiate_rsp {
   uint16_t signing_alg;
   bool has_transport_caps;
   uint32_t transport_flags;
+  /* additions */
+  uint16_t n_contexts;           /* NegotiateContextCount as sent */
+  const uint8_t *preauth_salt;   /* the server's salt (pointer into msg) */
+  size_t preauth_salt_len;
 };
 
+/* NEGOTIATE request: 36-byte fixed part, dialects, and, when 0x0311 is
+ * offered, the contexts of 2.2.3.1 in the order PREAUTH, ENCRYPTION,
+ * SIGNING, NETNAME, TRANSPORT, each 8-byte aligned (header-relative).
+ * PREAUTH is always sent (SHA-512, r->salt); the others only when given.
+ * Errors: SMBQ_ERR_INVAL (no dialects, >16 dialects, salt > 64 bytes, > 8
+ * ciphers/signing algs, netname > 1024 bytes), SMBQ_ERR_BUFSMALL.
+ *
+ * NEGOTIATE reply: contexts are parsed only for dialect 0x0311 (then at
+ * least one context, the first 8-aligned, after the fixed part, each inside
+ * the message); the preauth hash is recorded, not judged (the caller checks
+ * it is SHA-512); ENCRYPTION and SIGNING must name exactly one algorithm;
+ * a repeated context type is malformed; unknown types are skipped. */
 long smb2_encode_negotiate_req(uint8_t *out, size_t cap,
                                const struct smb2_negotiate_req *r);
 int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
@@ -220,6 +359,16 @@ int smb2_decode_session_setup_rsp(const uint8_t *msg, size_t len,
 long smb2_encode_empty_req(uint8_t *out, size_t cap);
 int smb2_decode_empty_rsp(const uint8_t *msg, size_t len);
 
+/* Named forms of the 4-byte bodies (2.2.7/2.2.8 LOGOFF in smb2_session.c,
+ * 2.2.11/2.2.12 TREE_DISCONNECT in smb2_tree.c, 2.2.28/2.2.29 ECHO in
+ * smb2_echo.c). */
+long smb2_encode_logoff_req(uint8_t *out, size_t cap);
+int smb2_decode_logoff_rsp(const uint8_t *msg, size_t len);
+long smb2_encode_tree_disconnect_req(uint8_t *out, size_t cap);
+int smb2_decode_tree_disconnect_rsp(const uint8_t *msg, size_t len);
+long smb2_encode_echo_req(uint8_t *out, size_t cap);
+int smb2_decode_echo_rsp(const uint8_t *msg, size_t len);
+
 /* ---- TREE_CONNECT (smb2_tree.c) ----------------------------------------- */
 
 struct smb2_tree_connect_rsp {
@@ -237,6 +386,15 @@ int smb2_decode_tree_connect_rsp(const uint8_t *msg, size_t len,
 
 /* ---- CREATE, CLOSE (smb2_create.c) -------------------------------------- */
 
+/* One create context (2.2.13.2): name is the tag ("MxAc", "QFid", ...),
+ * data its payload; both are copied by the encoder. */
+struct smb2_create_ctx {
+  const uint8_t *name;
+  size_t name_len;
+  const uint8_t *data;
+  size_t data_len;
+};
+
 struct smb2_create_req {
   uint32_t desired_access;
   uint32_t file_attributes;
@@ -245,6 +403,10 @@ struct smb2_create_req {
   uint32_t options;
   const uint8_t *name;  /* UTF-16LE, share-relative, may be empty */
   size_t name_len;
+  /* additions (zero = previous behaviour) */
+  uint8_t oplock_level;                  /* SMB2_OPLOCK_LEVEL_* */
+  const struct smb2_create_ctx *contexts; /* optional create contexts */
+  size_t n_contexts;
 };
 
 /* Times are FILETIMEs (100 ns since 1601). */
@@ -264,8 +426,33 @@ struct smb2_create_rsp {
   uint64_t end_of_file;
   uint32_t attributes;
   uint8_t file_id[16];
+  /* additions */
+  uint8_t flags;                 /* SMB2_CREATE_FLAG_REPARSEPOINT (3.1.1) */
+  const uint8_t *contexts;       /* create contexts, pointer into msg */
+  size_t contexts_len;
 };
 
+/* Iterate the create contexts of a reply (2.2.14.2): each Next offset is
+ * 8-aligned, > 0 and inside the buffer; name and data lie inside their
+ * context. smb2_create_ctx_next returns 1 (context stored, pointers into the
+ * buffer), 0 at the end, SMBQ_ERR_PROTO on a malformed chain. */
+struct smb2_create_ctx_iter {
+  const uint8_t *buf;
+  size_t len;
+  size_t off;
+  bool done;
+};
+void smb2_create_ctx_iter_init(struct smb2_create_ctx_iter *it,
+                               const uint8_t *buf, size_t len);
+int smb2_create_ctx_next(struct smb2_create_ctx_iter *it,
+                         struct smb2_create_ctx *c);
+
+/* CREATE request: 56-byte fixed part, the name (one zero byte if empty),
+ * then, if contexts are given, padding to 8 (header-relative) and the
+ * contexts, each 8-aligned, chained by Next. ImpersonationLevel is always
+ * Impersonation (2). Errors: SMBQ_ERR_INVAL (odd or > 65535-byte name,
+ * context name/data too long), SMBQ_ERR_BUFSMALL.
+ * CREATE reply: StructureSize 89, create contexts bounds-checked. */
 long smb2_encode_create_req(uint8_t *out, size_t cap,
                             const struct smb2_create_req *r);
 int smb2_decode_create_rsp(const uint8_t *msg, size_t len,
@@ -294,6 +481,20 @@ struct smb2_read_rsp {
 
 long smb2_encode_read_req(uint8_t *out, size_t cap, const uint8_t fid[16],
                           uint64_t offset, uint32_t length);
+
+/* The full READ request (2.2.19). smb2_encode_read_req() above is
+ * smb2_encode_read_req_ex() with padding 0x50 and everything else 0. */
+struct smb2_read_req {
+  uint8_t padding;        /* where we want the data: 0x50 = after the body */
+  uint8_t flags;          /* SMB2_READFLAG_* (3.0.2+) */
+  uint32_t length;
+  uint64_t offset;
+  uint8_t file_id[16];
+  uint32_t minimum_count;
+  uint32_t remaining_bytes;
+};
+long smb2_encode_read_req_ex(uint8_t *out, size_t cap,
+                             const struct smb2_read_req *r);
 int smb2_decode_read_rsp(const uint8_t *msg, size_t len,
                          struct smb2_read_rsp *r);
 
@@ -303,6 +504,20 @@ int smb2_decode_read_rsp(const uint8_t *msg, size_t len,
 size_t smb2_write_req_size(size_t n);
 long smb2_encode_write_req(uint8_t *out, size_t cap, const uint8_t fid[16],
                            uint64_t offset, const void *data, uint32_t n);
+/* The full WRITE request (2.2.21): the data follows the 48-byte fixed part
+ * (DataOffset 0x70) and is copied in. smb2_encode_write_req() above is
+ * the _ex form with flags and remaining_bytes 0. */
+struct smb2_write_req {
+  uint8_t file_id[16];
+  uint64_t offset;
+  const void *data;
+  uint32_t length;
+  uint32_t flags;           /* SMB2_WRITEFLAG_* */
+  uint32_t remaining_bytes;
+};
+long smb2_encode_write_req_ex(uint8_t *out, size_t cap,
+                              const struct smb2_write_req *r);
+
 /* *count: bytes the server wrote. */
 int smb2_decode_write_rsp(const uint8_t *msg, size_t len, uint32_t *count);
 
@@ -318,6 +533,8 @@ struct smb2_query_dir_req {
   const uint8_t *pattern; /* UTF-16LE, e.g. "*" */
   size_t pattern_len;
   uint32_t output_len;
+  /* additions */
+  uint32_t file_index;    /* with SMB2_INDEX_SPECIFIED */
 };
 
 long smb2_encode_query_dir_req(uint8_t *out, size_t cap,
@@ -335,6 +552,11 @@ struct smb2_dir_entry {
   uint64_t file_id;
   const uint8_t *name; /* UTF-16LE */
   size_t name_len;
+  /* additions */
+  uint32_t file_index;
+  uint32_t ea_size;            /* 0x25 only */
+  const uint8_t *short_name;   /* 0x25 only: UTF-16LE 8.3 name, may be 0 */
+  size_t short_name_len;
 };
 
 struct smb2_dir_iter {
@@ -342,11 +564,24 @@ struct smb2_dir_iter {
   size_t len;
   size_t off;
   bool done;
+  /* addition: 0 (= 0x25) or SMB2_FILE_DIRECTORY_INFORMATION */
+  uint8_t info_class;
 };
 
+/* The iterator walks `buf` (e.g. from smb2_decode_query_dir_rsp) without
+ * copying: entry pointers stay valid as long as the buffer does. */
 void smb2_dir_iter_init(struct smb2_dir_iter *it, const uint8_t *buf,
                         size_t len);
-/* 1 = entry stored, 0 = end, SMBQ_ERR_PROTO = malformed buffer. */
+/* Same for another information class: SMB2_FILE_ID_BOTH_DIRECTORY_
+ * INFORMATION or SMB2_FILE_DIRECTORY_INFORMATION (MS-FSCC 2.4.10; the
+ * entry then has file_id, ea_size and short_name 0). */
+void smb2_dir_iter_init_class(struct smb2_dir_iter *it, uint8_t info_class,
+                              const uint8_t *buf, size_t len);
+/* 1 = entry stored, 0 = end, SMBQ_ERR_PROTO = malformed buffer
+ * (NextEntryOffset not 8-aligned, smaller than an entry or past the end;
+ * name or short name outside the entry; odd name length),
+ * SMBQ_ERR_INVAL = unsupported information class. After an error the
+ * iterator stays at the bad entry. */
 int smb2_dir_next(struct smb2_dir_iter *it, struct smb2_dir_entry *e);
 
 /* ---- QUERY_INFO, SET_INFO (smb2_info.c) --------------------------------- */
@@ -357,6 +592,10 @@ struct smb2_query_info_req {
   uint32_t output_len;
   uint32_t additional;
   uint8_t file_id[16];
+  /* additions */
+  uint32_t flags;          /* SMB2_SL_* (quota queries) */
+  const uint8_t *input;    /* optional input buffer (quota, EA lists) */
+  size_t input_len;
 };
 
 long smb2_encode_query_info_req(uint8_t *out, size_t cap,
@@ -370,6 +609,18 @@ long smb2_encode_set_info_req(uint8_t *out, size_t cap, uint8_t info_type,
                               const uint8_t *buf, size_t buf_len);
 int smb2_decode_set_info_rsp(const uint8_t *msg, size_t len);
 
+/* The full SET_INFO request (2.2.39), with AdditionalInformation. */
+struct smb2_set_info_req {
+  uint8_t info_type;
+  uint8_t info_class;
+  uint32_t additional;
+  uint8_t file_id[16];
+  const uint8_t *buf;
+  size_t buf_len;
+};
+long smb2_encode_set_info_req_ex(uint8_t *out, size_t cap,
+                                 const struct smb2_set_info_req *r);
+
 /* FileAllInformation (MS-FSCC 2.4.2), the parts we use. */
 struct smb2_file_all_info {
   struct smb2_file_times times;
@@ -380,9 +631,72 @@ struct smb2_file_all_info {
   bool delete_pending;
   bool directory;
   uint64_t index_number;
+  /* additions */
+  uint32_t ea_size;
+  uint32_t access_flags;
+  uint64_t current_byte_offset;
+  uint32_t mode;
+  uint32_t alignment;
+  const uint8_t *name;       /* UTF-16LE, pointer into buf */
+  size_t name_len;
+  bool name_truncated;       /* NameLength was larger than what was sent
+                                (STATUS_BUFFER_OVERFLOW reply) */
 };
+/* Needs the 100-byte fixed part (SMBQ_ERR_PROTO otherwise). The name is
+ * clamped to the bytes present; see name_truncated. */
 int smb2_decode_file_all_info(const uint8_t *buf, size_t len,
                               struct smb2_file_all_info *fi);
+
+/* FileBasicInformation (MS-FSCC 2.4.7), 40 bytes. */
+struct smb2_file_basic_info {
+  struct smb2_file_times times;
+  uint32_t attributes;
+};
+int smb2_decode_file_basic_info(const uint8_t *buf, size_t len,
+                                struct smb2_file_basic_info *fi);
+
+/* FileStandardInformation (MS-FSCC 2.4.41), 24 bytes. */
+struct smb2_file_standard_info {
+  uint64_t allocation_size;
+  uint64_t end_of_file;
+  uint32_t nlinks;
+  bool delete_pending;
+  bool directory;
+};
+int smb2_decode_file_standard_info(const uint8_t *buf, size_t len,
+                                   struct smb2_file_standard_info *fi);
+
+/* FileNetworkOpenInformation (MS-FSCC 2.4.29), 56 bytes. */
+struct smb2_file_network_open_info {
+  struct smb2_file_times times;
+  uint64_t allocation_size;
+  uint64_t end_of_file;
+  uint32_t attributes;
+};
+int smb2_decode_file_network_open_info(const uint8_t *buf, size_t len,
+                                       struct smb2_file_network_open_info *fi);
+
+/* FileFsSizeInformation (MS-FSCC 2.5.8), 24 bytes. */
+struct smb2_fs_size {
+  uint64_t total_units;
+  uint64_t avail_units;
+  uint32_t sectors_per_unit;
+  uint32_t bytes_per_sector;
+};
+int smb2_decode_fs_size(const uint8_t *buf, size_t len,
+                        struct smb2_fs_size *fs);
+
+/* FileFsVolumeInformation (MS-FSCC 2.5.9), 18 bytes + label. */
+struct smb2_fs_volume_info {
+  uint64_t creation_time;
+  uint32_t serial_number;
+  bool supports_objects;
+  const uint8_t *label;      /* UTF-16LE, pointer into buf */
+  size_t label_len;
+};
+/* SMBQ_ERR_PROTO if the label runs past the buffer. */
+int smb2_decode_fs_volume_info(const uint8_t *buf, size_t len,
+                               struct smb2_fs_volume_info *vi);
 
 /* FileFsFullSizeInformation (MS-FSCC 2.5.4). */
 struct smb2_fs_full_size {
@@ -412,7 +726,26 @@ struct smb2_ioctl_rsp {
   uint32_t ctl_code;
   const uint8_t *output;
   size_t output_len;
+  /* additions */
+  uint8_t file_id[16];
+  const uint8_t *input;      /* pointer into msg, bounds-checked */
+  size_t input_len;
+  uint32_t flags;
 };
+
+/* The full IOCTL request (2.2.31). smb2_encode_ioctl_req() below is this
+ * with flags SMB2_0_IOCTL_IS_FSCTL and max_input 0. */
+struct smb2_ioctl_req {
+  uint32_t ctl_code;
+  uint8_t file_id[16];     /* all 0xFF for VALIDATE_NEGOTIATE_INFO */
+  const uint8_t *input;
+  size_t input_len;
+  uint32_t max_input;      /* MaxInputResponse */
+  uint32_t max_output;     /* MaxOutputResponse */
+  uint32_t flags;          /* SMB2_0_IOCTL_IS_FSCTL */
+};
+long smb2_encode_ioctl_req_ex(uint8_t *out, size_t cap,
+                              const struct smb2_ioctl_req *r);
 
 long smb2_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t ctl_code,
                            const uint8_t fid[16], const uint8_t *in,

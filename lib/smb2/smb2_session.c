@@ -58,3 +58,12 @@ int smb2_decode_empty_rsp(const uint8_t *msg, size_t len) {
     return SMBQ_ERR_PROTO;
   return 0;
 }
+
+/* LOGOFF (2.2.7, 2.2.8) */
+long smb2_encode_logoff_req(uint8_t *out, size_t cap) {
+  return smb2_encode_empty_req(out, cap);
+}
+
+int smb2_decode_logoff_rsp(const uint8_t *msg, size_t len) {
+  return smb2_decode_empty_rsp(msg, len);
+}

@@ -38,3 +38,12 @@ int smb2_decode_tree_connect_rsp(const uint8_t *msg, size_t len,
   r->maximal_access = smbq_le32_at(b + 12);
   return 0;
 }
+
+/* TREE_DISCONNECT (2.2.11, 2.2.12) */
+long smb2_encode_tree_disconnect_req(uint8_t *out, size_t cap) {
+  return smb2_encode_empty_req(out, cap);
+}
+
+int smb2_decode_tree_disconnect_rsp(const uint8_t *msg, size_t len) {
+  return smb2_decode_empty_rsp(msg, len);
+}

@@ -1,5 +1,6 @@
 /* e2e of the public API against the fixture's smbd, run by t_api.sh.
- * Usage: api_test HOST PORT USER SHARE SHAREDIR  (password: SMBQ_PASSWORD)
+ * Usage: api_test HOST SHARE SHAREDIR  (user, password and transport from
+ * the environment, as for the examples: examples/example_opts.h)
  * SHAREDIR is the server-side path, used to check results independently.
  * Prints one line per case and exits non-zero on the first failure. */
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include <smbq/smbq.h>
+
+#include "../../examples/example_opts.h"
 
 static smbq_conn *conn;
 static smbq_tree *tree;
@@ -242,19 +245,16 @@ static void case_big_dir(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: api_test HOST PORT USER SHARE SHAREDIR\n");
+  if (argc != 4) {
+    fprintf(stderr, "usage: api_test HOST SHARE SHAREDIR\n");
     return 2;
   }
-  sharedir = argv[5];
-  smbq_opts *o = smbq_opts_new();
-  smbq_opts_set_port(o, (uint16_t)atoi(argv[2]));
-  smbq_opts_set_user(o, argv[3], NULL);
-  smbq_opts_set_password(o, getenv("SMBQ_PASSWORD"));
+  sharedir = argv[3];
+  smbq_opts *o = example_opts();
   conn = smbq_conn_new(o);
   smbq_opts_free(o);
   CHECK(smbq_conn_connect(conn, argv[1]) == 0, "connect");
-  CHECK(smbq_tree_connect(conn, argv[4], &tree) == 0, "tree");
+  CHECK(smbq_tree_connect(conn, argv[2], &tree) == 0, "tree");
   case_threads();
   case_async();
   case_metadata();

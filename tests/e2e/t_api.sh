@@ -10,5 +10,5 @@ mkdir "$SMBQ_TEST_SHAREDIR/many"
 for i in $(seq 1 $SMBQ_MANY); do printf 'abc' >"$SMBQ_TEST_SHAREDIR/many/file-$i"; done
 chown -R "$SMBQ_TEST_USER" "$SMBQ_TEST_SHAREDIR"
 export SMBQ_MANY
-"$1" "$SMBQ_TEST_HOST" "$SMBQ_TEST_PORT" "$SMBQ_TEST_USER" share \
-  "$SMBQ_TEST_SHAREDIR"
+export_example_env
+"$1" "$SMBQ_TEST_HOST" share "$SMBQ_TEST_SHAREDIR"

@@ -4,6 +4,10 @@
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 proto=$1
+if [ "${SMBQ_TRANSPORT:-tcp}" = quic ] && [ "$proto" != SMB3_11 ]; then
+  echo "SKIP: SMB over QUIC carries dialect 3.1.1 only (MS-SMB2 2.1); $proto runs over TCP"
+  exit 77
+fi
 declare -A want=([SMB2_02]=2.0.2 [SMB2_10]=2.1 [SMB3_00]=3.0 [SMB3_02]=3.0.2 [SMB3_11]=3.1.1)
 fixture_start "server min protocol = $proto" "server max protocol = $proto"
 W=$SMBQ_TEST_DIR/work

@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 fixture_start
-export SMBQ_USER=$SMBQ_TEST_USER SMBQ_PORT=$SMBQ_TEST_PORT
+export_example_env
 W=$SMBQ_TEST_DIR/work
 mkdir -p "$W"
 head -c 20000000 /dev/urandom >"$W/src"

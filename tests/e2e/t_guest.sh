@@ -4,6 +4,6 @@
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 fixture_start "map to guest = bad user" "guest account = nobody"
-expect_rc 3 "$SMBQ" -U nosuchuser -p "$SMBQ_TEST_PORT" ls "$(url share)"
+expect_rc 3 sq_as nosuchuser ls "$(url share)"
 expect_stderr "guest"
 echo "PASS"

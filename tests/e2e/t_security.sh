@@ -18,6 +18,7 @@ info "$(url share)"
 [ "$(field encryption)" = none ] || fail "plain share should not be encrypted"
 [ "$(field dialect)" = 3.1.1 ] || fail "expected 3.1.1"
 [ "$(field auth)" = NTLMv2 ] || fail "expected NTLMv2"
+[ "$(field transport)" = "${SMBQ_TRANSPORT:-tcp}" ] || fail "wrong transport"
 
 info "$(url enc)"
 [ "$(field encryption)" != none ] || fail "enc share must be encrypted"
