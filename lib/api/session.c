@@ -173,9 +173,16 @@ static int round_two(smbq_conn *c, struct ntlm_state *st,
   if (rc < 0)
     return api_fail(c, rc, 0, "cannot answer the NTLM challenge of %s "
                     "(malformed or unsupported challenge)", c->server);
-  rc = ntlmssp_sign(st->ntlm, st->mechtypes, st->mechtypes_len, mic);
+  /* MS-SPNG 3.1.5.1: the mechListMIC needs a session key; an anonymous
+   * logon has none and sends no MIC (as Samba does). */
+  uint8_t key[16];
+  bool have_key = ntlmssp_session_key(st->ntlm, key) == 0;
+  smbq_wipe(key, sizeof(key));
+  if (have_key)
+    rc = ntlmssp_sign(st->ntlm, st->mechtypes, st->mechtypes_len, mic);
   if (rc == 0)
-    rc = spnego_build_resp(auth, auth_len, mic, sizeof(mic), &tok, &tok_len);
+    rc = spnego_build_resp(auth, auth_len, have_key ? mic : NULL,
+                           have_key ? sizeof(mic) : 0, &tok, &tok_len);
   free(auth);
   if (rc < 0)
     return api_fail(c, rc, 0, "cannot build the NTLMSSP authenticate token");

@@ -44,20 +44,31 @@ int ntlmssp_negotiate(struct ntlmssp_ctx *ctx, uint8_t **out, size_t *outlen);
 
 /* Consume the CHALLENGE_MESSAGE, produce the AUTHENTICATE_MESSAGE
  * (NTLMv2 response, MsvAvFlags with MIC present, MIC computed over the
- * three messages). *out is malloc'd; caller frees.
- * Errors: SMBQ_ERR_PROTO for a malformed challenge (every offset/length is
- * bounds-checked), SMBQ_ERR_UNSUPPORTED if the server does not offer
- * NTLMv2/extended session security/128-bit. */
+ * three messages). *out is malloc'd; caller frees (NULL on error).
+ * With an empty user and password this is the anonymous AUTHENTICATE of
+ * MS-NLMP 3.2.5.1.2 (LM response one zero byte, no NT response, no MIC);
+ * the context then has no session key.
+ * Errors: SMBQ_ERR_INVAL if ntlmssp_negotiate was not called first or the
+ * credentials are not valid UTF-8; SMBQ_ERR_PROTO for a malformed
+ * challenge (every offset/length is bounds-checked); SMBQ_ERR_UNSUPPORTED
+ * if the server does not offer NTLMv2 target info/extended session
+ * security/128-bit/Unicode; SMBQ_ERR_CRYPTO if env->random or a primitive
+ * fails; SMBQ_ERR_NOMEM. All are fatal for this logon attempt. */
 int ntlmssp_authenticate(struct ntlmssp_ctx *ctx, const uint8_t *challenge,
                          size_t len, uint8_t **out, size_t *outlen);
 
-/* The exported session key (16 bytes), valid after ntlmssp_authenticate. */
+/* The exported session key (16 bytes), valid after a successful
+ * ntlmssp_authenticate. SMBQ_ERR_INVAL before that and after an anonymous
+ * logon, which has no session key (such an SMB session is unsigned). */
 int ntlmssp_session_key(const struct ntlmssp_ctx *ctx, uint8_t key[16]);
 
 /* NTLMSSP message signature (MS-NLMP 3.4.4.2, extended session security,
  * key exchange): used for the SPNEGO mechListMIC. Sign uses the client
  * signing key and the client sequence number (incremented); verify uses
- * the server's. sig is 16 bytes. */
+ * the server's. sig is 16 bytes. Each direction keeps its own RC4 state
+ * and sequence number across calls, so sign/verify in message order.
+ * Errors: SMBQ_ERR_INVAL without a session key, SMBQ_ERR_SIGNATURE
+ * (verify) for a wrong signature, SMBQ_ERR_CRYPTO. */
 int ntlmssp_sign(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,
                  uint8_t sig[16]);
 int ntlmssp_verify(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,

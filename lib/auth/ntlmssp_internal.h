@@ -14,7 +14,12 @@ int ntlm_ntowfv2(const char *user, const char *domain, const char *password,
 int ntlm_proof(const uint8_t key[16], const uint8_t server_challenge[8],
                const uint8_t *temp, size_t temp_len, uint8_t out[16]);
 
-/* HMAC-MD5 and RC4 one-shots. */
+/* LMv2 response (MS-NLMP 3.3.2): HMAC_MD5(key, server_challenge ||
+ * client_challenge) || client_challenge. */
+int ntlm_lmv2(const uint8_t key[16], const uint8_t server_challenge[8],
+              const uint8_t client_challenge[8], uint8_t out[24]);
+
+/* HMAC-MD5 (of a || b) and RC4 one-shots. */
 int ntlm_hmac_md5(const uint8_t *key, size_t klen, const uint8_t *a,
                   size_t alen, const uint8_t *b, size_t blen,
                   uint8_t out[16]);

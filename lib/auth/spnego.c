@@ -6,6 +6,7 @@
  * rejected (DER forbids them). */
 #include "auth/spnego.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,11 @@ struct der {
   size_t len;
 };
 
-/* Read one TLV from *in: its tag and content; advances *in. */
+/* Read one TLV from *in (X.690 8.1): its tag and content; advances *in.
+ * Single-byte tags only (every tag in these structures has a number below
+ * 31); definite lengths of up to 4 length bytes. */
 static int der_next(struct der *in, uint8_t *tag, struct der *content) {
-  if (in->len < 2)
+  if (in->len < 2 || (in->p[0] & 0x1f) == 0x1f)
     return SMBQ_ERR_PROTO;
   *tag = in->p[0];
   size_t l = in->p[1], hdr = 2;
@@ -85,6 +88,15 @@ static int der_expect(struct der *in, uint8_t want, struct der *content) {
   if (rc < 0)
     return rc;
   return tag == want ? 0 : SMBQ_ERR_PROTO;
+}
+
+/* The content of an explicit context tag [n] must be exactly one TLV with
+ * tag `want` (RFC 4178 4.2 fields). */
+static int der_explicit(struct der field, uint8_t want, struct der *v) {
+  int rc = der_expect(&field, want, v);
+  if (rc < 0)
+    return rc;
+  return field.len == 0 ? 0 : SMBQ_ERR_PROTO;
 }
 
 static int parse_mech_list(struct der list, struct spnego_init_hint *out) {
@@ -119,7 +131,7 @@ int spnego_parse_hint(const uint8_t *in, size_t len,
       return SMBQ_ERR_PROTO;
     if (tag != 0xa0)
       continue;
-    if (der_expect(&field, 0x30, &list) < 0)
+    if (der_explicit(field, 0x30, &list) < 0)
       return SMBQ_ERR_PROTO;
     return parse_mech_list(list, out);
   }
@@ -139,23 +151,23 @@ int spnego_parse_resp(const uint8_t *in, size_t len, struct spnego_resp *out) {
       return SMBQ_ERR_PROTO;
     switch (tag) {
     case 0xa0: /* negState ENUMERATED */
-      if (der_expect(&field, 0x0a, &v) < 0 || v.len != 1 || v.p[0] > 3)
+      if (der_explicit(field, 0x0a, &v) < 0 || v.len != 1 || v.p[0] > 3)
         return SMBQ_ERR_PROTO;
       out->state = (enum spnego_state)v.p[0];
       break;
     case 0xa1: /* supportedMech */
-      if (der_expect(&field, 0x06, &v) < 0)
+      if (der_explicit(field, 0x06, &v) < 0)
         return SMBQ_ERR_PROTO;
       out->supported_mech = mech_of(v.p, v.len);
       break;
     case 0xa2: /* responseToken */
-      if (der_expect(&field, 0x04, &v) < 0)
+      if (der_explicit(field, 0x04, &v) < 0)
         return SMBQ_ERR_PROTO;
       out->token = v.p;
       out->token_len = v.len;
       break;
     case 0xa3: /* mechListMIC */
-      if (der_expect(&field, 0x04, &v) < 0)
+      if (der_explicit(field, 0x04, &v) < 0)
         return SMBQ_ERR_PROTO;
       out->mic = v.p;
       out->mic_len = v.len;
@@ -169,8 +181,14 @@ int spnego_parse_resp(const uint8_t *in, size_t len, struct spnego_resp *out) {
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Bytes of a DER length (X.690 8.1.3): short form, or 0x8n and n bytes.
+ * Callers keep lengths below 2^32. */
 static size_t der_len_size(size_t len) {
-  return len < 0x80 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 4;
+  return len < 0x80        ? 1
+         : len < 0x100     ? 2
+         : len < 0x10000   ? 3
+         : len < 0x1000000 ? 4
+                           : 5;
 }
 
 static size_t tlv_size(size_t len) { return 1 + der_len_size(len) + len; }
@@ -242,9 +260,10 @@ int spnego_build_init(const enum spnego_mech *mechs, size_t n_mechs,
     p = put_hdr(p, 0xa2, tlv_size(token_len));
     p = put_tlv(p, 0x04, token, token_len);
   }
+  assert((size_t)(p - buf) == total);
   *out = buf;
-  *outlen = (size_t)(p - buf);
-  return *outlen == total ? 0 : SMBQ_ERR_INVAL;
+  *outlen = total;
+  return 0;
 }
 
 int spnego_build_resp(const uint8_t *token, size_t token_len,
@@ -268,7 +287,8 @@ int spnego_build_resp(const uint8_t *token, size_t token_len,
     p = put_hdr(p, 0xa3, tlv_size(mic_len));
     p = put_tlv(p, 0x04, mic, mic_len);
   }
+  assert((size_t)(p - buf) == total);
   *out = buf;
-  *outlen = (size_t)(p - buf);
-  return *outlen == total ? 0 : SMBQ_ERR_INVAL;
+  *outlen = total;
+  return 0;
 }

@@ -3,6 +3,7 @@
  * these forty lines are strict and locale-free. */
 #include "smbq_utf16.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,8 +44,10 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp) {
 
 int smbq_utf8_to_utf16le(const char *in, uint8_t **out, size_t *outlen) {
   size_t n = strlen(in);
-  /* at most two UTF-16 units (4 bytes) per input byte */
-  uint8_t *buf = malloc(n * 4 + 2);
+  /* at most 2 output bytes per input byte (ASCII); +2 so never malloc(0) */
+  if (n > (SIZE_MAX - 2) / 2)
+    return SMBQ_ERR_NOMEM;
+  uint8_t *buf = malloc(n * 2 + 2);
   if (!buf)
     return SMBQ_ERR_NOMEM;
   uint8_t *p = buf;

@@ -13,8 +13,9 @@
 int smbq_utf8_to_utf16le(const char *in, uint8_t **out, size_t *outlen);
 
 /* len bytes of UTF-16LE in; *out gets a NUL-terminated UTF-8 string.
- * Returns 0, SMBQ_ERR_PROTO for odd length or bad surrogates,
- * SMBQ_ERR_NOMEM. */
+ * Returns 0, SMBQ_ERR_PROTO for odd length, bad surrogates or an embedded
+ * U+0000 (which could not survive as a C string; strip a terminator
+ * before calling), SMBQ_ERR_NOMEM. */
 int smbq_utf16le_to_utf8(const uint8_t *in, size_t len, char **out);
 
 #endif
