@@ -196,6 +196,12 @@ int conn_negotiate(smbq_conn *c) {
   int rc = api_call1(c, r, parse_negotiate, &n, &status);
   if (rc < 0) {
     free(n.secbuf);
+    if (c->transport_encrypted && status == NT_STATUS_NOT_SUPPORTED)
+      /* MS-SMB2 2.1: SMB over QUIC carries dialect 3.1.1 only */
+      return api_fail(c, rc, status,
+                      "%s does not offer SMB 3.1.1, the only dialect SMB "
+                      "over QUIC carries; upgrade the server or use "
+                      "--transport tcp", c->server);
     return api_fail(c, rc, status, "SMB negotiation with %s failed",
                     c->server);
   }

@@ -235,25 +235,30 @@ static void *io_main(void *arg) {
         (short)(POLLIN | ((ev & SMBQ_TP_WANT_WRITE) ? POLLOUT : 0));
     pfd[1].fd = io->wake_fd;
     pfd[1].events = POLLIN;
-    struct timespec ts;
-    if (ppoll(pfd, 2, poll_timeout(io, &ts), NULL) < 0 && errno != EINTR) {
+    struct timespec ts, zero = {0, 0};
+    struct timespec *tmo =
+        (ev & SMBQ_TP_HAVE_DATA) ? &zero : poll_timeout(io, &ts);
+    if (ppoll(pfd, 2, tmo, NULL) < 0 && errno != EINTR) {
       die(io, SMBQ_ERR_CLOSED, "poll failed");
       continue;
     }
     if (pfd[1].revents & POLLIN)
       drain_wake(io);
-    if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+    /* transport timers first: QUIC retransmission, ACKs, pacing,
+     * keep-alive; stream bytes it reads on the way are delivered below */
+    if (io->tp->ops->step(io->tp, smbq_now_ms()) < 0 &&
+        !(io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
+      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
+      continue;
+    }
+    if ((pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) ||
+        (io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
       rc = read_input(io);
-      if (rc < 0) {
+      if (rc < 0)
         die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : SMBQ_ERR_CLOSED,
             rc == SMBQ_ERR_PROTO ? smb2_conn_last_error(io->core)
                                  : io->tp->errmsg);
-        continue;
-      }
     }
-    /* transport timers: QUIC retransmission, ACKs, pacing, keep-alive */
-    if (io->tp->ops->step(io->tp, smbq_now_ms()) < 0)
-      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
   }
   return NULL;
 }

@@ -599,7 +599,9 @@ static int quic_fd(const struct smbq_transport *t) {
 
 static uint32_t quic_events(const struct smbq_transport *t) {
   const struct quic_transport *q = (const struct quic_transport *)t;
-  return SMBQ_TP_WANT_READ | (q->blocked ? SMBQ_TP_WANT_WRITE : 0);
+  return SMBQ_TP_WANT_READ | (q->blocked ? SMBQ_TP_WANT_WRITE : 0) |
+         (q->rx_len > q->rx_off || q->peer_fin || q->dead ? SMBQ_TP_HAVE_DATA
+                                                          : 0);
 }
 
 static int64_t quic_deadline(const struct smbq_transport *t) {

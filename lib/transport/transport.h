@@ -17,6 +17,10 @@ struct smbq_transport;
 
 #define SMBQ_TP_WANT_READ 0x1u
 #define SMBQ_TP_WANT_WRITE 0x2u
+/* Received stream bytes already wait inside the transport (QUIC reads whole
+ * datagrams while it runs its timers): call recv() now, without waiting for
+ * the socket to become readable again. */
+#define SMBQ_TP_HAVE_DATA 0x4u
 
 struct smbq_transport_ops {
   const char *name; /* "tcp", "quic" */

@@ -14,14 +14,6 @@
 
 SMBQ_TEST_USER=smbqtest
 
-# The data path over QUIC is not reliable yet under load (issue 3 is in
-# progress): its e2e matrix runs only on request.
-if [ "${SMBQ_TRANSPORT:-tcp}" = quic ] && [ "${SMBQ_E2E_QUIC:-0}" != 1 ]; then
-  echo "SKIP: the e2e matrix over QUIC runs only with SMBQ_E2E_QUIC=1: its"
-  echo "      data path still stalls under load (QUIC issue in progress)"
-  exit 77
-fi
-
 fixture_free_port() {
   python3 - <<'EOF'
 import socket

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SMB over QUIC handshake checks: each bad certificate fails with its own
 # message and the certificate exit code 6; a missing CA is refused; UDP to
-# a silent port times out clearly. (A successful session over QUIC is part
-# of the opt-in matrix, SMBQ_E2E_QUIC=1, until its data path is reliable.)
+# a silent port times out clearly.
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 fixture_start

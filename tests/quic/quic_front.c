@@ -148,7 +148,8 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
   if (stream_id != c->stream_id || !len)
     return 0;
   if (c->up_cap - c->up_len < len) {
-    memmove(c->up, c->up + c->up_off, c->up_len - c->up_off);
+    if (c->up) /* memmove(NULL, ...) is undefined even for 0 bytes */
+      memmove(c->up, c->up + c->up_off, c->up_len - c->up_off);
     c->up_len -= c->up_off;
     c->up_off = 0;
     size_t ncap = c->up_cap ? c->up_cap : 1 << 20;
