@@ -181,6 +181,57 @@ int cmd_mv(struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+static void json_field(const char *name, const char *value) {
+  printf(",\"%s\":", name);
+  cli_json_str(stdout, value);
+}
+
+static void print_info_json(const struct smbq_conn_info *i, const char *share,
+                            const char *enc) {
+  printf("{\"server\":");
+  cli_json_str(stdout, i->server);
+  json_field("share", share);
+  json_field("peer", i->peer);
+  json_field("transport", i->transport);
+  json_field("dialect", i->dialect);
+  json_field("signing", i->signing);
+  json_field("encryption", enc);
+  json_field("auth", i->auth);
+  printf(",\"signing_required\":%s,\"transport_security\":%s,"
+         "\"max_read\":%u,\"max_write\":%u",
+         i->signing_required ? "true" : "false",
+         i->transport_security ? "true" : "false", i->max_read, i->max_write);
+  if (strcmp(i->transport, "quic") == 0) {
+    json_field("tls_version", i->tls_version);
+    json_field("tls_cipher", i->tls_cipher);
+    json_field("alpn", i->alpn);
+    json_field("cert_subject", i->cert_subject);
+    json_field("cert_issuer", i->cert_issuer);
+    json_field("cert_sha256", i->cert_sha256);
+    printf(",\"tls_resumed\":%s,\"handshake_us\":%u",
+           i->tls_resumed ? "true" : "false", i->handshake_us);
+  }
+  printf("}\n");
+}
+
+static void print_info_text(const struct smbq_conn_info *i, const char *share,
+                            const char *enc) {
+  printf("Server:      %s (%s)\nShare:       %s\nTransport:   %s\n",
+         i->server, i->peer, share, i->transport);
+  if (strcmp(i->transport, "quic") == 0)
+    printf("TLS:         %s, %s, ALPN %s%s, handshake %.1f ms\n"
+           "Certificate: %s\nIssuer:      %s\nSHA-256:     %s\n",
+           i->tls_version, i->tls_cipher, i->alpn,
+           i->tls_resumed ? ", resumed" : "", i->handshake_us / 1000.0,
+           i->cert_subject, i->cert_issuer, i->cert_sha256);
+  printf("Dialect:     %s\nSigning:     %s%s\nEncryption:  %s%s\n"
+         "Auth:        %s\nMax read:    %u\nMax write:   %u\n",
+         i->dialect, i->signing,
+         i->signing_required ? " (required by server)" : "", enc,
+         i->transport_security ? " (TLS protects the transport)" : "",
+         i->auth, i->max_read, i->max_write);
+}
+
 int cmd_info(struct cli *cli, int argc, char **argv) {
   (void)argc;
   struct cli_share s;
@@ -195,24 +246,10 @@ int cmd_info(struct cli *cli, int argc, char **argv) {
     return rc;
   }
   const char *enc = smbq_tree_encrypted(s.tree) ? i.cipher : "none";
-  if (cli->json) {
-    printf("{\"server\":");
-    cli_json_str(stdout, i.server);
-    printf(",\"share\":");
-    cli_json_str(stdout, s.url.share);
-    printf(",\"peer\":\"%s\",\"transport\":\"%s\",\"dialect\":\"%s\","
-           "\"signing\":\"%s\",\"encryption\":\"%s\",\"auth\":\"%s\","
-           "\"signing_required\":%s,\"max_read\":%u,\"max_write\":%u}\n",
-           i.peer, i.transport, i.dialect, i.signing, enc, i.auth,
-           i.signing_required ? "true" : "false", i.max_read, i.max_write);
-  } else {
-    printf("Server:      %s (%s)\nShare:       %s\nTransport:   %s\n"
-           "Dialect:     %s\nSigning:     %s%s\nEncryption:  %s\n"
-           "Auth:        %s\nMax read:    %u\nMax write:   %u\n",
-           i.server, i.peer, s.url.share, i.transport, i.dialect, i.signing,
-           i.signing_required ? " (required by server)" : "", enc, i.auth,
-           i.max_read, i.max_write);
-  }
+  if (cli->json)
+    print_info_json(&i, s.url.share, enc);
+  else
+    print_info_text(&i, s.url.share, enc);
   cli_close(&s);
   return 0;
 }

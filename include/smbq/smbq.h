@@ -48,7 +48,9 @@ SMBQ_EXPORT const char *smbq_version(void);
 /* ---- options ---------------------------------------------------------- */
 
 enum smbq_transport_mode {
-  SMBQ_TRANSPORT_AUTO = 0, /* TCP, then QUIC when TCP fails */
+  SMBQ_TRANSPORT_AUTO = 0, /* race TCP and QUIC (TCP first, QUIC after a
+                              250 ms head start or at once when TCP
+                              fails); see "connect policy" below */
   SMBQ_TRANSPORT_TCP = 1,
   SMBQ_TRANSPORT_QUIC = 2,
 };
@@ -92,6 +94,76 @@ SMBQ_EXPORT int smbq_opts_set_dialects(smbq_opts *o, uint16_t min,
 SMBQ_EXPORT int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
                                        uint32_t request_ms);
 
+/* ---- connect policy: transport racing, cache, QUIC switch ------------ */
+
+/* SMBQ_TRANSPORT_AUTO races the two transports in the manner of RFC 8305:
+ * the preferred one starts first; if it has not connected after 250 ms the
+ * other starts alongside (at once if the first fails), and the first to
+ * connect (TCP connect, or QUIC handshake including the certificate
+ * checks) is used; the other attempt is dropped. When both fail,
+ * smbq_conn_connect returns the more telling error (a certificate or TLS
+ * failure over QUIC beats a TCP timeout) and smbq_conn_errmsg names both
+ * causes ("...; then over QUIC: ..."). Each attempt has the full connect
+ * timeout of smbq_opts_set_timeouts. */
+
+/* Per-server transport cache for AUTO: after a successful NEGOTIATE over
+ * AUTO, the transport used is remembered for the server name (case
+ * insensitive) with the TCP and QUIC ports, and the next AUTO connect to
+ * them starts with that transport (QUIC first, TCP after the head start).
+ * The cache is a text file of at most 256 entries (least recently used
+ * dropped), rewritten atomically; unreadable or garbled content is
+ * ignored, and failing to write it never fails a connect.
+ * Default: $XDG_CACHE_HOME/smbq/transports, else
+ * $HOME/.cache/smbq/transports. path is copied; NULL disables the cache
+ * (neither read nor written). Only AUTO reads or writes it.
+ * Errors: SMBQ_ERR_INVAL (empty path), SMBQ_ERR_NOMEM. */
+SMBQ_EXPORT int smbq_opts_set_transport_cache(smbq_opts *o,
+                                              const char *path);
+
+/* Policy switch for SMB over QUIC (as Windows' EnableSMBQUIC), on by
+ * default. With 0, AUTO uses TCP only and SMBQ_TRANSPORT_QUIC makes
+ * smbq_conn_connect fail at once with SMBQ_ERR_POLICY (the message names
+ * the policy and how to change it), except for servers on the exception
+ * list below. */
+SMBQ_EXPORT int smbq_opts_set_quic_enabled(smbq_opts *o, int enabled);
+
+/* Add a server that may still use QUIC while QUIC is disabled (as
+ * Windows' DisabledSMBQUICServerExceptionList). Matched against the name
+ * given to smbq_conn_connect, case-insensitively. The name is copied; may
+ * be called repeatedly. Errors: SMBQ_ERR_INVAL (NULL or empty),
+ * SMBQ_ERR_NOMEM. */
+SMBQ_EXPORT int smbq_opts_add_quic_exception(smbq_opts *o,
+                                             const char *server);
+
+/* ---- QUIC session resumption and connection events ----------------- */
+
+/* TLS session resumption over QUIC, on by default: connections made from
+ * these options (and from copies of them, such as the one every smbq_conn
+ * keeps) store the session tickets their servers send, in memory, per
+ * server name, port and client certificate. The next connection to that
+ * server resumes the TLS session (RFC 8446 2.2) instead of a full
+ * handshake with certificate exchange. A ticket is used once, and tickets
+ * older than an hour are not offered. 0 turns it off for these options
+ * and forgets their tickets. Errors: SMBQ_ERR_NOMEM. */
+SMBQ_EXPORT int smbq_opts_set_tls_resumption(smbq_opts *o, int enabled);
+
+enum smbq_event {
+  SMBQ_EVENT_CONNECTED = 1, /* negotiated and authenticated (the
+                               counterpart of Windows' SMBClient event
+                               30832) */
+  SMBQ_EVENT_MIGRATED = 2,  /* smbq_conn_migrate moved the connection */
+};
+
+struct smbq_conn_info;
+/* Called in the thread that made the call (smbq_conn_connect,
+ * smbq_conn_migrate), with what the connection uses; info is valid during
+ * the call only. Must not free the connection. */
+typedef void (*smbq_event_fn)(void *arg, enum smbq_event ev,
+                              const struct smbq_conn_info *info);
+/* Report connection events to cb (NULL = none). */
+SMBQ_EXPORT int smbq_opts_set_event_cb(smbq_opts *o, smbq_event_fn cb,
+                                       void *arg);
+
 /* ---- connection ------------------------------------------------------- */
 
 /* Allocate a connection handle (not yet connected). Returns NULL on
@@ -100,8 +172,10 @@ SMBQ_EXPORT smbq_conn *smbq_conn_new(const smbq_opts *o);
 
 /* Connect to `server` (a host name or address; the name is also used for
  * the SPN and TLS), negotiate and authenticate. Sync.
- * Errors: SMBQ_ERR_NET / SMBQ_ERR_TIMEOUT (unreachable), SMBQ_ERR_AUTH
- * (wrong credentials), SMBQ_ERR_POLICY (guest refused),
+ * Errors: SMBQ_ERR_NET / SMBQ_ERR_TIMEOUT (unreachable), SMBQ_ERR_CERT /
+ * SMBQ_ERR_TLS (QUIC certificate or handshake), SMBQ_ERR_AUTH
+ * (wrong credentials), SMBQ_ERR_POLICY (guest refused, or QUIC asked for
+ * while disabled by smbq_opts_set_quic_enabled),
  * SMBQ_ERR_UNSUPPORTED (no common dialect/cipher), SMBQ_ERR_PROTO,
  * SMBQ_ERR_SIGNATURE. */
 SMBQ_EXPORT int smbq_conn_connect(smbq_conn *c, const char *server);
@@ -122,6 +196,8 @@ SMBQ_EXPORT uint32_t smbq_conn_ntstatus(smbq_conn *c);
 struct smbq_conn_info {
   char server[256];
   char peer[64];          /* address:port actually connected */
+  char local[64];         /* our address:port (QUIC: changes when the
+                             connection migrates) */
   char transport[8];      /* "tcp" or "quic" */
   char dialect[8];        /* "3.1.1", "3.0.2", "3.0", "2.1", "2.0.2" */
   char signing[16];       /* "AES-128-GMAC", "AES-128-CMAC",
@@ -134,9 +210,30 @@ struct smbq_conn_info {
   char auth[16];          /* "NTLMv2" */
   uint32_t max_read, max_write, max_transact;
   int signing_required;   /* the server requires signing */
+  int transport_security; /* the server accepted transport-level security
+                             over QUIC (MS-SMB2 2.2.3.1.5): no SMB signing
+                             or encryption on top of TLS */
+  /* QUIC only (empty strings and 0 over TCP): */
+  char tls_version[16];   /* "TLS1.3" */
+  char tls_cipher[64];    /* "TLS_AES_128_GCM_SHA256" */
+  char alpn[16];          /* "smb" */
+  char cert_subject[256]; /* the server certificate's subject DN */
+  char cert_issuer[256];
+  char cert_sha256[96];   /* "AB:CD:..." (what client access control and
+                             certificate mappings are keyed on) */
+  int tls_resumed;        /* a session ticket spared the full handshake */
+  uint32_t handshake_us;  /* QUIC handshake time */
 };
 
 SMBQ_EXPORT int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i);
+
+/* Move a QUIC connection to a new local UDP socket (a new source port),
+ * as after a change of the client's address: QUIC connection migration
+ * (RFC 9000 9.2). Requests in flight carry on; an SMBQ_EVENT_MIGRATED
+ * event follows. Sync: not from an async callback.
+ * Errors: SMBQ_ERR_UNSUPPORTED (TCP, or the server issued no spare
+ * connection ID), SMBQ_ERR_NET, SMBQ_ERR_CLOSED. */
+SMBQ_EXPORT int smbq_conn_migrate(smbq_conn *c);
 
 /* Send an ECHO and wait for the reply (a liveness check). */
 SMBQ_EXPORT int smbq_echo(smbq_conn *c);

@@ -9,6 +9,7 @@
 
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
+#include "transport/transport.h"
 #include "smbq/smbq.h"
 
 struct smbq_opts {
@@ -27,11 +28,25 @@ struct smbq_opts {
   uint16_t dialect_min, dialect_max;
   uint32_t connect_timeout_ms;
   uint32_t request_timeout_ms;
+  /* Connect policy (conn_policy.c): transport cache and QUIC switch */
+  bool tcache_set;          /* false: the default file (environment) */
+  char *tcache_path;        /* with tcache_set: NULL = cache disabled */
+  bool quic_disabled;       /* smbq_opts_set_quic_enabled(o, 0) */
+  char **quic_exceptions;   /* servers allowed QUIC while disabled */
+  size_t n_quic_exceptions;
+  /* QUIC session resumption and connection events */
+  struct quic_tickets *tickets; /* shared by copies (reference counted);
+                                   NULL = resumption off */
+  smbq_event_fn event_cb;
+  void *event_arg;
 };
 
 /* Deep copy / release of the option strings (password wiped). */
 int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);
 void api_opts_clear(struct smbq_opts *o);
+/* The connect-policy part of the two above (opts.c, its own block). */
+int api_policy_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);
+void api_policy_opts_clear(struct smbq_opts *o);
 
 struct smbq_conn {
   struct smbq_opts opts;
@@ -65,6 +80,8 @@ struct smbq_conn {
   char auth_mech[16];
   char transport[8];
   char peer[64];
+  char local[64];
+  struct smbq_tls_info tls;     /* QUIC: the TLS handshake's results */
   struct smbq_tree *trees;
 };
 

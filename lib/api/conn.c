@@ -7,6 +7,7 @@
 #include "api/conn_internal.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
+#include "transport/quic_tickets.h"
 #include "transport/transport.h"
 
 smbq_conn *smbq_conn_new(const smbq_opts *o) {
@@ -54,6 +55,7 @@ static int open_one(smbq_conn *c, bool quic, struct smbq_transport **tp) {
       .ca_file = c->opts.ca_file,
       .client_cert = c->opts.client_cert,
       .client_key = c->opts.client_key,
+      .tickets = c->opts.tickets,
   };
   char err[640] = "";
   int rc = quic ? smbq_quic_open(&ep, smbq_now_ms(), tp, err, sizeof(err))
@@ -113,6 +115,8 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
   int rc = open_transport(c, &tp);
   if (rc < 0)
     return rc;
+  c->tls = tp->tls;
+  snprintf(c->local, sizeof(c->local), "%s", tp->local);
   struct smb2_conn_env env = {.random = core_random, .user = c};
   struct smb2_conn *core = smb2_conn_new(&env);
   if (core)
@@ -125,6 +129,8 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
   rc = conn_negotiate(c);
   if (rc == 0)
     rc = conn_session_setup(c);
+  if (rc == 0)
+    conn_report(c, SMBQ_EVENT_CONNECTED);
   return rc;
 }
 
@@ -178,6 +184,9 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   memset(i, 0, sizeof(*i));
   snprintf(i->server, sizeof(i->server), "%s", c->server);
   snprintf(i->peer, sizeof(i->peer), "%s", c->peer);
+  pthread_mutex_lock(&c->lock);
+  snprintf(i->local, sizeof(i->local), "%s", c->local);
+  pthread_mutex_unlock(&c->lock);
   snprintf(i->transport, sizeof(i->transport), "%s", c->transport);
   snprintf(i->dialect, sizeof(i->dialect), "%s",
            conn_dialect_name(c->dialect));
@@ -192,6 +201,54 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   i->max_transact = c->max_transact;
   i->signing_required =
       (c->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) != 0;
+  i->transport_security = c->transport_security;
+  pthread_mutex_lock(&c->lock); /* migration may update tls */
+  snprintf(i->tls_version, sizeof(i->tls_version), "%s", c->tls.version);
+  snprintf(i->tls_cipher, sizeof(i->tls_cipher), "%s", c->tls.cipher);
+  snprintf(i->alpn, sizeof(i->alpn), "%s", c->tls.alpn);
+  snprintf(i->cert_subject, sizeof(i->cert_subject), "%s",
+           c->tls.cert_subject);
+  snprintf(i->cert_issuer, sizeof(i->cert_issuer), "%s", c->tls.cert_issuer);
+  snprintf(i->cert_sha256, sizeof(i->cert_sha256), "%s", c->tls.cert_sha256);
+  i->tls_resumed = c->tls.resumed;
+  i->handshake_us = (uint32_t)(c->tls.handshake_ns / 1000);
+  pthread_mutex_unlock(&c->lock);
+  return 0;
+}
+
+void conn_report(smbq_conn *c, enum smbq_event ev) {
+  struct smbq_conn_info info;
+  if (!c->opts.event_cb || smbq_conn_get_info(c, &info) < 0)
+    return;
+  c->opts.event_cb(c->opts.event_arg, ev, &info);
+}
+
+/* Runs on the I/O thread: the transport belongs to it. */
+static int migrate_on_io(void *arg, struct smbq_transport *tp) {
+  smbq_conn *c = arg;
+  if (!tp->ops->migrate)
+    return SMBQ_ERR_UNSUPPORTED;
+  int rc = tp->ops->migrate(tp);
+  pthread_mutex_lock(&c->lock);
+  if (rc < 0)
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s", tp->errmsg);
+  else
+    snprintf(c->local, sizeof(c->local), "%s", tp->local);
+  pthread_mutex_unlock(&c->lock);
+  return rc;
+}
+
+int smbq_conn_migrate(smbq_conn *c) {
+  if (!c || !c->io || smbq_io_on_thread(c->io))
+    return SMBQ_ERR_INVAL;
+  if (!c->transport_encrypted)
+    return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
+                    "connection migration needs QUIC; %s is reached over "
+                    "%s", c->server, c->transport);
+  int rc = smbq_io_run_transport(c->io, migrate_on_io, c);
+  if (rc < 0)
+    return rc;
+  conn_report(c, SMBQ_EVENT_MIGRATED);
   return 0;
 }
 

@@ -23,6 +23,9 @@ void conn_logoff(smbq_conn *c);
 /* tree.c: FSCTL_VALIDATE_NEGOTIATE_INFO for 3.0/3.0.2 (3.2.5.5). */
 int conn_validate_negotiate(smbq_conn *c, smbq_tree *t);
 
+/* Tell the options' event callback (if any) about ev. */
+void conn_report(smbq_conn *c, enum smbq_event ev);
+
 /* Names for smbq_conn_get_info(). */
 const char *conn_dialect_name(uint16_t dialect);
 const char *conn_cipher_name(uint16_t cipher);

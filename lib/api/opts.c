@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "smbq_bytes.h"
+#include "transport/quic_tickets.h"
 
 smbq_opts *smbq_opts_new(void) {
   smbq_opts *o = calloc(1, sizeof(*o));
@@ -12,6 +13,11 @@ smbq_opts *smbq_opts_new(void) {
   o->transport = SMBQ_TRANSPORT_AUTO;
   o->port = 445;
   o->quic_port = 443;
+  o->tickets = quic_tickets_new();
+  if (!o->tickets) {
+    free(o);
+    return NULL;
+  }
   return o;
 }
 
@@ -32,6 +38,9 @@ void api_opts_clear(struct smbq_opts *o) {
   free(o->client_key);
   o->user = o->domain = o->resolve = o->ca_file = NULL;
   o->client_cert = o->client_key = NULL;
+  api_policy_opts_clear(o);
+  quic_tickets_unref(o->tickets);
+  o->tickets = NULL;
 }
 
 void smbq_opts_free(smbq_opts *o) {
@@ -55,7 +64,10 @@ int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
   dst->user = dst->domain = dst->password = dst->resolve = dst->ca_file =
       NULL;
   dst->client_cert = dst->client_key = NULL;
-  if (set_str(&dst->user, src->user) < 0 ||
+  quic_tickets_ref(dst->tickets); /* shared: a copy resumes like the
+                                     original */
+  if (api_policy_opts_copy(dst, src) < 0 ||
+      set_str(&dst->user, src->user) < 0 ||
       set_str(&dst->domain, src->domain) < 0 ||
       set_str(&dst->password, src->password) < 0 ||
       set_str(&dst->resolve, src->resolve) < 0 ||
@@ -151,5 +163,83 @@ int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
                            uint32_t request_ms) {
   o->connect_timeout_ms = connect_ms;
   o->request_timeout_ms = request_ms;
+  return 0;
+}
+
+/* A fresh store rather than clearing the shared one: other copies of
+ * these options keep their tickets. */
+int smbq_opts_set_tls_resumption(smbq_opts *o, int enabled) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  if (!enabled) {
+    quic_tickets_unref(o->tickets);
+    o->tickets = NULL;
+    return 0;
+  }
+  if (o->tickets)
+    return 0;
+  o->tickets = quic_tickets_new();
+  return o->tickets ? 0 : SMBQ_ERR_NOMEM;
+}
+
+int smbq_opts_set_event_cb(smbq_opts *o, smbq_event_fn cb, void *arg) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->event_cb = cb;
+  o->event_arg = arg;
+  return 0;
+}
+
+/* ---- connect policy: transport cache, QUIC switch --------------------- */
+
+void api_policy_opts_clear(struct smbq_opts *o) {
+  free(o->tcache_path);
+  o->tcache_path = NULL;
+  for (size_t i = 0; i < o->n_quic_exceptions; i++)
+    free(o->quic_exceptions[i]);
+  free(o->quic_exceptions);
+  o->quic_exceptions = NULL;
+  o->n_quic_exceptions = 0;
+}
+
+int api_policy_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
+  dst->tcache_path = NULL;
+  dst->quic_exceptions = NULL;
+  dst->n_quic_exceptions = 0;
+  if (set_str(&dst->tcache_path, src->tcache_path) < 0)
+    return SMBQ_ERR_NOMEM;
+  for (size_t i = 0; i < src->n_quic_exceptions; i++)
+    if (smbq_opts_add_quic_exception(dst, src->quic_exceptions[i]) < 0)
+      return SMBQ_ERR_NOMEM;
+  return 0;
+}
+
+int smbq_opts_set_transport_cache(smbq_opts *o, const char *path) {
+  if (!o || (path && !path[0]))
+    return SMBQ_ERR_INVAL;
+  if (set_str(&o->tcache_path, path) < 0)
+    return SMBQ_ERR_NOMEM;
+  o->tcache_set = true;
+  return 0;
+}
+
+int smbq_opts_set_quic_enabled(smbq_opts *o, int enabled) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->quic_disabled = !enabled;
+  return 0;
+}
+
+int smbq_opts_add_quic_exception(smbq_opts *o, const char *server) {
+  if (!o || !server || !server[0])
+    return SMBQ_ERR_INVAL;
+  char **n = realloc(o->quic_exceptions,
+                     (o->n_quic_exceptions + 1) * sizeof(*n));
+  if (!n)
+    return SMBQ_ERR_NOMEM;
+  o->quic_exceptions = n;
+  if (!(n[o->n_quic_exceptions] = strdup(server)))
+    return SMBQ_ERR_NOMEM;
+  o->n_quic_exceptions++;
   return 0;
 }

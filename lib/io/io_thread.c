@@ -20,6 +20,8 @@
 
 struct io_task {
   void (*fn)(void *arg, struct smb2_conn *c);
+  int (*tp_fn)(void *arg, struct smbq_transport *tp); /* or this */
+  int rc;                    /* tp_fn's result */
   void *arg;
   bool done;
   struct io_task *next;
@@ -70,23 +72,36 @@ int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain) {
   return smbq_io_submit_batch(io, &chain, 1);
 }
 
-int smbq_io_run(struct smbq_io *io, void (*fn)(void *, struct smb2_conn *),
-                void *arg) {
-  struct io_task t = {.fn = fn, .arg = arg};
+/* Queue task t for the I/O thread and wait until it ran. */
+static int run_task(struct smbq_io *io, struct io_task *t) {
   pthread_mutex_lock(&io->lock);
   if (io->dead || io->stop) {
     pthread_mutex_unlock(&io->lock);
     return SMBQ_ERR_CLOSED;
   }
-  t.next = io->tasks;
-  io->tasks = &t;
+  t->next = io->tasks;
+  io->tasks = t;
   pthread_mutex_unlock(&io->lock);
   wake(io);
   pthread_mutex_lock(&io->lock);
-  while (!t.done)
+  while (!t->done)
     pthread_cond_wait(&io->task_cv, &io->lock);
   pthread_mutex_unlock(&io->lock);
   return 0;
+}
+
+int smbq_io_run_transport(struct smbq_io *io,
+                          int (*fn)(void *arg, struct smbq_transport *tp),
+                          void *arg) {
+  struct io_task t = {.tp_fn = fn, .arg = arg};
+  int rc = run_task(io, &t);
+  return rc < 0 ? rc : t.rc;
+}
+
+int smbq_io_run(struct smbq_io *io, void (*fn)(void *, struct smb2_conn *),
+                void *arg) {
+  struct io_task t = {.fn = fn, .arg = arg};
+  return run_task(io, &t);
 }
 
 bool smbq_io_on_thread(const struct smbq_io *io) {
@@ -127,7 +142,10 @@ static bool drain_submissions(struct smbq_io *io) {
   }
   for (struct io_task *t = tasks; t;) {
     struct io_task *tn = t->next;
-    t->fn(t->arg, io->core);
+    if (t->tp_fn)
+      t->rc = io->dead ? SMBQ_ERR_CLOSED : t->tp_fn(t->arg, io->tp);
+    else
+      t->fn(t->arg, io->core);
     pthread_mutex_lock(&io->lock);
     t->done = true;
     pthread_cond_broadcast(&io->task_cv);

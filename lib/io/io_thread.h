@@ -39,6 +39,13 @@ int smbq_io_submit_batch(struct smbq_io *io, struct smb2_req **reqs,
 int smbq_io_run(struct smbq_io *io, void (*fn)(void *arg, struct smb2_conn *c),
                 void *arg);
 
+/* Run fn(arg, transport) on the I/O thread, wait, and return its result
+ * (SMBQ_ERR_CLOSED if the connection is dead). Thread-safe; not from the
+ * I/O thread. */
+int smbq_io_run_transport(struct smbq_io *io,
+                          int (*fn)(void *arg, struct smbq_transport *tp),
+                          void *arg);
+
 /* True when called from the I/O thread (a sync call there would deadlock). */
 bool smbq_io_on_thread(const struct smbq_io *io);
 

@@ -22,7 +22,9 @@
 #include <arpa/inet.h>
 
 #include "smbq/smbq_err.h"
+#include "smbq_bytes.h"
 #include "transport/quic_cert.h"
+#include "transport/quic_tickets.h"
 #include "transport/transport.h"
 
 #ifndef UDP_SEGMENT
@@ -63,6 +65,12 @@ struct quic_transport {
   char host[256];
   uint16_t port;
   bool cert_failed;
+  int64_t start_ns;          /* when the first Initial left */
+  /* resumption: where tickets come from and go to (borrowed) */
+  struct quic_tickets *tickets;
+  char ticket_key[640];      /* server name, port and client identity */
+  bool offered_ticket;
+  struct smbq_tls_info ticket_info; /* what the ticket's handshake saw */
   /* send side */
   struct tx_chunk *tx_head, *tx_tail;
   uint64_t tx_end;           /* stream offset after the last byte queued */
@@ -119,6 +127,35 @@ static int cb_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
   return 0;
 }
 
+/* Record what the handshake negotiated, for smbq_conn_get_info and the
+ * connection event. A resumed session shows no certificate: its details
+ * come from the full handshake that issued the ticket. */
+static void fill_tls_info(struct quic_transport *q) {
+  struct smbq_tls_info *i = &q->base.tls;
+  gnutls_datum_t alpn;
+  i->resumed = gnutls_session_is_resumed(q->tls) != 0;
+  i->handshake_ns = smbq_now_ns() - q->start_ns;
+  snprintf(i->version, sizeof(i->version), "%s",
+           gnutls_protocol_get_name(gnutls_protocol_get_version(q->tls)));
+  const char *suite = gnutls_ciphersuite_get(q->tls);
+  snprintf(i->cipher, sizeof(i->cipher), "%s", suite ? suite : "unknown");
+  if (gnutls_alpn_get_selected_protocol(q->tls, &alpn) == 0)
+    snprintf(i->alpn, sizeof(i->alpn), "%.*s", (int)alpn.size,
+             (const char *)alpn.data);
+  if (i->resumed) {
+    memcpy(i->cert_subject, q->ticket_info.cert_subject,
+           sizeof(i->cert_subject));
+    memcpy(i->cert_issuer, q->ticket_info.cert_issuer,
+           sizeof(i->cert_issuer));
+    memcpy(i->cert_sha256, q->ticket_info.cert_sha256,
+           sizeof(i->cert_sha256));
+    return;
+  }
+  quic_cert_describe(q->tls, i->cert_subject, i->cert_issuer,
+                     sizeof(i->cert_subject));
+  quic_cert_fingerprint(q->tls, i->cert_sha256, sizeof(i->cert_sha256));
+}
+
 static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   struct quic_transport *q = user;
   gnutls_datum_t alpn;
@@ -135,6 +172,7 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   q->handshake_done = true;
+  fill_tls_info(q);
   return 0;
 }
 
@@ -246,6 +284,47 @@ static int verify_cb(gnutls_session_t s) {
   return -1;
 }
 
+/* GnuTLS hands over a TLS 1.3 session ticket (NewSessionTicket, RFC 8446
+ * 4.6.1) after the handshake: keep it for the next connection. */
+static int on_ticket(gnutls_session_t s, unsigned htype, unsigned when,
+                     unsigned incoming, const gnutls_datum_t *msg) {
+  (void)htype;
+  (void)msg;
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+  struct quic_transport *q = ref->user_data;
+  gnutls_datum_t d;
+  if (when != GNUTLS_HOOK_POST || !incoming || !q->handshake_done ||
+      gnutls_session_get_data2(s, &d) < 0)
+    return 0;
+  quic_tickets_put(q->tickets, q->ticket_key, d.data, d.size, &q->base.tls,
+                   smbq_now_ms());
+  smbq_wipe(d.data, d.size);
+  gnutls_free(d.data);
+  return 0;
+}
+
+/* Offer a stored ticket for this server (if any) and collect new ones.
+ * The key includes the client certificate: a ticket carries the client
+ * identity it was issued to. */
+static void setup_resumption(struct quic_transport *q,
+                             const struct smbq_endpoint *ep) {
+  snprintf(q->ticket_key, sizeof(q->ticket_key), "%s|%u|%s|%s", ep->host,
+           ep->port, ep->client_cert ? ep->client_cert : "",
+           ep->client_key ? ep->client_key : "");
+  gnutls_handshake_set_hook_function(q->tls,
+                                     GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                     GNUTLS_HOOK_POST, on_ticket);
+  uint8_t *data;
+  size_t len;
+  if (!quic_tickets_take(q->tickets, q->ticket_key, &data, &len,
+                         &q->ticket_info, smbq_now_ms()))
+    return;
+  q->offered_ticket =
+      gnutls_session_set_data(q->tls, data, len) == GNUTLS_E_SUCCESS;
+  smbq_wipe(data, len);
+  free(data);
+}
+
 static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
                      char *err, size_t errlen) {
   static const char prio[] =
@@ -287,6 +366,8 @@ static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
   q->conn_ref.get_conn = get_conn;
   q->conn_ref.user_data = q;
   gnutls_session_set_ptr(q->tls, &q->conn_ref);
+  if (q->tickets)
+    setup_resumption(q, ep);
   return 0;
 }
 
@@ -651,6 +732,65 @@ static void quic_destroy(struct smbq_transport *t) {
   free(q);
 }
 
+/* Bigger socket buffers keep bursts from being dropped. */
+static void set_socket_buffers(int fd) {
+  int sz = 4 * 1024 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+/* Connection migration (RFC 9000 9.2): continue on a new local UDP socket,
+ * as after a change of the client's address. The old socket is closed at
+ * once (its address is gone); packets in flight on it are recovered by
+ * loss detection. The server needs to have issued a spare connection ID
+ * (RFC 9000 9.5). */
+static int quic_migrate(struct smbq_transport *t) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  if (q->dead)
+    return q->fatal;
+  if (!q->handshake_done)
+    return SMBQ_ERR_INVAL;
+  struct sockaddr_storage local;
+  socklen_t local_len = sizeof(local);
+  int fd = socket(q->remote.ss_family,
+                  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 ||
+      connect(fd, (struct sockaddr *)&q->remote, q->remote_len) < 0 ||
+      getsockname(fd, (struct sockaddr *)&local, &local_len) < 0) {
+    snprintf(t->errmsg, sizeof(t->errmsg),
+             "cannot open a new UDP socket to %s: %s", q->host,
+             strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return SMBQ_ERR_NET;
+  }
+  ngtcp2_path path = {
+      .local = {(ngtcp2_sockaddr *)&local, local_len},
+      .remote = {(ngtcp2_sockaddr *)&q->remote, q->remote_len},
+  };
+  int rc = ngtcp2_conn_initiate_immediate_migration(q->conn, &path, ts_now());
+  if (rc != 0) {
+    snprintf(t->errmsg, sizeof(t->errmsg),
+             "cannot migrate the QUIC connection to %s: %s%s", q->host,
+             ngtcp2_strerror(rc),
+             rc == NGTCP2_ERR_CONN_ID_BLOCKED
+                 ? " (the server issued no spare connection ID)"
+                 : "");
+    close(fd);
+    return SMBQ_ERR_UNSUPPORTED;
+  }
+  set_socket_buffers(fd);
+  close(q->fd);
+  q->fd = fd;
+  q->local = local;
+  q->local_len = local_len;
+  smbq_transport_set_local(t, fd);
+  q->pending_len = 0; /* meant for the old path; loss recovery resends */
+  q->blocked = false;
+  q->gso_ok = true;
+  return flush_packets(q) < 0 ? q->fatal : 0;
+}
+
 static const struct smbq_transport_ops quic_ops = {
     .name = "quic",
     .step = quic_step,
@@ -660,6 +800,7 @@ static const struct smbq_transport_ops quic_ops = {
     .events = quic_events,
     .deadline = quic_deadline,
     .destroy = quic_destroy,
+    .migrate = quic_migrate,
 };
 
 /* ---- set-up --------------------------------------------------------------- */
@@ -691,10 +832,8 @@ static int open_socket(struct quic_transport *q,
   freeaddrinfo(ai);
   q->local_len = sizeof(q->local);
   getsockname(q->fd, (struct sockaddr *)&q->local, &q->local_len);
-  /* bigger socket buffers keep bursts from being dropped */
-  int sz = 4 * 1024 * 1024;
-  setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-  setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+  set_socket_buffers(q->fd);
+  smbq_transport_set_local(&q->base, q->fd);
   char host[INET6_ADDRSTRLEN] = "?";
   if (q->remote.ss_family == AF_INET)
     inet_ntop(AF_INET, &((struct sockaddr_in *)&q->remote)->sin_addr, host,
@@ -757,6 +896,7 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
   q->stream_id = -1;
   q->gso_ok = true;
   q->port = ep->port;
+  q->tickets = ep->tickets;
   snprintf(q->host, sizeof(q->host), "%s", ep->host);
   q->connect_deadline_ns =
       smbq_now_ns() + (int64_t)(ep->timeout_ms ? ep->timeout_ms : 10000) *
@@ -767,6 +907,8 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
     rc = setup_tls(q, ep, err, errlen);
   if (rc == 0)
     rc = new_conn(q);
+  q->start_ns = smbq_now_ns(); /* the handshake time excludes loading the
+                                  trust store */
   if (rc == 0 && flush_packets(q) < 0) {
     snprintf(err, errlen, "%s", q->base.errmsg);
     rc = q->fatal;

@@ -123,6 +123,7 @@ static int tcp_step(struct smbq_transport *t, int64_t now_ms) {
     socklen_t sl = sizeof(ss);
     if (getpeername(tt->fd, (struct sockaddr *)&ss, &sl) == 0) {
       tt->connected = true;
+      smbq_transport_set_local(t, tt->fd);
       return 1;
     }
     if (now_ms < tt->deadline_ms)

@@ -22,6 +22,22 @@ struct smbq_transport;
  * the socket to become readable again. */
 #define SMBQ_TP_HAVE_DATA 0x4u
 
+/* What a TLS transport learnt in its handshake (all empty for TCP). */
+struct smbq_tls_info {
+  char version[16];        /* "TLS1.3" */
+  char cipher[64];         /* "TLS_AES_128_GCM_SHA256" */
+  char alpn[16];           /* "smb" */
+  char cert_subject[256];  /* server certificate's subject DN */
+  char cert_issuer[256];
+  char cert_sha256[96];    /* "AB:CD:..." */
+  bool resumed;            /* session ticket accepted: no certificate
+                              exchange (the cert_* fields come from the
+                              full handshake that issued the ticket) */
+  int64_t handshake_ns;    /* first packet sent to handshake complete */
+};
+
+struct quic_tickets;
+
 struct smbq_transport_ops {
   const char *name; /* "tcp", "quic" */
   /* Advance connection setup: 1 = connected, 0 = in progress (wait for
@@ -37,13 +53,18 @@ struct smbq_transport_ops {
    * QUIC pacing needs finer timers than milliseconds. */
   int64_t (*deadline)(const struct smbq_transport *t);
   void (*destroy)(struct smbq_transport *t);
+  /* Move the connection to a new local socket (QUIC connection migration,
+   * RFC 9000 9.2); NULL when the transport cannot. 0 or SMBQ_ERR_*. */
+  int (*migrate)(struct smbq_transport *t);
 };
 
 struct smbq_transport {
   const struct smbq_transport_ops *ops;
   bool encrypted;          /* the transport itself encrypts (QUIC/TLS) */
   char peer[64];           /* numeric address:port actually connected */
+  char local[64];          /* our address:port (changes on migration) */
   char errmsg[640];        /* why the last step/send/recv failed */
+  struct smbq_tls_info tls; /* filled once connected (TLS transports) */
 };
 
 /* Connect parameters shared by all transports. */
@@ -56,6 +77,8 @@ struct smbq_endpoint {
   const char *ca_file;     /* QUIC: extra trust anchors (PEM), or NULL */
   const char *client_cert; /* QUIC: client certificate (PEM), or NULL */
   const char *client_key;  /* QUIC: its key (PEM); NULL = in client_cert */
+  struct quic_tickets *tickets; /* QUIC: session tickets to resume with and
+                              to store into (borrowed), or NULL */
 };
 
 /* Start a TCP connection (non-blocking). On failure returns a negative
@@ -69,6 +92,10 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
                    struct smbq_transport **out, char *err, size_t errlen);
 
 void smbq_transport_free(struct smbq_transport *t);
+
+/* Record fd's local address as "addr:port" ("[addr]:port" for IPv6) in
+ * t->local. */
+void smbq_transport_set_local(struct smbq_transport *t, int fd);
 
 /* Monotonic clock in milliseconds (the only clock the library reads; the
  * protocol core receives it as an argument). */
