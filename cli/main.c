@@ -48,18 +48,32 @@ static void usage(FILE *f) {
       "           smb://[user@]host[:port]/share/path\n"
       "\n"
       "Options:\n"
-      "  -t, --transport MODE   auto|tcp|quic (default auto: TCP, then QUIC\n"
-      "                         when TCP fails)\n"
+      "  -t, --transport MODE   auto|tcp|quic (default auto: race them; the\n"
+      "                         one that last worked (else TCP) starts, the\n"
+      "                         other 250 ms later or when the first fails;\n"
+      "                         the first to connect is used)\n"
       "  -p, --port N           TCP port (default 445)\n"
       "      --quic-port N      QUIC port (default 443)\n"
       "  -U, --user [DOMAIN\\]USER  user name (default: $USER)\n"
       "      --password-file F  read the password from F (not readable by\n"
       "                         others); else $SMBQ_PASSWORD; else a "
       "prompt\n"
+      "      --credentials F    username=, password=, domain= lines from F\n"
+      "                         (not readable by others); its password\n"
+      "                         comes before the sources above\n"
       "      --ca-file FILE     extra trusted CA certificates for QUIC (PEM)\n"
       "      --client-cert FILE QUIC client certificate (PEM)\n"
       "      --client-key FILE  its private key (PEM; default: in the cert)\n"
       "      --resolve HOST:ADDR  connect to ADDR for server name HOST\n"
+      "      --transport-cache FILE  where auto remembers per server which\n"
+      "                         transport worked, to try it first next time\n"
+      "                         (default $XDG_CACHE_HOME/smbq/transports or\n"
+      "                         ~/.cache/smbq/transports)\n"
+      "      --no-transport-cache  neither read nor write that cache\n"
+      "      --no-quic          policy: no SMB over QUIC (auto uses TCP only,\n"
+      "                         -t quic is refused)\n"
+      "      --quic-exception SERVER  allow QUIC to SERVER despite --no-quic\n"
+      "                         (repeatable)\n"
       "      --encrypt          require SMB encryption\n"
       "      --json             machine-readable output\n"
       "  -v, --verbose          report the negotiated connection on stderr\n"
@@ -74,6 +88,7 @@ static void usage(FILE *f) {
 enum {
   OPT_QUIC_PORT = 256,
   OPT_PASSWORD_FILE,
+  OPT_CREDENTIALS,
   OPT_CA_FILE,
   OPT_CLIENT_CERT,
   OPT_CLIENT_KEY,
@@ -81,6 +96,11 @@ enum {
   OPT_ENCRYPT,
   OPT_JSON,
   OPT_VERSION,
+  /* connect policy */
+  OPT_TRANSPORT_CACHE,
+  OPT_NO_TRANSPORT_CACHE,
+  OPT_NO_QUIC,
+  OPT_QUIC_EXCEPTION,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +109,7 @@ static const struct option long_opts[] = {
     {"quic-port", required_argument, NULL, OPT_QUIC_PORT},
     {"user", required_argument, NULL, 'U'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"credentials", required_argument, NULL, OPT_CREDENTIALS},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
     {"client-key", required_argument, NULL, OPT_CLIENT_KEY},
@@ -98,6 +119,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"transport-cache", required_argument, NULL, OPT_TRANSPORT_CACHE},
+    {"no-transport-cache", no_argument, NULL, OPT_NO_TRANSPORT_CACHE},
+    {"no-quic", no_argument, NULL, OPT_NO_QUIC},
+    {"quic-exception", required_argument, NULL, OPT_QUIC_EXCEPTION},
     {NULL, 0, NULL, 0},
 };
 
@@ -152,6 +177,8 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
   case OPT_PASSWORD_FILE:
     cli->password_file = arg;
     return 0;
+  case OPT_CREDENTIALS:
+    return cli_use_credentials(cli, arg);
   case OPT_CA_FILE:
     return smbq_opts_set_ca_file(cli->opts, arg);
   case OPT_CLIENT_CERT:
@@ -175,6 +202,14 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
   case 'v':
     cli->verbose++;
     return 0;
+  case OPT_TRANSPORT_CACHE:
+    return smbq_opts_set_transport_cache(cli->opts, arg);
+  case OPT_NO_TRANSPORT_CACHE:
+    return smbq_opts_set_transport_cache(cli->opts, NULL);
+  case OPT_NO_QUIC:
+    return smbq_opts_set_quic_enabled(cli->opts, 0);
+  case OPT_QUIC_EXCEPTION:
+    return smbq_opts_add_quic_exception(cli->opts, arg);
   default:
     return -1;
   }

@@ -80,6 +80,15 @@ SMBQ_EXPORT int smbq_opts_set_ca_file(smbq_opts *o, const char *path);
  * presented when the server asks for one. */
 SMBQ_EXPORT int smbq_opts_set_client_cert(smbq_opts *o, const char *cert,
                                           const char *key);
+/* A client certificate for one server (its name as given to
+ * smbq_conn_connect, case-insensitive), used instead of the default above
+ * for that server: QUIC client access control maps certificates per
+ * server. A later mapping for the same server replaces the earlier one.
+ * Errors: SMBQ_ERR_INVAL (no server or cert, more than 64 mappings),
+ * SMBQ_ERR_NOMEM. */
+SMBQ_EXPORT int smbq_opts_map_client_cert(smbq_opts *o, const char *server,
+                                          const char *cert,
+                                          const char *key);
 /* Require SMB encryption for everything on this connection (fails with
  * SMBQ_ERR_UNSUPPORTED if the server cannot encrypt). */
 SMBQ_EXPORT int smbq_opts_set_encrypt(smbq_opts *o, int required);

@@ -39,7 +39,21 @@ struct smbq_opts {
                                    NULL = resumption off */
   smbq_event_fn event_cb;
   void *event_arg;
+  struct api_cert_map *cert_maps; /* per-server client certificates */
+  size_t n_cert_maps;
 };
+
+struct api_cert_map {
+  char *server, *cert, *key; /* key may be NULL: inside cert */
+};
+
+#define API_MAX_CERT_MAPS 64
+
+/* The client certificate and key to present to server: its mapping, else
+ * the default (smbq_opts_set_client_cert), else none (NULLs). The strings
+ * belong to o. */
+void api_client_cert_for(const struct smbq_opts *o, const char *server,
+                         const char **cert, const char **key);
 
 /* Deep copy / release of the option strings (password wiped). */
 int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);

@@ -17,9 +17,10 @@ int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  char why[256] = "";
+  char why[640] = "";
   if ((rc == SMBQ_ERR_CLOSED || rc == SMBQ_ERR_TIMEOUT ||
-       rc == SMBQ_ERR_PROTO || rc == SMBQ_ERR_SIGNATURE) && c->io)
+       rc == SMBQ_ERR_PROTO || rc == SMBQ_ERR_SIGNATURE ||
+       rc == SMBQ_ERR_CERT || rc == SMBQ_ERR_TLS) && c->io)
     smbq_io_error(c->io, why, sizeof(why));
   const char *sname = status ? smbq_ntstatus_name(status) : NULL;
   pthread_mutex_lock(&c->lock);

@@ -1,5 +1,4 @@
 /* smbq_conn: transport + I/O thread + negotiate + session. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +6,7 @@
 #include "api/conn_internal.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
+#include "transport/connect_race.h"
 #include "transport/quic_tickets.h"
 #include "transport/transport.h"
 
@@ -22,81 +22,47 @@ smbq_conn *smbq_conn_new(const smbq_opts *o) {
   return c;
 }
 
-/* Wait (blocking, in the caller's thread) for a transport to connect. */
-static int wait_connected(struct smbq_transport *tp) {
-  for (;;) {
-    int rc = tp->ops->step(tp, smbq_now_ms());
-    if (rc != 0)
-      return rc < 0 ? rc : 0;
-    struct pollfd pfd = {.fd = tp->ops->fd(tp)};
-    uint32_t ev = tp->ops->events(tp);
-    pfd.events = (short)(((ev & SMBQ_TP_WANT_READ) ? POLLIN : 0) |
-                         ((ev & SMBQ_TP_WANT_WRITE) ? POLLOUT : 0));
-    int64_t d = tp->ops->deadline(tp), now_ns = smbq_now_ns();
-    int64_t wait = d < 0 ? -1 : (d > now_ns ? d - now_ns : 0);
-    struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
-    ppoll(&pfd, 1, wait < 0 ? NULL : &ts, NULL);
-  }
-}
-
 static void set_errmsg(smbq_conn *c, const char *msg) {
   pthread_mutex_lock(&c->lock);
   snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
   pthread_mutex_unlock(&c->lock);
 }
 
-/* Open and connect one transport of the given kind. */
-static int open_one(smbq_conn *c, bool quic, struct smbq_transport **tp) {
+/* Start one transport of the given kind (the race's open callback). */
+static int open_child(void *user, enum smbq_tp_kind kind,
+                      struct smbq_transport **tp, char *err, size_t errlen) {
+  smbq_conn *c = user;
+  bool quic = kind == SMBQ_TP_QUIC;
+  const char *cert, *key;
+  api_client_cert_for(&c->opts, c->server, &cert, &key);
   struct smbq_endpoint ep = {
       .host = c->server,
       .addr = c->opts.resolve,
       .port = quic ? c->opts.quic_port : c->opts.port,
       .timeout_ms = c->opts.connect_timeout_ms,
       .ca_file = c->opts.ca_file,
-      .client_cert = c->opts.client_cert,
-      .client_key = c->opts.client_key,
+      .client_cert = cert,
+      .client_key = key,
       .tickets = c->opts.tickets,
   };
-  char err[640] = "";
-  int rc = quic ? smbq_quic_open(&ep, smbq_now_ms(), tp, err, sizeof(err))
-                : smbq_tcp_open(&ep, smbq_now_ms(), tp, err, sizeof(err));
-  if (rc < 0) {
-    set_errmsg(c, err);
-    return rc;
-  }
-  rc = wait_connected(*tp);
-  if (rc < 0) {
-    set_errmsg(c, (*tp)->errmsg);
-    smbq_transport_free(*tp);
-    *tp = NULL;
-  }
-  return rc;
+  return quic ? smbq_quic_open(&ep, smbq_now_ms(), tp, err, errlen)
+              : smbq_tcp_open(&ep, smbq_now_ms(), tp, err, errlen);
 }
 
-/* --transport: tcp, quic, or auto = TCP first, then QUIC (as Windows). */
+/* --transport tcp or quic: that one only; auto: race them (TCP first, or
+ * what the transport cache remembers), as conn_policy.c plans. */
 static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
-  int rc;
-  if (c->opts.transport == SMBQ_TRANSPORT_QUIC) {
-    rc = open_one(c, true, tp);
-  } else {
-    rc = open_one(c, false, tp);
-    if (rc < 0 && c->opts.transport == SMBQ_TRANSPORT_AUTO &&
-        rc != SMBQ_ERR_NOMEM) {
-      char tcp_err[1024];
-      smbq_conn_errmsg(c, tcp_err, sizeof(tcp_err));
-      rc = open_one(c, true, tp);
-      if (rc < 0) {
-        char quic_err[1024];
-        smbq_conn_errmsg(c, quic_err, sizeof(quic_err));
-        pthread_mutex_lock(&c->lock);
-        snprintf(c->errmsg, sizeof(c->errmsg), "%.480s; then over QUIC: %.480s",
-                 tcp_err, quic_err);
-        pthread_mutex_unlock(&c->lock);
-      }
-    }
-  }
+  struct smbq_race_cfg cfg = {.open = open_child, .user = c};
+  int rc = conn_policy_plan(c, &cfg);
   if (rc < 0)
     return rc;
+  struct smbq_race race;
+  smbq_race_init(&race, &cfg, smbq_now_ns());
+  rc = smbq_race_run(&race, tp);
+  if (rc < 0) {
+    set_errmsg(c, race.errmsg);
+    return rc;
+  }
   snprintf(c->transport, sizeof(c->transport), "%s", (*tp)->ops->name);
   snprintf(c->peer, sizeof(c->peer), "%s", (*tp)->peer);
   c->transport_encrypted = (*tp)->encrypted;
@@ -127,6 +93,8 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
     return api_fail(c, SMBQ_ERR_NOMEM, 0, "cannot start the I/O thread");
   }
   rc = conn_negotiate(c);
+  if (rc == 0)
+    conn_policy_remember(c);
   if (rc == 0)
     rc = conn_session_setup(c);
   if (rc == 0)

@@ -26,6 +26,18 @@ int conn_validate_negotiate(smbq_conn *c, smbq_tree *t);
 /* Tell the options' event callback (if any) about ev. */
 void conn_report(smbq_conn *c, enum smbq_event ev);
 
+/* conn_policy.c: the connect policy (transport mode, QUIC switch and
+ * exceptions, per-server transport cache). */
+struct smbq_race_cfg;
+bool conn_quic_allowed(const smbq_conn *c);
+/* Fill cfg's first transport, whether to race, and the head start (the
+ * caller sets the open callback). SMBQ_ERR_POLICY, with the message set,
+ * when QUIC is asked for but disabled for this server. */
+int conn_policy_plan(smbq_conn *c, struct smbq_race_cfg *cfg);
+/* After a successful NEGOTIATE over AUTO: remember the transport used in
+ * the cache file (best effort, never an error). */
+void conn_policy_remember(smbq_conn *c);
+
 /* Names for smbq_conn_get_info(). */
 const char *conn_dialect_name(uint16_t dialect);
 const char *conn_cipher_name(uint16_t cipher);

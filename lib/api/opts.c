@@ -1,6 +1,7 @@
 /* Connection options. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "smbq_bytes.h"
@@ -41,6 +42,14 @@ void api_opts_clear(struct smbq_opts *o) {
   api_policy_opts_clear(o);
   quic_tickets_unref(o->tickets);
   o->tickets = NULL;
+  for (size_t i = 0; i < o->n_cert_maps; i++) {
+    free(o->cert_maps[i].server);
+    free(o->cert_maps[i].cert);
+    free(o->cert_maps[i].key);
+  }
+  free(o->cert_maps);
+  o->cert_maps = NULL;
+  o->n_cert_maps = 0;
 }
 
 void smbq_opts_free(smbq_opts *o) {
@@ -66,6 +75,8 @@ int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
   dst->client_cert = dst->client_key = NULL;
   quic_tickets_ref(dst->tickets); /* shared: a copy resumes like the
                                      original */
+  dst->cert_maps = NULL;
+  dst->n_cert_maps = 0;
   if (api_policy_opts_copy(dst, src) < 0 ||
       set_str(&dst->user, src->user) < 0 ||
       set_str(&dst->domain, src->domain) < 0 ||
@@ -76,6 +87,13 @@ int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
       set_str(&dst->client_key, src->client_key) < 0) {
     api_opts_clear(dst);
     return SMBQ_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < src->n_cert_maps; i++) {
+    const struct api_cert_map *m = &src->cert_maps[i];
+    if (smbq_opts_map_client_cert(dst, m->server, m->cert, m->key) < 0) {
+      api_opts_clear(dst);
+      return SMBQ_ERR_NOMEM;
+    }
   }
   return 0;
 }
@@ -242,4 +260,46 @@ int smbq_opts_add_quic_exception(smbq_opts *o, const char *server) {
     return SMBQ_ERR_NOMEM;
   o->n_quic_exceptions++;
   return 0;
+}
+
+/* A mapping replaces an earlier one for the same server. */
+int smbq_opts_map_client_cert(smbq_opts *o, const char *server,
+                              const char *cert, const char *key) {
+  if (!o || !server || !server[0] || !cert)
+    return SMBQ_ERR_INVAL;
+  struct api_cert_map *m = NULL;
+  for (size_t i = 0; i < o->n_cert_maps && !m; i++)
+    if (strcasecmp(o->cert_maps[i].server, server) == 0)
+      m = &o->cert_maps[i];
+  if (!m) {
+    if (o->n_cert_maps == API_MAX_CERT_MAPS)
+      return SMBQ_ERR_INVAL;
+    struct api_cert_map *n = realloc(
+        o->cert_maps, (o->n_cert_maps + 1) * sizeof(*o->cert_maps));
+    if (!n)
+      return SMBQ_ERR_NOMEM;
+    o->cert_maps = n;
+    m = &n[o->n_cert_maps++];
+    memset(m, 0, sizeof(*m));
+    if (set_str(&m->server, server) < 0) {
+      o->n_cert_maps--;
+      return SMBQ_ERR_NOMEM;
+    }
+  }
+  if (set_str(&m->cert, cert) < 0 || set_str(&m->key, key) < 0)
+    return SMBQ_ERR_NOMEM;
+  return 0;
+}
+
+void api_client_cert_for(const struct smbq_opts *o, const char *server,
+                         const char **cert, const char **key) {
+  for (size_t i = 0; i < o->n_cert_maps; i++) {
+    if (strcasecmp(o->cert_maps[i].server, server) == 0) {
+      *cert = o->cert_maps[i].cert;
+      *key = o->cert_maps[i].key;
+      return;
+    }
+  }
+  *cert = o->client_cert;
+  *key = o->client_key;
 }

@@ -155,6 +155,14 @@ static bool drain_submissions(struct smbq_io *io) {
   return !stop;
 }
 
+/* What requests fail with when the transport dies: a certificate or TLS
+ * refusal keeps its code (a TLS 1.3 server may refuse our client
+ * certificate only after our handshake completed); the rest is a closed
+ * connection. */
+static int transport_err(int rc) {
+  return rc == SMBQ_ERR_CERT || rc == SMBQ_ERR_TLS ? rc : SMBQ_ERR_CLOSED;
+}
+
 static void die(struct smbq_io *io, int err, const char *why) {
   pthread_mutex_lock(&io->lock);
   if (!io->dead)
@@ -264,16 +272,16 @@ static void *io_main(void *arg) {
       drain_wake(io);
     /* transport timers first: QUIC retransmission, ACKs, pacing,
      * keep-alive; stream bytes it reads on the way are delivered below */
-    if (io->tp->ops->step(io->tp, smbq_now_ms()) < 0 &&
-        !(io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
-      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
+    rc = io->tp->ops->step(io->tp, smbq_now_ms());
+    if (rc < 0 && !(io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
+      die(io, transport_err(rc), io->tp->errmsg);
       continue;
     }
     if ((pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) ||
         (io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
       rc = read_input(io);
       if (rc < 0)
-        die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : SMBQ_ERR_CLOSED,
+        die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : transport_err(rc),
             rc == SMBQ_ERR_PROTO ? smb2_conn_last_error(io->core)
                                  : io->tp->errmsg);
     }

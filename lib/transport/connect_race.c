@@ -110,7 +110,7 @@ static int race_failed(struct smbq_race *r) {
     snprintf(r->errmsg, sizeof(r->errmsg), "%s", a->err);
     return a->rc;
   }
-  snprintf(r->errmsg, sizeof(r->errmsg), "%.640s; then over %s: %.640s",
+  snprintf(r->errmsg, sizeof(r->errmsg), "%.480s; then over %s: %.480s",
            a->err, kind_label(b->kind), b->err);
   return err_rank(b->rc) > err_rank(a->rc) ? b->rc : a->rc;
 }
@@ -195,10 +195,9 @@ struct smbq_transport *smbq_race_take(struct smbq_race *r) {
 }
 
 void smbq_race_clear(struct smbq_race *r) {
-  for (int i = 0; i < 2; i++) {
-    smbq_transport_free(r->a[i].tp);
-    r->a[i].tp = NULL;
-  }
+  for (int i = 0; i < 2; i++)
+    if (r->a[i].tp)
+      attempt_fail(&r->a[i], SMBQ_ERR_CANCELLED, "connect abandoned");
 }
 
 static void race_wait(struct smbq_race *r) {

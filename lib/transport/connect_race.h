@@ -69,7 +69,7 @@ struct smbq_race {
   struct smbq_race_cfg cfg;
   struct smbq_race_attempt a[2]; /* [0] the preferred, [1] the other */
   int64_t second_at_ns;          /* end of the head start */
-  char errmsg[1400];             /* both causes, once all failed */
+  char errmsg[1024];             /* both causes, once all failed */
 };
 
 /* Prepare a race starting at now_ns. Nothing is opened until the first

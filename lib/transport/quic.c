@@ -30,6 +30,9 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 #define TX_CHUNK (256 * 1024)
 #define TX_MAX_UNACKED (64u * 1024 * 1024) /* backpressure to the core */
@@ -531,13 +534,125 @@ sock_err:
 
 /* ---- packets in ------------------------------------------------------- */
 
+/* A TLS alert ends the connection: name the cause and what to change.
+ * by: "we" (our TLS stack refused) or "the server". RFC 8446 6.2. */
+static void tls_alert_dead(struct quic_transport *q, uint8_t alert,
+                           const char *by) {
+  const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
+  if (!name)
+    name = "unknown alert";
+  switch (alert) {
+  case GNUTLS_A_CERTIFICATE_REQUIRED:
+    set_dead(q, SMBQ_ERR_CERT,
+             "QUIC server %s requires a client certificate: give one with "
+             "--client-cert FILE (and --client-key FILE)", q->host);
+    return;
+  case GNUTLS_A_BAD_CERTIFICATE:
+  case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+  case GNUTLS_A_CERTIFICATE_REVOKED:
+  case GNUTLS_A_CERTIFICATE_EXPIRED:
+  case GNUTLS_A_CERTIFICATE_UNKNOWN:
+  case GNUTLS_A_UNKNOWN_CA:
+  case GNUTLS_A_ACCESS_DENIED:
+    set_dead(q, SMBQ_ERR_CERT,
+             "QUIC server %s refused our client certificate (TLS alert: "
+             "%s): the server must trust its CA and allow it (client "
+             "access control); check --client-cert", q->host, name);
+    return;
+  case GNUTLS_A_NO_APPLICATION_PROTOCOL:
+    set_dead(q, SMBQ_ERR_TLS,
+             "%s answers QUIC but not for SMB (ALPN \"smb\" refused): "
+             "check the server and --quic-port", q->host);
+    return;
+  default:
+    set_dead(q, SMBQ_ERR_TLS, "TLS handshake with %s failed: %s sent the "
+             "alert \"%s\"", q->host, by, name);
+  }
+}
+
+/* The server closed the connection: say why, if it said (RFC 9000
+ * 19.19); TLS alerts arrive as CRYPTO_ERROR codes 0x100-0x1ff (RFC 9001
+ * 4.8). */
+static void peer_closed(struct quic_transport *q) {
+  ngtcp2_connection_close_error cc;
+  ngtcp2_conn_get_connection_close_error(q->conn, &cc);
+  if (cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
+      (cc.error_code & ~(uint64_t)0xff) == NGTCP2_CRYPTO_ERROR) {
+    tls_alert_dead(q, (uint8_t)(cc.error_code & 0xff), "the server");
+    return;
+  }
+  if (cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
+      cc.error_code == NGTCP2_NO_ERROR) {
+    set_dead(q, SMBQ_ERR_CLOSED, "QUIC server %s closed the connection",
+             q->host);
+    return;
+  }
+  set_dead(q, SMBQ_ERR_CLOSED,
+           "QUIC server %s closed the connection with %s error 0x%llx%s%.*s",
+           q->host,
+           cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+               ? "application"
+               : "transport",
+           (unsigned long long)cc.error_code, cc.reasonlen ? ": " : "",
+           (int)(cc.reasonlen > 200 ? 200 : cc.reasonlen),
+           cc.reason ? (const char *)cc.reason : "");
+}
+
+/* Hand one QUIC packet to ngtcp2; 0 or the fatal SMBQ_ERR_*. */
+static int feed_packet(struct quic_transport *q, const uint8_t *pkt,
+                       size_t len, const struct sockaddr_storage *from,
+                       socklen_t from_len) {
+  ngtcp2_path path = {
+      .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
+      .remote = {(ngtcp2_sockaddr *)from, from_len},
+  };
+  ngtcp2_pkt_info pi = {0};
+  int rc = ngtcp2_conn_read_pkt(q->conn, &path, &pi, pkt, len, ts_now());
+  if (rc == 0)
+    return 0;
+  if (q->dead)
+    return q->fatal; /* a callback already said why */
+  if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING) {
+    peer_closed(q);
+    return q->fatal;
+  }
+  if (rc == NGTCP2_ERR_CRYPTO) {
+    tls_alert_dead(q, ngtcp2_conn_get_tls_alert(q->conn), "we");
+    return q->fatal;
+  }
+  set_dead(q, SMBQ_ERR_PROTO, "QUIC error from %s: %s", q->host,
+           ngtcp2_strerror(rc));
+  return q->fatal;
+}
+
+/* The segment size of a GRO-coalesced read (0 = one datagram). */
+static size_t gro_segment(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int seg;
+      memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+      return seg > 0 ? (size_t)seg : 0;
+    }
+  }
+  return 0;
+}
+
+/* Read what the socket holds. With UDP GRO the kernel hands over several
+ * datagrams from one sender in one read, cut at the segment size it
+ * reports: one system call per burst instead of per packet. */
 static int read_packets(struct quic_transport *q) {
   uint8_t buf[65536];
-  for (int i = 0; i < 256; i++) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  for (int i = 0; i < 64; i++) {
     struct sockaddr_storage from;
     struct iovec iov = {buf, sizeof(buf)};
     struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from),
-                        .msg_iov = &iov, .msg_iovlen = 1};
+                        .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cm.buf,
+                        .msg_controllen = sizeof(cm.buf)};
     ssize_t n = recvmsg(q->fd, &mh, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -548,31 +663,14 @@ static int read_packets(struct quic_transport *q) {
                strerror(errno));
       return q->fatal;
     }
-    ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
-        .remote = {(ngtcp2_sockaddr *)&from, mh.msg_namelen},
-    };
-    ngtcp2_pkt_info pi = {0};
-    int rc = ngtcp2_conn_read_pkt(q->conn, &path, &pi, buf, (size_t)n,
-                                  ts_now());
-    if (rc == 0)
-      continue;
-    if (q->dead)
-      return q->fatal; /* a callback already said why */
-    if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING) {
-      set_dead(q, SMBQ_ERR_CLOSED, "QUIC server %s closed the connection%s", q->host,
-               "");
-      return q->fatal;
+    size_t seg = gro_segment(&mh);
+    if (!seg)
+      seg = (size_t)n;
+    for (size_t off = 0; off < (size_t)n; off += seg) {
+      size_t len = (size_t)n - off < seg ? (size_t)n - off : seg;
+      if (feed_packet(q, buf + off, len, &from, mh.msg_namelen) < 0)
+        return q->fatal;
     }
-    if (rc == NGTCP2_ERR_CRYPTO) {
-      uint8_t alert = ngtcp2_conn_get_tls_alert(q->conn);
-      set_dead(q, SMBQ_ERR_TLS, "TLS handshake with %s failed: %s", q->host, 
-               gnutls_alert_get_name((gnutls_alert_description_t)alert));
-      return q->fatal;
-    }
-    set_dead(q, SMBQ_ERR_PROTO, "QUIC error from %s: %s", q->host,
-             ngtcp2_strerror(rc));
-    return q->fatal;
   }
   return 0;
 }
@@ -732,11 +830,13 @@ static void quic_destroy(struct smbq_transport *t) {
   free(q);
 }
 
-/* Bigger socket buffers keep bursts from being dropped. */
+/* Bigger socket buffers keep bursts from being dropped; GRO (Linux 5.0+;
+ * harmless where missing) batches receives. */
 static void set_socket_buffers(int fd) {
-  int sz = 4 * 1024 * 1024;
+  int sz = 4 * 1024 * 1024, one = 1;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+  setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 }
 
 /* Connection migration (RFC 9000 9.2): continue on a new local UDP socket,

@@ -6,6 +6,14 @@
  * connections in one poll loop. Optionally requires a client certificate
  * and filters it by SHA-256 allow/deny lists.
  *
+ * Packet I/O is batched so the front is not the bottleneck of a benchmark:
+ * datagrams arrive through recvmmsg (with UDP GRO where the kernel offers
+ * it) and leave in UDP GSO batches of one send quantum, paced by ngtcp2.
+ * Every packet goes to the path ngtcp2 chose for it, so NAT rebinding and
+ * client migration with path validation work (RFC 9000 9). Packets are
+ * routed to their connection by every connection ID it issued (RFC 9000
+ * 5.1), through a hash table kept in step with ngtcp2's callbacks.
+ *
  * usage: quic_front --cert FILE --key FILE --backend PORT --port-file FILE
  *                   [--listen PORT] [--client-ca FILE] [--require-client-cert]
  *                   [--allow SHA256HEX]... [--deny SHA256HEX]...
@@ -19,6 +27,7 @@
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -28,14 +37,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 #define MAX_CONNS 256
-#define MAX_CIDS 8
+#define MAX_CIDS 16          /* routing IDs per connection, see cb_new_cid */
+#define CID_SLOTS 8192       /* power of 2, > 2 * MAX_CONNS * MAX_CIDS */
 #define CHUNK (256 * 1024)
+#define MAX_UNACKED (64u << 20) /* smbd -> client bytes kept for resending */
+#define MAX_UP (64u << 20)      /* client -> smbd bytes waiting for smbd */
 #define MAX_LIST 16
+#define MAX_UDP_PAYLOAD 1452    /* fits a 1500-byte Ethernet MTU */
+#define GSO_MAX_SEGMENTS 40     /* 40 * 1452 stays under the 64 KiB limit */
+#define RX_BATCH 16             /* datagrams per recvmmsg */
+#define RX_ROUNDS 8             /* recvmmsg calls per loop turn */
+#define RX_BUF 65536            /* a GRO batch is at most 64 KiB */
 
 struct chunk {
   struct chunk *next;
@@ -44,24 +69,46 @@ struct chunk {
   uint8_t data[CHUNK];
 };
 
+enum close_kind {
+  CLOSE_SILENT,   /* the peer closed, or idle timeout: nothing to send */
+  CLOSE_LIBERR,   /* a transport error: tell the peer (RFC 9000 10.2) */
+  CLOSE_APP,      /* smbd went away: application close, no error */
+};
+
+struct front;
+
 struct fconn {
+  struct front *f;
   ngtcp2_conn *conn;
   ngtcp2_crypto_conn_ref ref;
   gnutls_session_t tls;
-  struct sockaddr_storage remote;
-  socklen_t remote_len;
-  ngtcp2_cid cids[MAX_CIDS];
+  ngtcp2_cid cids[MAX_CIDS]; /* every DCID that routes to us */
   size_t n_cids;
-  int tcp;                    /* to smbd */
+  ngtcp2_cid odcid;          /* the client's first DCID, until handshake */
+  int tcp;                   /* to smbd */
   int64_t stream_id;
   /* client -> smbd */
   uint8_t *up;
   size_t up_off, up_len, up_cap;
-  /* smbd -> client, kept until acknowledged */
-  struct chunk *head, *tail;
+  bool up_fin, tcp_shut;
+  /* smbd -> client, kept until acknowledged; cur: first unsent chunk */
+  struct chunk *head, *tail, *cur;
   uint64_t end, sent, acked;
-  bool tcp_eof;
+  bool tcp_eof, fin_sent;
+  /* closing: free at the end of this loop turn, after close_kind */
   bool closing;
+  enum close_kind close_kind;
+  int close_err;
+  /* outgoing GSO batch; tx_len > 0: the socket refused it (EAGAIN) */
+  uint8_t *tx;
+  size_t tx_len, tx_gso;
+  struct sockaddr_storage tx_to;
+  socklen_t tx_to_len;
+};
+
+struct cid_slot {
+  ngtcp2_cid cid;
+  struct fconn *c; /* NULL: empty */
 };
 
 struct front {
@@ -72,9 +119,12 @@ struct front {
   gnutls_certificate_credentials_t cred;
   gnutls_datum_t ticket_key;
   bool require_client_cert;
+  bool gso_ok;
   char allow[MAX_LIST][65], deny[MAX_LIST][65];
   int n_allow, n_deny;
   struct fconn *conns[MAX_CONNS];
+  struct cid_slot cids[CID_SLOTS];
+  uint8_t (*rx)[RX_BUF]; /* RX_BATCH receive buffers */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -91,6 +141,93 @@ static void on_signal(int sig) {
   stop_flag = 1;
 }
 
+static const char *addr_str(const struct sockaddr *sa, char *buf,
+                            size_t len) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  }
+  snprintf(buf, len, "%s:%u", host, port);
+  return buf;
+}
+
+/* ---- connection ID routing (RFC 9000 5.1, 5.2) -------------------------- */
+
+static size_t cid_hash(const uint8_t *d, size_t len) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ d[i]) * 0x100000001b3ull;
+  return (size_t)(h ^ (h >> 32)) & (CID_SLOTS - 1);
+}
+
+static bool cid_is(const ngtcp2_cid *cid, const uint8_t *d, size_t len) {
+  return cid->datalen == len && memcmp(cid->data, d, len) == 0;
+}
+
+/* Open addressing with linear probing; returns the slot holding the ID,
+ * or the empty slot where it would go. */
+static size_t cid_slot(const struct front *f, const uint8_t *d, size_t len) {
+  size_t i = cid_hash(d, len);
+  while (f->cids[i].c && !cid_is(&f->cids[i].cid, d, len))
+    i = (i + 1) & (CID_SLOTS - 1);
+  return i;
+}
+
+static struct fconn *cid_find(const struct front *f, const uint8_t *d,
+                              size_t len) {
+  return f->cids[cid_slot(f, d, len)].c;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void cid_erase(struct front *f, const ngtcp2_cid *cid) {
+  size_t i = cid_slot(f, cid->data, cid->datalen);
+  if (!f->cids[i].c)
+    return;
+  for (size_t j = (i + 1) & (CID_SLOTS - 1); f->cids[j].c;
+       j = (j + 1) & (CID_SLOTS - 1)) {
+    size_t k = cid_hash(f->cids[j].cid.data, f->cids[j].cid.datalen);
+    bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (stays)
+      continue;
+    f->cids[i] = f->cids[j];
+    i = j;
+  }
+  f->cids[i].c = NULL;
+}
+
+/* Route cid to c; fails (never silently) when c has MAX_CIDS already or
+ * another connection owns the ID. */
+static int conn_add_cid(struct fconn *c, const ngtcp2_cid *cid) {
+  if (c->n_cids == MAX_CIDS) {
+    fprintf(stderr, "quic_front: connection has %d connection IDs "
+            "already\n", MAX_CIDS);
+    return -1;
+  }
+  size_t i = cid_slot(c->f, cid->data, cid->datalen);
+  if (c->f->cids[i].c)
+    return -1;
+  c->f->cids[i] = (struct cid_slot){*cid, c};
+  c->cids[c->n_cids++] = *cid;
+  return 0;
+}
+
+static void conn_del_cid(struct fconn *c, const ngtcp2_cid *cid) {
+  for (size_t k = 0; k < c->n_cids; k++) {
+    if (!cid_is(&c->cids[k], cid->data, cid->datalen))
+      continue;
+    cid_erase(c->f, cid);
+    c->cids[k] = c->cids[--c->n_cids];
+    return;
+  }
+}
+
 /* ---- callbacks ------------------------------------------------------- */
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
@@ -102,25 +239,68 @@ static void cb_rand(uint8_t *d, size_t n, const ngtcp2_rand_ctx *ctx) {
   gnutls_rnd(GNUTLS_RND_RANDOM, d, n);
 }
 
+/* ngtcp2 issues at most its SCID pool (8) plus the ones retired but not
+ * yet removed, so MAX_CIDS is never reached while cb_remove_cid works. */
 static int cb_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
                       size_t cidlen, void *user) {
   (void)conn;
   struct fconn *c = user;
-  gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen);
-  cid->datalen = cidlen;
-  gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN);
-  if (c->n_cids < MAX_CIDS)
-    c->cids[c->n_cids++] = *cid;
+  for (int tries = 0; tries < 4; tries++) {
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0)
+      break;
+    cid->datalen = cidlen;
+    if (conn_add_cid(c, cid) == 0)
+      return gnutls_rnd(GNUTLS_RND_RANDOM, token,
+                        NGTCP2_STATELESS_RESET_TOKENLEN) < 0
+                 ? NGTCP2_ERR_CALLBACK_FAILURE
+                 : 0;
+    if (c->n_cids == MAX_CIDS)
+      break;
+  }
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+/* The client retired an ID (RFC 9000 5.1.2): stop routing it. */
+static int cb_remove_cid(ngtcp2_conn *conn, const ngtcp2_cid *cid,
+                         void *user) {
+  (void)conn;
+  conn_del_cid(user, cid);
+  return 0;
+}
+
+/* After the handshake the client no longer sends to the DCID it chose
+ * for its Initial packets (RFC 9000 7.2), so that one stops routing. */
+static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
+  (void)conn;
+  struct fconn *c = user;
+  conn_del_cid(c, &c->odcid);
+  return 0;
+}
+
+static int cb_path_validation(ngtcp2_conn *conn, uint32_t flags,
+                              const ngtcp2_path *path,
+                              ngtcp2_path_validation_result res,
+                              void *user) {
+  (void)conn;
+  (void)flags;
+  (void)user;
+  char a[INET6_ADDRSTRLEN + 8];
+  fprintf(stderr, "quic_front: path validation to %s %s\n",
+          addr_str((const struct sockaddr *)path->remote.addr, a, sizeof(a)),
+          res == NGTCP2_PATH_VALIDATION_RESULT_SUCCESS ? "succeeded"
+                                                       : "failed");
   return 0;
 }
 
 static int backend_connect(struct fconn *c) {
   struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons(the_front->backend_port)};
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+                           .sin_port = htons(c->f->backend_port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   c->tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c->tcp < 0 || connect(c->tcp, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+  if (c->tcp < 0 || connect(c->tcp, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    perror("quic_front: connect to smbd");
     return -1;
+  }
   int one = 1;
   setsockopt(c->tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   fcntl(c->tcp, F_SETFL, O_NONBLOCK);
@@ -136,31 +316,46 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
   return backend_connect(c) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
+/* Make room for len more bytes in the client -> smbd buffer. Flow control
+ * bounds it: credit is given back only as smbd takes the bytes. */
+static int up_reserve(struct fconn *c, size_t len) {
+  if (c->up_cap - c->up_len >= len)
+    return 0;
+  if (c->up) /* memmove(NULL, ...) is undefined even for 0 bytes */
+    memmove(c->up, c->up + c->up_off, c->up_len - c->up_off);
+  c->up_len -= c->up_off;
+  c->up_off = 0;
+  if (c->up_len + len > MAX_UP)
+    return -1;
+  size_t ncap = c->up_cap ? c->up_cap : 1 << 20;
+  while (ncap - c->up_len < len)
+    ncap *= 2;
+  if (ncap == c->up_cap)
+    return 0;
+  uint8_t *n = realloc(c->up, ncap);
+  if (!n)
+    return -1;
+  c->up = n;
+  c->up_cap = ncap;
+  return 0;
+}
+
 static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
                                int64_t stream_id, uint64_t offset,
                                const uint8_t *data, size_t len, void *user,
                                void *stream_user) {
   (void)conn;
-  (void)flags;
-  (void)offset;
+  (void)offset; /* ngtcp2 delivers stream data in order */
   (void)stream_user;
   struct fconn *c = user;
-  if (stream_id != c->stream_id || !len)
+  if (stream_id != c->stream_id)
     return 0;
-  if (c->up_cap - c->up_len < len) {
-    if (c->up) /* memmove(NULL, ...) is undefined even for 0 bytes */
-      memmove(c->up, c->up + c->up_off, c->up_len - c->up_off);
-    c->up_len -= c->up_off;
-    c->up_off = 0;
-    size_t ncap = c->up_cap ? c->up_cap : 1 << 20;
-    while (ncap - c->up_len < len)
-      ncap *= 2;
-    uint8_t *n = realloc(c->up, ncap);
-    if (!n)
-      return NGTCP2_ERR_CALLBACK_FAILURE;
-    c->up = n;
-    c->up_cap = ncap;
-  }
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+    c->up_fin = true;
+  if (!len)
+    return 0;
+  if (up_reserve(c, len) < 0)
+    return NGTCP2_ERR_CALLBACK_FAILURE;
   memcpy(c->up + c->up_len, data, len);
   c->up_len += len;
   return 0;
@@ -180,6 +375,8 @@ static int cb_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
     c->head = k->next;
     if (!c->head)
       c->tail = NULL;
+    if (c->cur == k)
+      c->cur = k->next;
     free(k);
   }
   return 0;
@@ -188,6 +385,7 @@ static int cb_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
 static const ngtcp2_callbacks server_callbacks = {
     .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
     .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .handshake_completed = cb_handshake_completed,
     .encrypt = ngtcp2_crypto_encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
     .hp_mask = ngtcp2_crypto_hp_mask_cb,
@@ -196,7 +394,9 @@ static const ngtcp2_callbacks server_callbacks = {
     .stream_open = cb_stream_open,
     .rand = cb_rand,
     .get_new_connection_id = cb_new_cid,
+    .remove_connection_id = cb_remove_cid,
     .update_key = ngtcp2_crypto_update_key_cb,
+    .path_validation = cb_path_validation,
     .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
     .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
     .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
@@ -225,7 +425,8 @@ static int verify_client(gnutls_session_t s) {
   uint8_t fp[32];
   size_t fl = sizeof(fp);
   char hex[65];
-  gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], fp, &fl);
+  if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], fp, &fl) < 0)
+    return -1;
   for (size_t i = 0; i < 32; i++)
     snprintf(hex + 2 * i, 3, "%02x", fp[i]);
   if (listed(the_front->deny, the_front->n_deny, hex) ||
@@ -237,10 +438,223 @@ static int verify_client(gnutls_session_t s) {
   return 0;
 }
 
+/* ---- sending ------------------------------------------------------------ */
+
+/* One sendmsg, with a UDP_SEGMENT cmsg when gso splits buf into several
+ * datagrams. Returns 0 when sent (or dropped for good), 1 on EAGAIN. */
+static int send_batch(struct front *f, const uint8_t *buf, size_t len,
+                      size_t gso, const struct sockaddr_storage *to,
+                      socklen_t tolen) {
+  struct iovec iov = {(void *)buf, len};
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } cm;
+  struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = tolen,
+                      .msg_iov = &iov, .msg_iovlen = 1};
+  if (gso && gso < len) {
+    memset(&cm, 0, sizeof(cm));
+    mh.msg_control = cm.buf;
+    mh.msg_controllen = sizeof(cm.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)gso;
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+  }
+  for (;;) {
+    if (sendmsg(f->udp, &mh, 0) >= 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 1;
+    if (errno != EIO || !mh.msg_control)
+      return 0; /* lost, as far as QUIC knows: it will resend */
+    /* no GSO on this path (no checksum offload): one datagram per call,
+     * for good */
+    f->gso_ok = false;
+    for (size_t off = 0; off < len; off += gso) {
+      size_t l = len - off < gso ? len - off : gso;
+      if (send_batch(f, buf + off, l, 0, to, tolen))
+        return 1; /* the rest is lost; QUIC recovers */
+    }
+    return 0;
+  }
+}
+
+/* Send the batch in c->tx to path; on EAGAIN keep it for POLLOUT. */
+static void send_tx(struct front *f, struct fconn *c, size_t len, size_t gso,
+                    const ngtcp2_path *path) {
+  memcpy(&c->tx_to, path->remote.addr, path->remote.addrlen);
+  c->tx_to_len = (socklen_t)path->remote.addrlen;
+  if (send_batch(f, c->tx, len, f->gso_ok ? gso : 0, &c->tx_to,
+                 c->tx_to_len) == 1) {
+    c->tx_len = len;
+    c->tx_gso = gso;
+  }
+}
+
+/* Retry a batch the socket refused; returns true while still blocked. */
+static bool retry_tx(struct front *f, struct fconn *c) {
+  if (!c->tx_len)
+    return false;
+  if (send_batch(f, c->tx, c->tx_len, f->gso_ok ? c->tx_gso : 0, &c->tx_to,
+                 c->tx_to_len) == 1)
+    return true;
+  c->tx_len = 0;
+  return false;
+}
+
+/* Gather unsent smbd data into vecs; returns the count. */
+static size_t unsent_vecs(struct fconn *c, ngtcp2_vec *v, size_t max) {
+  while (c->cur && c->cur->next && c->cur->off + c->cur->len <= c->sent)
+    c->cur = c->cur->next;
+  size_t n = 0;
+  for (struct chunk *k = c->cur; k && n < max; k = k->next) {
+    if (k->off + k->len <= c->sent)
+      continue;
+    size_t skip = c->sent > k->off ? (size_t)(c->sent - k->off) : 0;
+    v[n].base = k->data + skip;
+    v[n].len = k->len - skip;
+    n++;
+  }
+  return n;
+}
+
+/* Write one packet into dest; returns its size, 0 if ngtcp2 has nothing
+ * to send now (congestion, pacing), or a negative ngtcp2 error. */
+static ngtcp2_ssize write_one(struct fconn *c, ngtcp2_path *path,
+                              uint8_t *dest, size_t len, ngtcp2_tstamp ts) {
+  ngtcp2_vec v[16];
+  ngtcp2_pkt_info pi;
+  for (;;) {
+    size_t nv = c->stream_id >= 0 ? unsent_vecs(c, v, 16) : 0;
+    uint64_t given = 0;
+    for (size_t k = 0; k < nv; k++)
+      given += v[k].len;
+    /* FIN only with a vector that reaches the end of the stream */
+    bool fin = c->tcp_eof && !c->fin_sent && c->stream_id >= 0 &&
+               c->sent + given == c->end;
+    int64_t sid = nv || fin ? c->stream_id : -1;
+    uint32_t fl = NGTCP2_WRITE_STREAM_FLAG_MORE |
+                  (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
+    ngtcp2_ssize datalen = -1;
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->conn, path, &pi, dest, len,
+                                               &datalen, fl, sid,
+                                               nv ? v : NULL, nv, ts);
+    if (datalen >= 0) {
+      c->sent += (uint64_t)datalen;
+      if (fin && c->sent == c->end)
+        c->fin_sent = true;
+    }
+    if (n == NGTCP2_ERR_WRITE_MORE)
+      continue; /* more stream data fits in this packet */
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+        n == NGTCP2_ERR_STREAM_NOT_FOUND)
+      n = ngtcp2_conn_write_pkt(c->conn, path, &pi, dest, len, ts);
+    return n;
+  }
+}
+
+static void set_closing(struct fconn *c, enum close_kind kind, int err) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  c->close_kind = kind;
+  c->close_err = err;
+}
+
+/* Write and send up to one send quantum of packets in GSO batches of
+ * equal-sized packets to one path, then let ngtcp2 pace the next burst
+ * (ngtcp2_conn_update_pkt_tx_time). Each packet goes where ngtcp2 says:
+ * during path validation that is the new path, or a probe to the old one
+ * (RFC 9000 9.3, 8.2). */
+static void flush_conn(struct front *f, struct fconn *c) {
+  if (retry_tx(f, c))
+    return;
+  size_t mtu = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
+  size_t cap = mtu * GSO_MAX_SEGMENTS;
+  size_t max_pkts = ngtcp2_conn_get_send_quantum(c->conn) / mtu;
+  if (max_pkts == 0)
+    max_pkts = 1;
+  ngtcp2_tstamp ts = now_ns();
+  ngtcp2_path_storage ps, bp; /* this packet's path, the batch's path */
+  ngtcp2_path_storage_zero(&bp);
+  size_t npkts = 0, off = 0, gso = 0;
+  while (npkts < max_pkts && !c->tx_len) {
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_ssize n = write_one(c, &ps.path, c->tx + off, mtu, ts);
+    if (n < 0) {
+      set_closing(c, CLOSE_LIBERR, (int)n);
+      break;
+    }
+    if (n == 0)
+      break;
+    npkts++;
+    bool full = off + (size_t)n + mtu > cap;
+    if (off && !ngtcp2_path_eq(&ps.path, &bp.path)) {
+      /* a new path ends the batch; this packet starts the next one */
+      send_tx(f, c, off, gso, &bp.path);
+      if (c->tx_len)
+        break; /* blocked: this packet is lost, QUIC resends it */
+      memmove(c->tx, c->tx + off, (size_t)n);
+      off = gso = 0;
+      full = false;
+    }
+    if (!off) {
+      ngtcp2_path_storage_zero(&bp);
+      ngtcp2_path_copy(&bp.path, &ps.path);
+      gso = (size_t)n;
+    }
+    off += (size_t)n;
+    /* GSO segments are all gso bytes but the last: a shorter packet ends
+     * the batch, and a short first one goes alone. */
+    if (full || (size_t)n < gso || (size_t)n < mtu || !f->gso_ok) {
+      send_tx(f, c, off, gso, &bp.path);
+      off = gso = 0;
+    }
+  }
+  if (off && !c->tx_len)
+    send_tx(f, c, off, gso, &bp.path);
+  ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
+}
+
+/* CONNECTION_CLOSE (RFC 9000 10.2) so the client learns why at once
+ * instead of waiting for its idle timeout. */
+static void send_close(struct front *f, struct fconn *c) {
+  if (c->close_kind == CLOSE_SILENT || !c->conn)
+    return;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  if (c->close_kind == CLOSE_APP)
+    ngtcp2_connection_close_error_set_application_error(&ccerr, 0, NULL, 0);
+  else if (c->close_err == NGTCP2_ERR_CRYPTO)
+    ngtcp2_connection_close_error_set_transport_error_tls_alert(
+        &ccerr, ngtcp2_conn_get_tls_alert(c->conn), NULL, 0);
+  else
+    ngtcp2_connection_close_error_set_transport_error_liberr(
+        &ccerr, c->close_err, NULL, 0);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi;
+  uint8_t buf[MAX_UDP_PAYLOAD];
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
+      c->conn, &ps.path, &pi, buf, sizeof(buf), &ccerr, now_ns());
+  if (n <= 0)
+    return;
+  struct sockaddr_storage to;
+  memcpy(&to, ps.path.remote.addr, ps.path.remote.addrlen);
+  send_batch(f, buf, (size_t)n, 0, &to, (socklen_t)ps.path.remote.addrlen);
+}
+
 /* ---- connections -------------------------------------------------------- */
 
 static void free_conn(struct front *f, int i) {
   struct fconn *c = f->conns[i];
+  while (c->n_cids)
+    conn_del_cid(c, &c->cids[0]);
   if (c->conn)
     ngtcp2_conn_del(c->conn);
   if (c->tls)
@@ -253,6 +667,7 @@ static void free_conn(struct front *f, int i) {
     free(k);
   }
   free(c->up);
+  free(c->tx);
   free(c);
   f->conns[i] = NULL;
 }
@@ -276,9 +691,42 @@ static int setup_tls(struct front *f, struct fconn *c) {
   return 0;
 }
 
+static int new_server_conn(struct front *f, struct fconn *c,
+                           const ngtcp2_pkt_hd *hd, const ngtcp2_path *path) {
+  ngtcp2_cid scid;
+  scid.datalen = 18;
+  if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) < 0 ||
+      conn_add_cid(c, &scid) < 0)
+    return -1;
+  ngtcp2_settings settings;
+  ngtcp2_settings_default(&settings);
+  settings.initial_ts = now_ns();
+  settings.initial_rtt = 10 * NGTCP2_MILLISECONDS; /* see NOTES */
+  settings.cc_algo = NGTCP2_CC_ALGO_BBR;
+  settings.max_tx_udp_payload_size = MAX_UDP_PAYLOAD;
+  ngtcp2_transport_params params;
+  ngtcp2_transport_params_default(&params);
+  params.initial_max_streams_bidi = 4;
+  params.initial_max_stream_data_bidi_remote = 16 << 20;
+  params.initial_max_data = 32 << 20;
+  params.max_idle_timeout = 60 * NGTCP2_SECONDS;
+  params.original_dcid = hd->dcid;
+  if (gnutls_rnd(GNUTLS_RND_RANDOM, params.stateless_reset_token,
+                 sizeof(params.stateless_reset_token)) < 0)
+    return -1;
+  params.stateless_reset_token_present = 1;
+  if (setup_tls(f, c) < 0 ||
+      ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, path, hd->version,
+                             &server_callbacks, &settings, &params, NULL,
+                             c) != 0)
+    return -1;
+  ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
+  return 0;
+}
+
+/* A new connection for a client Initial (RFC 9000 7), or NULL. */
 static struct fconn *accept_conn(struct front *f, const uint8_t *pkt,
-                                 size_t len, struct sockaddr_storage *from,
-                                 socklen_t from_len) {
+                                 size_t len, const ngtcp2_path *path) {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, pkt, len) != 0)
     return NULL;
@@ -286,233 +734,329 @@ static struct fconn *accept_conn(struct front *f, const uint8_t *pkt,
   for (int i = 0; i < MAX_CONNS && slot < 0; i++)
     if (!f->conns[i])
       slot = i;
-  if (slot < 0)
+  if (slot < 0) {
+    fprintf(stderr, "quic_front: %d connections: refusing more\n",
+            MAX_CONNS);
     return NULL;
+  }
   struct fconn *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  f->conns[slot] = c;
+  c->f = f;
   c->tcp = -1;
   c->stream_id = -1;
-  memcpy(&c->remote, from, from_len);
-  c->remote_len = from_len;
-  ngtcp2_cid scid;
-  scid.datalen = 18;
-  gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
-  c->cids[c->n_cids++] = scid;
-  ngtcp2_settings settings;
-  ngtcp2_settings_default(&settings);
-  settings.initial_ts = now_ns();
-  settings.initial_rtt = 10 * NGTCP2_MILLISECONDS;
-  settings.cc_algo = NGTCP2_CC_ALGO_BBR;
-  settings.max_tx_udp_payload_size = 1452;
-  ngtcp2_transport_params params;
-  ngtcp2_transport_params_default(&params);
-  params.initial_max_streams_bidi = 4;
-  params.initial_max_stream_data_bidi_remote = 16 << 20;
-  params.initial_max_data = 32 << 20;
-  params.max_idle_timeout = 60 * NGTCP2_SECONDS;
-  params.original_dcid = hd.dcid;
-  gnutls_rnd(GNUTLS_RND_RANDOM, params.stateless_reset_token,
-             sizeof(params.stateless_reset_token));
-  params.stateless_reset_token_present = 1;
-  ngtcp2_path path = {.local = {(ngtcp2_sockaddr *)&f->local, f->local_len},
-                      .remote = {(ngtcp2_sockaddr *)&c->remote,
-                                 c->remote_len}};
-  if (setup_tls(f, c) < 0 ||
-      ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &path, hd.version,
-                             &server_callbacks, &settings, &params, NULL,
-                             c) != 0) {
-    f->conns[slot] = c;
+  c->odcid = hd.dcid;
+  c->tx = malloc(MAX_UDP_PAYLOAD * GSO_MAX_SEGMENTS);
+  /* the client's first DCID routes its Initial packets until the
+   * handshake completes */
+  if (!c->tx || conn_add_cid(c, &hd.dcid) < 0 ||
+      new_server_conn(f, c, &hd, path) < 0) {
     free_conn(f, slot);
     return NULL;
   }
-  ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
-  f->conns[slot] = c;
   return c;
 }
 
-static struct fconn *find_conn(struct front *f, const uint8_t *dcid,
-                               size_t len) {
-  for (int i = 0; i < MAX_CONNS; i++) {
-    struct fconn *c = f->conns[i];
-    if (!c)
-      continue;
-    for (size_t k = 0; k < c->n_cids; k++)
-      if (c->cids[k].datalen == len && !memcmp(c->cids[k].data, dcid, len))
-        return c;
-  }
-  return NULL;
+/* ---- smbd side ------------------------------------------------------------ */
+
+static struct chunk *tail_with_room(struct fconn *c) {
+  if (c->tail && c->tail->len < CHUNK)
+    return c->tail;
+  struct chunk *k = malloc(sizeof(*k));
+  if (!k)
+    return NULL;
+  k->next = NULL;
+  k->off = c->end;
+  k->len = 0;
+  if (c->tail)
+    c->tail->next = k;
+  else
+    c->head = k;
+  c->tail = k;
+  if (!c->cur)
+    c->cur = k;
+  return k;
 }
 
-/* ---- I/O -------------------------------------------------------------- */
-
-static void send_packets(struct front *f, struct fconn *c) {
-  uint8_t buf[1500];
-  ngtcp2_tstamp ts = now_ns();
-  for (int i = 0; i < 64; i++) {
-    ngtcp2_vec v[16];
-    size_t nv = 0;
-    for (struct chunk *k = c->head; k && nv < 16; k = k->next) {
-      if (k->off + k->len <= c->sent)
-        continue;
-      size_t skip = c->sent > k->off ? (size_t)(c->sent - k->off) : 0;
-      v[nv].base = k->data + skip;
-      v[nv].len = k->len - skip;
-      nv++;
-    }
-    ngtcp2_path_storage ps;
-    ngtcp2_pkt_info pi;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_ssize datalen = -1;
-    int64_t sid = nv && c->stream_id >= 0 ? c->stream_id : -1;
-    uint32_t fl = NGTCP2_WRITE_STREAM_FLAG_MORE;
-    uint64_t given = 0;
-    for (size_t k = 0; k < nv; k++)
-      given += v[k].len;
-    /* FIN only with a vector that reaches the end of the stream */
-    if (c->tcp_eof && c->stream_id >= 0 && c->sent + given == c->end) {
-      fl |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-      sid = c->stream_id;
-    }
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf,
-                                               sizeof(buf), &datalen, fl, sid,
-                                               nv ? v : NULL, nv, ts);
-    if (datalen > 0)
-      c->sent += (uint64_t)datalen;
-    if (n == NGTCP2_ERR_WRITE_MORE)
-      continue;
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR)
-      n = ngtcp2_conn_write_pkt(c->conn, &ps.path, &pi, buf, sizeof(buf), ts);
-    if (n <= 0) {
-      if (n < 0)
-        c->closing = true;
-      break;
-    }
-    sendto(f->udp, buf, (size_t)n, 0, (struct sockaddr *)&c->remote,
-           c->remote_len);
-  }
-  ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
+static bool read_room(const struct fconn *c) {
+  return c->tcp >= 0 && !c->tcp_eof && c->end - c->acked < MAX_UNACKED;
 }
 
-static void pump_backend(struct fconn *c) {
-  /* client -> smbd */
+static void pump_to_smbd(struct fconn *c) {
   while (c->tcp >= 0 && c->up_len > c->up_off) {
     ssize_t n = send(c->tcp, c->up + c->up_off, c->up_len - c->up_off,
                      MSG_NOSIGNAL);
-    if (n <= 0)
-      break;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+    if (n <= 0) {
+      set_closing(c, CLOSE_APP, 0);
+      return;
+    }
     c->up_off += (size_t)n;
+    /* smbd took the bytes: give the client as much credit back */
     ngtcp2_conn_extend_max_stream_offset(c->conn, c->stream_id, (size_t)n);
     ngtcp2_conn_extend_max_offset(c->conn, (size_t)n);
   }
-  /* smbd -> client, bounded by what waits for acknowledgement */
-  while (c->tcp >= 0 && !c->tcp_eof && c->end - c->acked < (64u << 20)) {
-    struct chunk *k = c->tail;
-    if (!k || k->len == CHUNK) {
-      k = calloc(1, sizeof(*k));
-      k->off = c->end;
-      if (c->tail)
-        c->tail->next = k;
-      else
-        c->head = k;
-      c->tail = k;
+  if (c->tcp >= 0 && c->up_fin && !c->tcp_shut) {
+    shutdown(c->tcp, SHUT_WR);
+    c->tcp_shut = true;
+  }
+}
+
+/* smbd -> client, bounded by what waits for acknowledgement */
+static void pump_from_smbd(struct fconn *c) {
+  while (read_room(c)) {
+    struct chunk *k = tail_with_room(c);
+    if (!k) {
+      set_closing(c, CLOSE_LIBERR, NGTCP2_ERR_NOMEM);
+      return;
     }
     ssize_t n = recv(c->tcp, k->data + k->len, CHUNK - k->len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
     if (n == 0)
       c->tcp_eof = true;
+    if (n < 0)
+      set_closing(c, CLOSE_APP, 0);
     if (n <= 0)
-      break;
+      return;
     k->len += (size_t)n;
     c->end += (uint64_t)n;
   }
 }
 
-static void on_datagram(struct front *f, uint8_t *pkt, size_t len,
-                        struct sockaddr_storage *from, socklen_t from_len) {
-  ngtcp2_version_cid vc;
-  if (ngtcp2_pkt_decode_version_cid(&vc, pkt, len, 18) != 0)
+/* ---- receiving ---------------------------------------------------------- */
+
+/* RFC 9000 6: answer an unknown version with Version Negotiation, but only
+ * for a datagram as large as an Initial must be (RFC 9000 14.1). */
+static void send_version_negotiation(struct front *f,
+                                     const ngtcp2_version_cid *vc,
+                                     size_t dgram_len,
+                                     const struct sockaddr_storage *from,
+                                     socklen_t from_len) {
+  if (dgram_len < 1200)
     return;
-  struct fconn *c = find_conn(f, vc.dcid, vc.dcidlen);
-  if (!c) {
-    c = accept_conn(f, pkt, len, from, from_len);
-    if (!c)
-      return;
-    /* the client's first DCID routes its Initial packets too */
-    if (c->n_cids < MAX_CIDS) {
-      memcpy(c->cids[c->n_cids].data, vc.dcid, vc.dcidlen);
-      c->cids[c->n_cids++].datalen = vc.dcidlen;
-    }
+  uint8_t buf[256], r;
+  const uint32_t sv[] = {NGTCP2_PROTO_VER_V1};
+  gnutls_rnd(GNUTLS_RND_NONCE, &r, 1);
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(
+      buf, sizeof(buf), r, vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, sv,
+      1);
+  if (n > 0)
+    send_batch(f, buf, (size_t)n, 0, from, from_len);
+}
+
+static void on_read_error(struct fconn *c, int rc) {
+  if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING ||
+      rc == NGTCP2_ERR_DROP_CONN)
+    set_closing(c, CLOSE_SILENT, 0); /* the client closed: RFC 9000 10.2.2 */
+  else
+    set_closing(c, CLOSE_LIBERR, rc);
+}
+
+static void on_datagram(struct front *f, const uint8_t *pkt, size_t len,
+                        const struct sockaddr_storage *from,
+                        socklen_t from_len) {
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, 18);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(f, &vc, len, from, from_len);
+    return;
   }
-  /* remember the latest client address (NAT rebinding, migration) */
-  memcpy(&c->remote, from, from_len);
-  c->remote_len = from_len;
+  if (rv != 0)
+    return;
   ngtcp2_path path = {.local = {(ngtcp2_sockaddr *)&f->local, f->local_len},
                       .remote = {(ngtcp2_sockaddr *)from, from_len}};
+  struct fconn *c = cid_find(f, vc.dcid, vc.dcidlen);
+  if (!c)
+    c = accept_conn(f, pkt, len, &path);
+  if (!c || c->closing)
+    return;
+  /* the packet's source address is the path: ngtcp2 decides whether it
+   * is a new one to validate (RFC 9000 9.3) */
   ngtcp2_pkt_info pi = {0};
   int rc = ngtcp2_conn_read_pkt(c->conn, &path, &pi, pkt, len, now_ns());
   if (rc != 0)
-    c->closing = true;
+    on_read_error(c, rc);
 }
 
-static void run(struct front *f) {
-  struct pollfd pfd[1 + MAX_CONNS];
-  uint8_t buf[65536];
-  while (!stop_flag) {
-    int n = 0, map[1 + MAX_CONNS];
-    pfd[n].fd = f->udp;
-    pfd[n++].events = POLLIN;
-    ngtcp2_tstamp next = UINT64_MAX, now = now_ns();
-    for (int i = 0; i < MAX_CONNS; i++) {
-      struct fconn *c = f->conns[i];
-      if (!c)
-        continue;
-      ngtcp2_tstamp e = ngtcp2_conn_get_expiry(c->conn);
-      if (e < next)
-        next = e;
-      if (c->tcp >= 0) {
-        map[n] = i;
-        pfd[n].fd = c->tcp;
-        pfd[n++].events = POLLIN;
-      }
-    }
-    int timeout = next == UINT64_MAX ? 1000
-                  : next <= now      ? 0
-                                     : (int)((next - now) / 1000000 + 1);
-    if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
-      break;
-    for (int i = 0; i < 256; i++) { /* datagrams */
-      struct sockaddr_storage from;
-      socklen_t fl = sizeof(from);
-      ssize_t r = recvfrom(f->udp, buf, sizeof(buf), MSG_DONTWAIT,
-                           (struct sockaddr *)&from, &fl);
-      if (r <= 0)
-        break;
-      on_datagram(f, buf, (size_t)r, &from, fl);
-    }
-    (void)map;
-    now = now_ns();
-    for (int i = 0; i < MAX_CONNS; i++) {
-      struct fconn *c = f->conns[i];
-      if (!c)
-        continue;
-      if (ngtcp2_conn_get_expiry(c->conn) <= now &&
-          ngtcp2_conn_handle_expiry(c->conn, now) != 0)
-        c->closing = true;
-      if (!c->closing) {
-        pump_backend(c);
-        send_packets(f, c);
-      }
-      if (c->closing || ngtcp2_conn_is_in_draining_period(c->conn) ||
-          ngtcp2_conn_is_in_closing_period(c->conn) ||
-          (c->tcp_eof && c->acked >= c->end && c->stream_id >= 0))
-        free_conn(f, i);
+/* The segment size of a GRO batch, or 0. */
+static size_t gro_size(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      return v > 0 ? (size_t)v : 0;
     }
   }
+  return 0;
 }
+
+static void read_datagrams(struct front *f) {
+  struct mmsghdr mm[RX_BATCH];
+  struct iovec iov[RX_BATCH];
+  struct sockaddr_storage from[RX_BATCH];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl[RX_BATCH];
+  for (int round = 0; round < RX_ROUNDS; round++) {
+    for (int i = 0; i < RX_BATCH; i++) {
+      iov[i] = (struct iovec){f->rx[i], RX_BUF};
+      mm[i].msg_hdr = (struct msghdr){
+          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+          .msg_iov = &iov[i], .msg_iovlen = 1,
+          .msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf)};
+    }
+    int k = recvmmsg(f->udp, mm, RX_BATCH, MSG_DONTWAIT, NULL);
+    if (k <= 0)
+      return;
+    for (int i = 0; i < k; i++) {
+      size_t len = mm[i].msg_len, seg = gro_size(&mm[i].msg_hdr);
+      if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+        continue;
+      if (!seg)
+        seg = len;
+      for (size_t off = 0; off < len; off += seg)
+        on_datagram(f, f->rx[i] + off, len - off < seg ? len - off : seg,
+                    &from[i], mm[i].msg_hdr.msg_namelen);
+    }
+    if (k < RX_BATCH)
+      return;
+  }
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static short tcp_events(const struct fconn *c) {
+  if (c->tcp < 0 || c->closing)
+    return 0;
+  return (short)((read_room(c) ? POLLIN : 0) |
+                 (c->up_len > c->up_off ? POLLOUT : 0));
+}
+
+/* Timers, smbd, packets; then free what is finished. */
+static void service(struct front *f, int i) {
+  struct fconn *c = f->conns[i];
+  ngtcp2_tstamp now = now_ns();
+  if (!c->closing && ngtcp2_conn_get_expiry(c->conn) <= now) {
+    int rc = ngtcp2_conn_handle_expiry(c->conn, now);
+    if (rc != 0)
+      set_closing(c, rc == NGTCP2_ERR_IDLE_CLOSE ? CLOSE_SILENT
+                                                 : CLOSE_LIBERR, rc);
+  }
+  if (!c->closing) {
+    pump_to_smbd(c);
+    pump_from_smbd(c);
+  }
+  if (!c->closing)
+    flush_conn(f, c);
+  if (!c->closing && c->tcp_eof && c->fin_sent && c->acked >= c->end)
+    set_closing(c, CLOSE_APP, 0); /* smbd hung up and all is delivered */
+  if (!c->closing && (ngtcp2_conn_is_in_draining_period(c->conn) ||
+                      ngtcp2_conn_is_in_closing_period(c->conn)))
+    set_closing(c, CLOSE_SILENT, 0);
+  if (!c->closing)
+    return;
+  send_close(f, c);
+  free_conn(f, i);
+}
+
+static void run(struct front *f, const sigset_t *waitmask) {
+  static struct pollfd pfd[1 + MAX_CONNS];
+  while (!stop_flag) {
+    nfds_t n = 1;
+    bool want_out = false;
+    ngtcp2_tstamp next = UINT64_MAX;
+    for (int i = 0; i < MAX_CONNS; i++) {
+      struct fconn *c = f->conns[i];
+      if (!c)
+        continue;
+      /* a blocked connection waits for POLLOUT, not for its (pacing)
+       * timer, or the loop would spin */
+      if (c->tx_len)
+        want_out = true;
+      else if (ngtcp2_conn_get_expiry(c->conn) < next)
+        next = ngtcp2_conn_get_expiry(c->conn);
+      short ev = tcp_events(c);
+      if (ev)
+        pfd[n++] = (struct pollfd){.fd = c->tcp, .events = ev};
+    }
+    pfd[0] = (struct pollfd){.fd = f->udp,
+                             .events = POLLIN | (want_out ? POLLOUT : 0)};
+    /* ngtcp2's expiry includes pacing: nanosecond timeouts (NOTES) */
+    struct timespec ts, *tp = NULL;
+    ngtcp2_tstamp now = now_ns();
+    if (next != UINT64_MAX) {
+      ngtcp2_tstamp wait = next > now ? next - now : 0;
+      ts.tv_sec = (time_t)(wait / NGTCP2_SECONDS);
+      ts.tv_nsec = (long)(wait % NGTCP2_SECONDS);
+      tp = &ts;
+    }
+    if (ppoll(pfd, n, tp, waitmask) < 0 && errno != EINTR)
+      break;
+    if (pfd[0].revents & POLLIN)
+      read_datagrams(f);
+    for (int i = 0; i < MAX_CONNS; i++)
+      if (f->conns[i])
+        service(f, i);
+  }
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
 
 static int add_hex(char list[][65], int *n, const char *hex) {
   if (*n >= MAX_LIST || strlen(hex) != 64)
     return -1;
   snprintf(list[(*n)++], 65, "%s", hex);
   return 0;
+}
+
+static int open_udp(struct front *f, int listen_port) {
+  f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (f->udp < 0)
+    return -1;
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)listen_port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int sz = 8 << 20, one = 1;
+  /* as root the FORCE variants pass net.core.[rw]mem_max */
+  if (setsockopt(f->udp, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(f->udp, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+  if (setsockopt(f->udp, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(f->udp, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+  /* GRO is an optimisation: without it every datagram comes alone */
+  setsockopt(f->udp, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
+  if (bind(f->udp, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    perror("quic_front: bind");
+    return -1;
+  }
+  f->local_len = sizeof(f->local);
+  return getsockname(f->udp, (struct sockaddr *)&f->local, &f->local_len);
+}
+
+static int write_port_file(const struct front *f, const char *path) {
+  FILE *pf = fopen(path, "w");
+  if (!pf)
+    return -1;
+  fprintf(pf, "%u\n", ntohs(((const struct sockaddr_in *)&f->local)->sin_port));
+  return fclose(pf);
+}
+
+/* Signals stay blocked except inside ppoll: no wake-up is lost. */
+static void install_signals(sigset_t *waitmask) {
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  sigprocmask(SIG_BLOCK, &block, waitmask);
+  sigdelset(waitmask, SIGTERM);
+  sigdelset(waitmask, SIGINT);
 }
 
 int main(int argc, char **argv) {
@@ -527,8 +1071,9 @@ int main(int argc, char **argv) {
       {"allow", required_argument, NULL, 'A'},
       {"deny", required_argument, NULL, 'D'},
       {NULL, 0, NULL, 0}};
-  struct front f;
-  memset(&f, 0, sizeof(f));
+  static struct front f; /* large (CID table): not on the stack */
+  f.udp = -1;
+  f.gso_ok = true;
   the_front = &f;
   const char *cert = NULL, *key = NULL, *port_file = NULL, *client_ca = NULL;
   int listen_port = 0, o;
@@ -556,41 +1101,32 @@ int main(int argc, char **argv) {
             "[--require-client-cert] [--allow SHA256] [--deny SHA256]\n");
     return 2;
   }
-  gnutls_certificate_allocate_credentials(&f.cred);
+  if (gnutls_certificate_allocate_credentials(&f.cred) < 0)
+    return 1;
   if (gnutls_certificate_set_x509_key_file(f.cred, cert, key,
                                            GNUTLS_X509_FMT_PEM) < 0) {
     fprintf(stderr, "quic_front: cannot load %s / %s\n", cert, key);
     return 1;
   }
-  if (client_ca)
-    gnutls_certificate_set_x509_trust_file(f.cred, client_ca,
-                                           GNUTLS_X509_FMT_PEM);
-  gnutls_certificate_set_verify_function(f.cred, verify_client);
-  gnutls_session_ticket_key_generate(&f.ticket_key);
-  f.udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)listen_port)};
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  int sz = 8 << 20;
-  setsockopt(f.udp, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-  setsockopt(f.udp, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-  if (bind(f.udp, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    perror("quic_front: bind");
+  if (client_ca && gnutls_certificate_set_x509_trust_file(
+                       f.cred, client_ca, GNUTLS_X509_FMT_PEM) < 0) {
+    fprintf(stderr, "quic_front: cannot load %s\n", client_ca);
     return 1;
   }
-  f.local_len = sizeof(f.local);
-  getsockname(f.udp, (struct sockaddr *)&f.local, &f.local_len);
-  FILE *pf = fopen(port_file, "w");
-  if (!pf)
+  gnutls_certificate_set_verify_function(f.cred, verify_client);
+  if (gnutls_session_ticket_key_generate(&f.ticket_key) < 0)
     return 1;
-  fprintf(pf, "%u\n", ntohs(((struct sockaddr_in *)&f.local)->sin_port));
-  fclose(pf);
-  signal(SIGTERM, on_signal);
-  signal(SIGINT, on_signal);
-  run(&f);
+  sigset_t waitmask;
+  install_signals(&waitmask); /* before the port file announces us */
+  f.rx = malloc(sizeof(*f.rx) * RX_BATCH);
+  if (!f.rx || open_udp(&f, listen_port) < 0 ||
+      write_port_file(&f, port_file) < 0)
+    return 1;
+  run(&f, &waitmask);
   for (int i = 0; i < MAX_CONNS; i++)
     if (f.conns[i])
       free_conn(&f, i);
+  free(f.rx);
   gnutls_free(f.ticket_key.data);
   gnutls_certificate_free_credentials(f.cred);
   close(f.udp);

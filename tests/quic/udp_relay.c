@@ -13,8 +13,10 @@
  *
  * usage: udp_relay --upstream-port N --port-file FILE [--listen PORT]
  *                  [--delay-ms MS] [--loss PCT] [--reorder PCT] [--seed N]
- *                  [--rebind-after-bytes N]
- * Stops on SIGTERM/SIGINT and prints its counters to stderr.
+ *                  [--rebind-after-bytes N] [--stats-file FILE]
+ * Stops on SIGTERM/SIGINT and prints its counters to stderr. With
+ * --stats-file it also keeps FILE up to date (every 100 ms and at exit)
+ * with the counters as KEY=VALUE lines, for tests that act mid-transfer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +43,7 @@
 #define HOLD_MAX_NS 10000000u  /* a held-back datagram waits at most 10 ms */
 #define SOCK_BUF (8 << 20)
 #define NS_PER_MS 1000000ull
+#define STATS_EVERY_NS (100 * NS_PER_MS)
 
 struct entry {
   uint64_t due;    /* CLOCK_MONOTONIC ns at which it may leave */
@@ -77,6 +80,8 @@ struct relay {
   double loss, reorder;   /* percentages */
   uint64_t rng;
   uint64_t rebind_after, since_rebind, rebinds;
+  const char *stats_file;
+  uint64_t next_stats;
   struct dir to_up, to_client;
   uint8_t (*rx)[MAX_DGRAM]; /* BATCH receive buffers */
 };
@@ -365,6 +370,38 @@ static uint64_t next_event(const struct dir *d) {
   return t;
 }
 
+/* Replace the stats file atomically (write, then rename), so a reader
+ * never sees half of it. */
+static void write_stats(const struct relay *r) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", r->stats_file) >= (int)sizeof(tmp))
+    return;
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return;
+  const struct dir *ds[2] = {&r->to_up, &r->to_client};
+  const char *pre[2] = {"up", "down"};
+  for (int i = 0; i < 2; i++) {
+    const struct counters *n = &ds[i]->n;
+    fprintf(f, "%s_forwarded=%" PRIu64 "\n%s_bytes=%" PRIu64 "\n"
+            "%s_dropped=%" PRIu64 "\n%s_reordered=%" PRIu64 "\n"
+            "%s_overflow=%" PRIu64 "\n%s_send_errors=%" PRIu64 "\n",
+            pre[i], n->forwarded, pre[i], n->bytes, pre[i], n->dropped,
+            pre[i], n->reordered, pre[i], n->overflow, pre[i],
+            n->send_errors);
+  }
+  fprintf(f, "rebinds=%" PRIu64 "\n", r->rebinds);
+  if (fclose(f) == 0)
+    rename(tmp, r->stats_file);
+}
+
+static void maybe_write_stats(struct relay *r, uint64_t now) {
+  if (!r->stats_file || now < r->next_stats)
+    return;
+  write_stats(r);
+  r->next_stats = now + STATS_EVERY_NS;
+}
+
 static void run(struct relay *r, const sigset_t *waitmask) {
   while (!stop_flag) {
     if (rebind_flag) {
@@ -376,9 +413,12 @@ static void run(struct relay *r, const sigset_t *waitmask) {
     release_held(&r->to_client, now);
     flush(r, &r->to_up, now);
     flush(r, &r->to_client, now);
+    maybe_write_stats(r, now);
     uint64_t t = next_event(&r->to_up), t2 = next_event(&r->to_client);
     if (t2 < t)
       t = t2;
+    if (r->stats_file && r->next_stats < t)
+      t = r->next_stats;
     struct pollfd pfd[2] = {
         {.fd = r->cl, .events = POLLIN | (r->to_client.blocked ? POLLOUT : 0)},
         {.fd = r->up, .events = POLLIN | (r->to_up.blocked ? POLLOUT : 0)}};
@@ -423,6 +463,7 @@ struct options {
   const char *port_file;
   double delay_ms, loss, reorder;
   uint64_t seed, rebind_after;
+  const char *stats_file;
   bool seeded;
 };
 
@@ -464,6 +505,7 @@ static bool parse_opt(struct options *o, int c, const char *arg) {
   case 'R': return parse_num(arg, 0, 100, &o->reorder);
   case 's': o->seeded = true; return parse_u64(arg, &o->seed);
   case 'b': return parse_u64(arg, &o->rebind_after);
+  case 'S': o->stats_file = arg; return true;
   default: return false;
   }
 }
@@ -478,6 +520,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
       {"reorder", required_argument, NULL, 'R'},
       {"seed", required_argument, NULL, 's'},
       {"rebind-after-bytes", required_argument, NULL, 'b'},
+      {"stats-file", required_argument, NULL, 'S'},
       {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -490,7 +533,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
   if (!o->upstream || !o->port_file || optind != argc) {
     fprintf(stderr, "usage: udp_relay --upstream-port N --port-file F "
             "[--listen PORT] [--delay-ms MS] [--loss PCT] [--reorder PCT] "
-            "[--seed N] [--rebind-after-bytes N]\n");
+            "[--seed N] [--rebind-after-bytes N] [--stats-file F]\n");
     return -1;
   }
   return 0;
@@ -513,6 +556,7 @@ static int setup(struct relay *r, const struct options *o) {
   r->reorder = o->reorder;
   r->rng = o->seed;
   r->rebind_after = o->rebind_after;
+  r->stats_file = o->stats_file;
   r->rx = malloc(sizeof(*r->rx) * BATCH);
   if (!r->rx || dir_init(&r->to_up, "client->upstream") < 0 ||
       dir_init(&r->to_client, "upstream->client") < 0)
@@ -568,6 +612,8 @@ int main(int argc, char **argv) {
             o.upstream, o.delay_ms, o.loss, o.reorder, o.seed);
     run(&r, &waitmask);
     print_counters(&r, o.seed);
+    if (r.stats_file)
+      write_stats(&r);
   }
   if (r.cl >= 0)
     close(r.cl);

@@ -1,0 +1,43 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mount.h"
+
+static bool to_syslog;
+
+static void vmlog(int prio, const char *fmt, va_list ap) {
+  if (to_syslog) {
+    vsyslog(prio, fmt, ap);
+    return;
+  }
+  fprintf(stderr, "smbq-mount: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+void mlog(int prio, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vmlog(prio, fmt, ap);
+  va_end(ap);
+}
+
+void mlog_use_syslog(void) {
+  openlog("smbq-mount", LOG_PID, LOG_DAEMON);
+  to_syslog = true;
+}
+
+/* libfuse ends its messages with '\n'; syslog does not want it, stderr
+ * already gets it, so print them as they are there. */
+static void fuse_log_cb(enum fuse_log_level level, const char *fmt,
+                        va_list ap) {
+  if (to_syslog)
+    vsyslog((int)level, fmt, ap);
+  else
+    vfprintf(stderr, fmt, ap);
+}
+
+void mlog_capture_fuse(void) { fuse_set_log_func(fuse_log_cb); }

@@ -1,0 +1,84 @@
+/* The inode table of smbq-mount.
+ *
+ * SMB names files by path, FUSE by inode number. Each name the kernel has
+ * looked up gets a node that knows its parent and its own name, so a path
+ * is built by walking up to the root and a rename of a directory moves
+ * everything below it at once. A node's number for FUSE is its address
+ * (the root is FUSE_ROOT_ID), as in libfuse's passthrough_ll: the kernel
+ * only sends numbers it holds a lookup on.
+ *
+ * A node lives while the kernel holds lookups on it or a child node points
+ * at it (refs counts both). Nodes are found by (parent, name) in a hash
+ * table; unlink, rmdir and replacing renames take a node out of the table
+ * ("detached") but keep it until the kernel forgets it, so open files keep
+ * working. One mutex guards the table; no network call is made under it.
+ */
+#ifndef SMBQ_MOUNT_NODES_H
+#define SMBQ_MOUNT_NODES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct node {
+  struct node *parent;  /* holds a ref on it; NULL for the root */
+  struct node *next;    /* hash chain */
+  struct node *prev_all, *next_all; /* every node, to free them at exit */
+  char *name;           /* one path component ("" for the root) */
+  uint64_t serial;      /* st_ino shown to programs: never reused */
+  uint64_t refs;        /* kernel lookups + child nodes */
+  unsigned open;        /* open file handles */
+  bool doomed;          /* deleted on the server while open */
+  bool hashed;          /* false once the name is gone on the server */
+};
+
+struct nodes {
+  pthread_mutex_t mu;
+  struct node root;
+  char *prefix;         /* the mounted folder inside the share, "" = root */
+  struct node **buckets;
+  struct node *all;     /* every node but the root */
+  size_t nbuckets, count;
+  uint64_t next_serial;
+};
+
+int nodes_init(struct nodes *t, const char *prefix);
+/* Frees every node: after unmount the kernel sends no more FORGETs, so
+ * nodes may still hold lookups then. */
+void nodes_destroy(struct nodes *t);
+
+uint64_t nodes_ino(const struct nodes *t, const struct node *n);
+struct node *nodes_get(struct nodes *t, uint64_t ino);
+
+/* Path of n inside the share (malloc'd), or NULL: errno ENOENT when n or
+ * a directory above it was removed, ENOMEM. */
+char *nodes_path(struct nodes *t, struct node *n);
+/* Path of `name` inside directory `dir`. */
+char *nodes_child_path(struct nodes *t, struct node *dir, const char *name);
+
+/* The node for dir/name with one more kernel lookup on it (created when
+ * new). NULL when out of memory. */
+struct node *nodes_lookup(struct nodes *t, struct node *dir,
+                          const char *name);
+/* The kernel dropped n lookups. */
+void nodes_forget(struct nodes *t, struct node *node, uint64_t n);
+
+/* Open handles on dir/name (0 if the kernel has no node for it). */
+unsigned nodes_open_count(struct nodes *t, struct node *dir,
+                          const char *name);
+void nodes_opened(struct nodes *t, struct node *n);
+/* One handle on n closed. True when it was the last one of a doomed node
+ * (the server removes the file now). */
+bool nodes_closed(struct nodes *t, struct node *n);
+/* dir/name was deleted on the server while open: mark it doomed if it is
+ * still open. True if it was marked. */
+bool nodes_doom(struct nodes *t, struct node *dir, const char *name);
+
+/* dir/name no longer exists on the server. */
+void nodes_detach(struct nodes *t, struct node *dir, const char *name);
+/* dir/name was renamed to newdir/newname (replacing what was there). */
+int nodes_move(struct nodes *t, struct node *dir, const char *name,
+               struct node *newdir, const char *newname);
+
+#endif
