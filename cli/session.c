@@ -118,6 +118,13 @@ static void report_connection(struct cli_share *s) {
           "encryption %s, auth %s\n",
           i.server, i.peer, i.transport, i.dialect, i.signing,
           smbq_tree_encrypted(s->tree) ? i.cipher : "none", i.auth);
+  if (i.tls_version[0])
+    fprintf(stderr,
+            "smbq: %s %s, ALPN %s%s; certificate %s issued by %s, "
+            "SHA-256 %s\n",
+            i.tls_version, i.tls_cipher, i.alpn,
+            i.tls_resumed ? ", session resumed" : "", i.cert_subject,
+            i.cert_issuer, i.cert_sha256);
 }
 
 int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {

@@ -25,7 +25,12 @@ struct mount_cfg {
   bool foreground;
   bool singlethread;
   bool help, version;
-  struct fuse_args fuse_args; /* what goes to libfuse (mount options) */
+  const char *domain;         /* -o domain= for a plain user name */
+  char user_buf[512];         /* DOMAIN\user built from the two */
+  char *fuse_o;               /* -o options for libfuse, comma-joined */
+  struct fuse_args fuse_args; /* what goes to libfuse */
+  char *strings[64];          /* copies of -o lists (options point in) */
+  int nstrings;
 };
 
 /* Fill m from the command line (smbq-mount URL MOUNTPOINT [options]

@@ -54,9 +54,8 @@ static bool is_due(const struct smbq_race *r, int i, int64_t now_ns) {
                          r->a[0].state == SMBQ_RACE_FAILED);
 }
 
-static void attempt_start(struct smbq_race *r, int i, int64_t now_ns) {
+static void attempt_start(struct smbq_race *r, int i) {
   struct smbq_race_attempt *a = &r->a[i];
-  a->started_ns = now_ns;
   a->err[0] = '\0';
   int rc = r->cfg.open(r->cfg.user, a->kind, &a->tp, a->err, sizeof(a->err));
   if (rc == 0) {
@@ -133,7 +132,7 @@ int smbq_race_step(struct smbq_race *r, int64_t now_ns) {
   for (int i = 0; i < 2; i++) {
     struct smbq_race_attempt *a = &r->a[i];
     if (is_due(r, i, now_ns))
-      attempt_start(r, i, now_ns);
+      attempt_start(r, i);
     if (attempt_step(a, now_ns)) {
       attempt_discard(&r->a[1 - i]);
       return 1;

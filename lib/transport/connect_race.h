@@ -61,7 +61,6 @@ struct smbq_race_attempt {
   enum smbq_race_state state;
   struct smbq_transport *tp; /* owned by the race until taken */
   int rc;
-  int64_t started_ns;        /* when open() was called, for tests/logs */
   char err[640];
 };
 

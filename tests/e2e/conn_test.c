@@ -77,6 +77,10 @@ static void case_events_and_resumption(void) {
     printf("ok events (tcp)\n");
     return;
   }
+  /* MS-SMB2 3.2.5.2: without the server's acceptance of transport-level
+   * security, SMB signing stays on over QUIC */
+  CHECK(s.last.transport_security || strcmp(s.last.signing, "none") != 0,
+        "signing %s without transport security", s.last.signing);
   struct smbq_conn_info full = s.last;
   CHECK(!strcmp(full.alpn, "smb"), "ALPN %s", full.alpn);
   CHECK(!strcmp(full.tls_version, "TLS1.3"), "TLS %s", full.tls_version);

@@ -36,6 +36,7 @@ fixture_skip_unless_root() {
 }
 
 fixture_cleanup() {
+  fixture_relay_stop
   if [ -n "${FIXTURE_FRONT_PID:-}" ]; then
     kill "$FIXTURE_FRONT_PID" 2>/dev/null || true
     wait "$FIXTURE_FRONT_PID" 2>/dev/null || true
@@ -116,6 +117,8 @@ fixture_start() {
   SMBQ_TEST_ENCDIR=$d/enc
   export SMBQ_TEST_HOST SMBQ_TEST_PORT SMBQ_TEST_USER SMBQ_PASSWORD \
     SMBQ_TEST_SHAREDIR SMBQ_TEST_ENCDIR SMBQ_TEST_DIR
+  # the transport cache of `auto` goes here, never into root's home
+  export XDG_CACHE_HOME=$d/xdg-cache
   if [ "${SMBQ_TRANSPORT:-tcp}" = quic ]; then
     fixture_front "$SMBQ_TEST_PORT" server
   fi
@@ -148,6 +151,46 @@ fixture_front() {
   SMBQ_TEST_QUIC_PORT=$(cat "$pf")
   SMBQ_TEST_HOST=fsedge1.smbq.test
   export SMBQ_TEST_QUIC_PORT SMBQ_TEST_HOST
+}
+
+# Put the UDP impairment relay ($SMBQ_UDP_RELAY, tests/quic/udp_relay.c)
+# in front of the running QUIC front: fixture_relay [RELAY OPTIONS...]
+# (--delay-ms MS, --loss PCT, --reorder PCT, --seed N,
+# --rebind-after-bytes N). Sets FIXTURE_RELAY_PID and points
+# SMBQ_TEST_QUIC_PORT at the relay, so `sq` goes through it. The relay
+# keeps its counters in $FIXTURE_RELAY_STATS (read them with relay_stat)
+# and its log in $SMBQ_TEST_DIR/relay.log.
+fixture_relay() {
+  local pf=$SMBQ_TEST_DIR/relay.port
+  rm -f "$pf"
+  FIXTURE_RELAY_STATS=$SMBQ_TEST_DIR/relay.stats
+  "${SMBQ_UDP_RELAY:?SMBQ_UDP_RELAY must point at udp_relay}" \
+    --upstream-port "${SMBQ_TEST_QUIC_PORT:?start the QUIC front first}" \
+    --port-file "$pf" --stats-file "$FIXTURE_RELAY_STATS" "$@" \
+    >"$SMBQ_TEST_DIR/relay.log" 2>&1 &
+  FIXTURE_RELAY_PID=$!
+  local i
+  for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+  [ -s "$pf" ] || fail "udp_relay did not start: $(cat "$SMBQ_TEST_DIR/relay.log")"
+  SMBQ_TEST_QUIC_PORT=$(cat "$pf")
+  export SMBQ_TEST_QUIC_PORT
+}
+
+# Stop the relay we started (it writes its final counters on SIGTERM).
+fixture_relay_stop() {
+  if [ -n "${FIXTURE_RELAY_PID:-}" ]; then
+    kill "$FIXTURE_RELAY_PID" 2>/dev/null || true
+    wait "$FIXTURE_RELAY_PID" 2>/dev/null || true
+    FIXTURE_RELAY_PID=
+  fi
+}
+
+# One relay counter, e.g. relay_stat rebinds, relay_stat up_dropped
+# (up: client -> server, down: server -> client); 0 before the first.
+relay_stat() {
+  local v
+  v=$(sed -n "s/^$1=//p" "$FIXTURE_RELAY_STATS" 2>/dev/null || true)
+  echo "${v:-0}"
 }
 
 # Options that make smbq use the fixture's transport.

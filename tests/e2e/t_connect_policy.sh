@@ -106,6 +106,14 @@ expect_stderr "over quic:"
 [ "$refused_ms" -le 1000 ] || fail "auto with TCP refused took ${refused_ms} ms"
 echo "ok auto with TCP refused: over QUIC in ${refused_ms} ms"
 
+# Both fail: the message names both causes, and the exit code follows the
+# more telling one: 6 for the certificate (no --ca-file for the test CA).
+expect_rc 6 "$SMBQ" -U "$SMBQ_TEST_USER" -t auto -p "$free_tcp" \
+  --quic-port "$QP" --resolve fsedge1.smbq.test:127.0.0.1 \
+  --no-transport-cache ls "$URL"
+expect_stderr "TCP connection to .* refused.*; then over QUIC: .*untrusted CA"
+echo "ok both failing: certificate error wins, both causes named"
+
 # A QUIC attempt that loses is dropped cleanly (the ASan build checks for
 # leaks): QUIC goes to a silent UDP port, so it is still handshaking when
 # TCP's retransmitted SYN (about 1 s in) gets through once the drop is

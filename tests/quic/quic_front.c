@@ -593,15 +593,15 @@ static void flush_conn(struct front *f, struct fconn *c) {
     if (n == 0)
       break;
     npkts++;
-    bool full = off + (size_t)n + mtu > cap;
-    if (off && !ngtcp2_path_eq(&ps.path, &bp.path)) {
-      /* a new path ends the batch; this packet starts the next one */
+    /* A batch has one path, and UDP_SEGMENT wants segments of one size
+     * but a shorter last one: a packet that fits neither goes first in
+     * the next batch. */
+    if (off && (!ngtcp2_path_eq(&ps.path, &bp.path) || (size_t)n > gso)) {
       send_tx(f, c, off, gso, &bp.path);
       if (c->tx_len)
         break; /* blocked: this packet is lost, QUIC resends it */
       memmove(c->tx, c->tx + off, (size_t)n);
-      off = gso = 0;
-      full = false;
+      off = 0;
     }
     if (!off) {
       ngtcp2_path_storage_zero(&bp);
@@ -609,11 +609,9 @@ static void flush_conn(struct front *f, struct fconn *c) {
       gso = (size_t)n;
     }
     off += (size_t)n;
-    /* GSO segments are all gso bytes but the last: a shorter packet ends
-     * the batch, and a short first one goes alone. */
-    if (full || (size_t)n < gso || (size_t)n < mtu || !f->gso_ok) {
+    if ((size_t)n < gso || off + mtu > cap || !f->gso_ok) {
       send_tx(f, c, off, gso, &bp.path);
-      off = gso = 0;
+      off = 0;
     }
   }
   if (off && !c->tx_len)

@@ -1,0 +1,555 @@
+/* smbq-mount: names and attributes (lookup, getattr, setattr, mkdir,
+ * unlink, rmdir, rename) and the operation table.
+ *
+ * Why the low-level API: it hands us inode numbers, and nodes.c keeps the
+ * name of each, so a directory rename is one table update while the
+ * kernel keeps its caches; it lets reads be answered from libsmbq's
+ * completion callbacks without holding a worker thread; and lookup counts
+ * tell us exactly when a name may be forgotten. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errmap.h"
+#include "fs_internal.h"
+#include "log.h"
+
+/* How long rmdir waits for files deleted while open to be closed. */
+#define DOOMED_WAIT_S 2
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* A dead connection fails every request: log each distinct message once
+ * per minute, not once per request. */
+static void log_unexpected(struct fs *fs, const char *what, const char *path) {
+  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  static char last[512];
+  static time_t last_time;
+  char msg[512];
+  smbq_conn_errmsg(fs->conn, msg, sizeof(msg));
+  time_t now = time(NULL);
+  pthread_mutex_lock(&mu);
+  bool repeat = strcmp(msg, last) == 0 && now - last_time < 60;
+  if (!repeat) {
+    snprintf(last, sizeof(last), "%s", msg);
+    last_time = now;
+  }
+  pthread_mutex_unlock(&mu);
+  if (!repeat)
+    mlog(LOG_ERR, "%s '%s': %s", what, path ? path : "", msg);
+}
+
+void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
+                  const char *path) {
+  bool unexpected;
+  int e = smbq_mount_errno(err, &unexpected);
+  if (unexpected)
+    log_unexpected(fs, what, path);
+  fuse_reply_err(req, e);
+}
+
+bool fs_bad_name(const char *name) { return strpbrk(name, "\\:") != NULL; }
+
+/* ---- attributes ------------------------------------------------------ */
+
+void fs_fill_attr(const struct fs *fs, const struct node *n,
+                  const struct smbq_stat *s, struct stat *st) {
+  const struct mount_cfg *cfg = fs->cfg;
+  bool dir = s->type == SMBQ_TYPE_DIR;
+  mode_t perm = dir ? cfg->dir_mode : cfg->file_mode;
+  /* chmod a-w sets the read-only attribute: show it as no write bits */
+  if (!dir && (s->attributes & SMBQ_ATTR_READONLY))
+    perm &= ~(mode_t)0222;
+  memset(st, 0, sizeof(*st));
+  st->st_mode = (dir ? S_IFDIR : S_IFREG) | perm;
+  /* The server's file id is stable and matches what readdir reports. */
+  st->st_ino = s->file_id ? s->file_id : n->serial;
+  st->st_nlink = 1; /* unknown; 1 keeps find from guessing subdirs */
+  st->st_uid = cfg->uid;
+  st->st_gid = cfg->gid;
+  st->st_size = (off_t)s->size;
+  st->st_blocks = (blkcnt_t)((s->alloc_size + 511) / 512);
+  st->st_blksize = FS_IO_SIZE;
+  st->st_atim = s->atime;
+  st->st_mtim = s->mtime;
+  st->st_ctim = s->ctime.tv_sec ? s->ctime : s->mtime;
+}
+
+void fs_fill_entry(const struct fs *fs, struct node *n,
+                   const struct smbq_stat *s, struct fuse_entry_param *e) {
+  memset(e, 0, sizeof(*e));
+  e->ino = nodes_ino(&fs->nodes, n);
+  e->attr_timeout = fs->cfg->attr_timeout;
+  e->entry_timeout = fs->cfg->entry_timeout;
+  fs_fill_attr(fs, n, s, &e->attr);
+}
+
+void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *dir,
+                    const char *name, const struct smbq_stat *s) {
+  struct node *n = nodes_lookup(&fs->nodes, dir, name);
+  if (!n) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  struct fuse_entry_param e;
+  fs_fill_entry(fs, n, s, &e);
+  /* -ENOENT: the request was interrupted, the kernel took no lookup. */
+  if (fuse_reply_entry(req, &e) == -ENOENT)
+    nodes_forget(&fs->nodes, n, 1);
+}
+
+static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n,
+                       const struct smbq_stat *s) {
+  struct stat st;
+  fs_fill_attr(fs, n, s, &st);
+  fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
+}
+
+/* Path of dir/name for a request, or a reply with the error and NULL. */
+static char *child_path(fuse_req_t req, struct fs *fs, struct node *dir,
+                        const char *name) {
+  char *path = nodes_child_path(&fs->nodes, dir, name);
+  if (!path)
+    fuse_reply_err(req, errno);
+  return path;
+}
+
+static char *node_path(fuse_req_t req, struct fs *fs, struct node *n) {
+  char *path = nodes_path(&fs->nodes, n);
+  if (!path)
+    fuse_reply_err(req, errno);
+  return path;
+}
+
+/* ---- init ------------------------------------------------------------- */
+
+int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
+            smbq_tree *tree, const char *prefix) {
+  memset(fs, 0, sizeof(*fs));
+  fs->cfg = cfg;
+  fs->conn = conn;
+  fs->tree = tree;
+  struct smbq_stat st;
+  int rc = smbq_stat(tree, prefix, &st);
+  if (rc < 0)
+    return rc;
+  if (st.type != SMBQ_TYPE_DIR)
+    return SMBQ_ERR_NOTDIR;
+  if (nodes_init(&fs->nodes, prefix) < 0)
+    return SMBQ_ERR_NOMEM;
+  pthread_mutex_init(&fs->doomed_mu, NULL);
+  pthread_cond_init(&fs->doomed_cv, NULL);
+  return 0;
+}
+
+void fs_destroy(struct fs *fs) {
+  nodes_destroy(&fs->nodes);
+  pthread_mutex_destroy(&fs->doomed_mu);
+  pthread_cond_destroy(&fs->doomed_cv);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn) {
+  (void)userdata;
+  /* Large requests: libsmbq splits and pipelines them (libfuse caps this
+   * at its buffer size, 1 MiB in 3.14). */
+  conn->max_write = FS_IO_SIZE;
+  conn->max_readahead = FS_IO_SIZE;
+  /* O_TRUNC goes into the SMB CREATE (overwrite) instead of a setattr. */
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+    conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  /* A write returns only once the server acknowledged it: no kernel
+   * write-back cache. */
+  conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+  conn->time_gran = 100; /* SMB FILETIME ticks */
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  struct fs *fs = req_fs(req);
+  struct node *dir = ino_node(fs, parent);
+  if (fs_bad_name(name)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  char *path = child_path(req, fs, dir, name);
+  if (!path)
+    return;
+  struct smbq_stat s;
+  int rc = smbq_stat(fs->tree, path, &s);
+  if (rc == SMBQ_ERR_NOENT && fs->cfg->negative_timeout > 0) {
+    struct fuse_entry_param e = {.ino = 0,
+                                 .entry_timeout = fs->cfg->negative_timeout};
+    fuse_reply_entry(req, &e);
+  } else if (rc < 0) {
+    fs_reply_err(req, fs, rc, "lookup", path);
+  } else {
+    fs_reply_entry(req, fs, dir, name, &s);
+  }
+  free(path);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  struct fs *fs = req_fs(req);
+  nodes_forget(&fs->nodes, ino_node(fs, ino), nlookup);
+  fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+                            struct fuse_forget_data *forgets) {
+  struct fs *fs = req_fs(req);
+  for (size_t i = 0; i < count; i++)
+    nodes_forget(&fs->nodes, ino_node(fs, forgets[i].ino),
+                 forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+/* Attributes through the open handle when there is one: it still works
+ * after the name was deleted or renamed. */
+static int stat_node(struct fs *fs, struct node *n, struct fuse_file_info *fi,
+                     const char *path, struct smbq_stat *s) {
+  if (fi && fi->fh)
+    return smbq_fstat(((struct fh *)(uintptr_t)fi->fh)->f, s);
+  return path ? smbq_stat(fs->tree, path, s) : SMBQ_ERR_NOENT;
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+                       struct fuse_file_info *fi) {
+  struct fs *fs = req_fs(req);
+  struct node *n = ino_node(fs, ino);
+  char *path = NULL;
+  if (!(fi && fi->fh) && !(path = node_path(req, fs, n)))
+    return;
+  struct smbq_stat s;
+  int rc = stat_node(fs, n, fi, path, &s);
+  if (rc < 0)
+    fs_reply_err(req, fs, rc, "stat", path);
+  else
+    reply_attr(req, fs, n, &s);
+  free(path);
+}
+
+/* ---- setattr ---------------------------------------------------------- */
+
+static int set_size(struct fs *fs, const char *path,
+                    struct fuse_file_info *fi, off_t size) {
+  if (fi && fi->fh)
+    return smbq_ftruncate(((struct fh *)(uintptr_t)fi->fh)->f,
+                          (uint64_t)size);
+  if (!path)
+    return SMBQ_ERR_NOENT;
+  smbq_file *f;
+  int rc = smbq_open(fs->tree, path, SMBQ_O_WRONLY, &f);
+  if (rc < 0)
+    return rc;
+  rc = smbq_ftruncate(f, (uint64_t)size);
+  int crc = smbq_close(f);
+  return rc < 0 ? rc : crc;
+}
+
+/* Only the write bits mean something to SMB: none left (chmod a-w) sets
+ * the read-only attribute, any (chmod u+w) clears it. Directories keep
+ * dir_mode: their read-only bit means something else on Windows. */
+static int set_mode(struct fs *fs, const char *path, mode_t mode) {
+  if (!path)
+    return SMBQ_ERR_NOENT;
+  struct smbq_stat s;
+  int rc = smbq_stat(fs->tree, path, &s);
+  if (rc < 0 || s.type == SMBQ_TYPE_DIR)
+    return rc;
+  uint32_t attrs = s.attributes & ~(uint32_t)SMBQ_ATTR_READONLY;
+  if (!(mode & 0222))
+    attrs |= SMBQ_ATTR_READONLY;
+  if (attrs == s.attributes)
+    return 0;
+  return smbq_set_attributes(fs->tree, path, attrs);
+}
+
+static int set_times(struct fs *fs, const char *path, const struct stat *attr,
+                     int to_set) {
+  if (!path)
+    return SMBQ_ERR_NOENT;
+  struct timespec now, at, mt;
+  clock_gettime(CLOCK_REALTIME, &now);
+  at = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim;
+  mt = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
+  return smbq_set_times(fs->tree, path,
+                        (to_set & FUSE_SET_ATTR_ATIME) ? &at : NULL,
+                        (to_set & FUSE_SET_ATTR_MTIME) ? &mt : NULL);
+}
+
+/* Ownership is fixed by uid=/gid=; like mount.cifs without Unix
+ * extensions, chown is accepted and changes nothing, so cp -a and tar
+ * running as root do not fail on every file. */
+static int apply_setattr(struct fs *fs, const char *path, struct stat *attr,
+                         int to_set, struct fuse_file_info *fi) {
+  int rc = 0;
+  if (to_set & FUSE_SET_ATTR_SIZE)
+    rc = set_size(fs, path, fi, attr->st_size);
+  if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
+    rc = set_mode(fs, path, attr->st_mode);
+  if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+    rc = set_times(fs, path, attr, to_set);
+  return rc;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+                       int to_set, struct fuse_file_info *fi) {
+  struct fs *fs = req_fs(req);
+  struct node *n = ino_node(fs, ino);
+  /* NULL path: deleted while open; only the handle still works */
+  char *path = nodes_path(&fs->nodes, n);
+  if (!path && errno == ENOMEM) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  int rc = apply_setattr(fs, path, attr, to_set, fi);
+  struct smbq_stat s;
+  if (rc == 0)
+    rc = stat_node(fs, n, fi, path, &s);
+  if (rc < 0)
+    fs_reply_err(req, fs, rc, "setattr", path);
+  else
+    reply_attr(req, fs, n, &s);
+  free(path);
+}
+
+/* ---- directories and deletion ----------------------------------------- */
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+                     mode_t mode) {
+  (void)mode; /* dir_mode applies */
+  struct fs *fs = req_fs(req);
+  struct node *dir = ino_node(fs, parent);
+  if (fs_bad_name(name)) {
+    fuse_reply_err(req, EINVAL);
+    return;
+  }
+  char *path = child_path(req, fs, dir, name);
+  if (!path)
+    return;
+  struct smbq_stat s;
+  int rc = smbq_mkdir(fs->tree, path);
+  if (rc == 0)
+    rc = smbq_stat(fs->tree, path, &s);
+  if (rc < 0)
+    fs_reply_err(req, fs, rc, "mkdir", path);
+  else
+    fs_reply_entry(req, fs, dir, name, &s);
+  free(path);
+}
+
+/* Samba answers STATUS_CANNOT_DELETE for a read-only file, which libsmbq
+ * has no code for (SMBQ_ERR_STATUS); Windows answers ACCESS_DENIED. */
+static bool maybe_readonly(int rc) {
+  return rc == SMBQ_ERR_ACCESS || rc == SMBQ_ERR_STATUS;
+}
+
+int fs_delete_file(struct fs *fs, const char *path) {
+  int rc = smbq_unlink(fs->tree, path);
+  if (!maybe_readonly(rc))
+    return rc;
+  struct smbq_stat s;
+  if (smbq_stat(fs->tree, path, &s) < 0 ||
+      !(s.attributes & SMBQ_ATTR_READONLY))
+    return rc;
+  uint32_t attrs = s.attributes & ~(uint32_t)SMBQ_ATTR_READONLY;
+  if (smbq_set_attributes(fs->tree, path, attrs) < 0)
+    return rc;
+  rc = smbq_unlink(fs->tree, path);
+  if (rc < 0)
+    smbq_set_attributes(fs->tree, path, s.attributes); /* put it back */
+  return rc;
+}
+
+/* POSIX lets an open file be deleted and used until closed. SMB keeps a
+ * deleted-but-open file under its name (STATUS_DELETE_PENDING) until the
+ * last close, so the name could neither be looked up nor reused. Like
+ * NFS and cifs.ko, rename it to a hidden name first, then delete that:
+ * the server removes it at the last close, and the handle keeps working. */
+static int delete_open_file(struct fs *fs, struct node *dir,
+                            const char *name, const char *path) {
+  char hidden[64];
+  snprintf(hidden, sizeof(hidden), ".smbq-deleted-%x-%x", (unsigned)getpid(),
+           __atomic_add_fetch(&fs->silly_seq, 1, __ATOMIC_RELAXED));
+  char *silly = nodes_child_path(&fs->nodes, dir, hidden);
+  if (!silly)
+    return SMBQ_ERR_NOMEM;
+  int rc = smbq_rename(fs->tree, path, silly, SMBQ_RENAME_NOREPLACE);
+  if (rc < 0) {
+    free(silly);
+    return fs_delete_file(fs, path); /* still gone after the last close */
+  }
+  rc = fs_delete_file(fs, silly);
+  if (rc < 0)
+    smbq_rename(fs->tree, silly, path, SMBQ_RENAME_NOREPLACE);
+  else if (nodes_doom(&fs->nodes, dir, name)) {
+    pthread_mutex_lock(&fs->doomed_mu);
+    fs->doomed++;
+    pthread_mutex_unlock(&fs->doomed_mu);
+  }
+  free(silly);
+  return rc;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  struct fs *fs = req_fs(req);
+  struct node *dir = ino_node(fs, parent);
+  char *path = child_path(req, fs, dir, name);
+  if (!path)
+    return;
+  int rc = nodes_open_count(&fs->nodes, dir, name) > 0
+               ? delete_open_file(fs, dir, name, path)
+               : fs_delete_file(fs, path);
+  if (rc < 0) {
+    fs_reply_err(req, fs, rc, "unlink", path);
+  } else {
+    nodes_detach(&fs->nodes, dir, name);
+    fuse_reply_err(req, 0);
+  }
+  free(path);
+}
+
+/* A directory that held files deleted while open is not empty until
+ * they are closed; the kernel sends the last close (RELEASE) after
+ * close(2) returned, so `rm f; rmdir d` can get here first. */
+static bool wait_doomed(struct fs *fs) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += DOOMED_WAIT_S;
+  pthread_mutex_lock(&fs->doomed_mu);
+  bool had = fs->doomed > 0;
+  while (fs->doomed > 0 &&
+         pthread_cond_timedwait(&fs->doomed_cv, &fs->doomed_mu, &until) == 0)
+    ;
+  pthread_mutex_unlock(&fs->doomed_mu);
+  return had;
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  struct fs *fs = req_fs(req);
+  struct node *dir = ino_node(fs, parent);
+  char *path = child_path(req, fs, dir, name);
+  if (!path)
+    return;
+  int rc = smbq_rmdir(fs->tree, path);
+  if (rc == SMBQ_ERR_NOTEMPTY && wait_doomed(fs))
+    rc = smbq_rmdir(fs->tree, path);
+  if (rc < 0) {
+    fs_reply_err(req, fs, rc, "rmdir", path);
+  } else {
+    nodes_detach(&fs->nodes, dir, name);
+    fuse_reply_err(req, 0);
+  }
+  free(path);
+}
+
+/* ---- rename ----------------------------------------------------------- */
+
+/* SMB refuses to replace a read-only file; POSIX rename does not care
+ * about the target's mode. */
+static int rename_over_readonly(struct fs *fs, const char *from,
+                                const char *to, int rc) {
+  struct smbq_stat s;
+  if (smbq_stat(fs->tree, to, &s) < 0 || s.type != SMBQ_TYPE_FILE ||
+      !(s.attributes & SMBQ_ATTR_READONLY))
+    return rc;
+  uint32_t attrs = s.attributes & ~(uint32_t)SMBQ_ATTR_READONLY;
+  rc = smbq_set_attributes(fs->tree, to, attrs);
+  if (rc == 0)
+    rc = smbq_rename(fs->tree, from, to, 0);
+  if (rc < 0)
+    smbq_set_attributes(fs->tree, to, s.attributes);
+  return rc;
+}
+
+static int do_rename(struct fs *fs, struct node *newdir, const char *newname,
+                     const char *from, const char *to, unsigned flags) {
+  if (strcmp(from, to) == 0)
+    return 0;
+  if (flags & RENAME_NOREPLACE)
+    return smbq_rename(fs->tree, from, to, SMBQ_RENAME_NOREPLACE);
+  /* An open target would make the server refuse: delete it the way
+   * unlink deletes open files, so its handles keep working. */
+  if (nodes_open_count(&fs->nodes, newdir, newname) > 0)
+    delete_open_file(fs, newdir, newname, to);
+  int rc = smbq_rename(fs->tree, from, to, 0);
+  if (maybe_readonly(rc))
+    rc = rename_over_readonly(fs, from, to, rc);
+  return rc;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                      fuse_ino_t newparent, const char *newname,
+                      unsigned int flags) {
+  struct fs *fs = req_fs(req);
+  if (flags & ~(unsigned)RENAME_NOREPLACE) {
+    fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, WHITEOUT: no SMB op */
+    return;
+  }
+  if (fs_bad_name(newname)) {
+    fuse_reply_err(req, EINVAL);
+    return;
+  }
+  struct node *dir = ino_node(fs, parent), *newdir = ino_node(fs, newparent);
+  char *from = child_path(req, fs, dir, name);
+  char *to = from ? child_path(req, fs, newdir, newname) : NULL;
+  if (!to) {
+    free(from);
+    return;
+  }
+  int rc = do_rename(fs, newdir, newname, from, to, flags);
+  if (rc == 0 && nodes_move(&fs->nodes, dir, name, newdir, newname) < 0)
+    rc = SMBQ_ERR_NOMEM;
+  if (rc < 0)
+    fs_reply_err(req, fs, rc, "rename", from);
+  else
+    fuse_reply_err(req, 0);
+  free(from);
+  free(to);
+}
+
+/* SMB without Unix extensions has neither symbolic nor hard links. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+                       const char *name) {
+  (void)link, (void)parent, (void)name;
+  fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+                    const char *newname) {
+  (void)ino, (void)newparent, (void)newname;
+  fuse_reply_err(req, EPERM);
+}
+
+const struct fuse_lowlevel_ops smbq_fs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .mknod = fs_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .link = op_link,
+    .rename = op_rename,
+    .open = fs_open,
+    .create = fs_create,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .fsync = fs_fsync,
+    .release = fs_release,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .readdirplus = fs_readdirplus,
+    .releasedir = fs_releasedir,
+    .fsyncdir = fs_fsyncdir,
+    .statfs = fs_statfs,
+};

@@ -1,0 +1,78 @@
+/* Shared by fs.c (names and attributes), fs_file.c (open files) and
+ * fs_dir.c (listings, statfs). */
+#ifndef SMBQ_MOUNT_FS_INTERNAL_H
+#define SMBQ_MOUNT_FS_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+/* st_blksize: programs size their buffers from it, and each FUSE request
+ * can carry this much (max_write), which libsmbq then pipelines. */
+#define FS_IO_SIZE (1024u * 1024u)
+
+/* An open file (fi->fh). */
+struct fh {
+  smbq_file *f;
+  struct node *node;
+  bool readonly_on_close; /* created without write permission */
+};
+
+static inline struct fs *req_fs(fuse_req_t req) {
+  return fuse_req_userdata(req);
+}
+
+static inline struct node *ino_node(struct fs *fs, fuse_ino_t ino) {
+  return nodes_get(&fs->nodes, ino);
+}
+
+/* Reply with the errno for a library error; log it (with the library's
+ * message) when it is about the connection or server, not the request. */
+void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
+                  const char *path);
+
+/* Names FUSE may pass that SMB would read differently: '\' is a path
+ * separator to the server, ':' names an alternate data stream. */
+bool fs_bad_name(const char *name);
+
+void fs_fill_attr(const struct fs *fs, const struct node *n,
+                  const struct smbq_stat *s, struct stat *st);
+void fs_fill_entry(const struct fs *fs, struct node *n,
+                   const struct smbq_stat *s, struct fuse_entry_param *e);
+
+/* Reply to a lookup-like request (lookup, mkdir, mknod) for dir/name:
+ * takes the kernel's lookup reference on the node. */
+void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *dir,
+                    const char *name, const struct smbq_stat *s);
+
+/* Delete a file, clearing the read-only attribute first when that is what
+ * stops the server (POSIX unlink does not depend on the file's mode). */
+int fs_delete_file(struct fs *fs, const char *path);
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+               mode_t mode, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+             struct fuse_file_info *fi);
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+              off_t off, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+              struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+              mode_t mode, dev_t rdev);
+
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi);
+void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+                   struct fuse_file_info *fi);
+void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+                 struct fuse_file_info *fi);
+void fs_statfs(fuse_req_t req, fuse_ino_t ino);
+
+#endif

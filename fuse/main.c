@@ -1,0 +1,212 @@
+/* smbq-mount: mount an SMB share with FUSE, on the libsmbq public API.
+ *
+ * Start-up order matters: libsmbq runs an I/O thread per connection and a
+ * fork() keeps only the calling thread, so in the background case the
+ * process forks first and the child connects, checks the share, mounts
+ * and only then tells the waiting parent to exit 0. Until that moment the
+ * child writes its errors to the terminal and exits with the smbq CLI's
+ * exit code, which the parent passes on; nothing is left mounted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "exitcodes.h"
+#include "fs.h"
+#include "log.h"
+#include "mount.h"
+
+/* The password is in memory for the whole run (the library keeps it to
+ * re-authenticate): no core dumps, no ptrace by other users. */
+static void no_core_dumps(void) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Our own copies of the password go as soon as the session is up; so does
+ * SMBQ_PASSWORD, which /proc/PID/environ would otherwise show. */
+static void forget_secrets(struct mount_cfg *m) {
+  smbq_free_secret(m->cli.password);
+  m->cli.password = NULL;
+  smbq_opts_free(m->cli.opts);
+  m->cli.opts = NULL;
+  char *env = getenv("SMBQ_PASSWORD");
+  if (env)
+    explicit_bzero(env, strlen(env));
+  unsetenv("SMBQ_PASSWORD");
+}
+
+/* An absolute path: unmounting happens after chdir("/"). */
+static int check_mountpoint(struct mount_cfg *m, char *abs) {
+  struct stat st;
+  if (!realpath(m->mountpoint, abs) || stat(abs, &st) < 0) {
+    fprintf(stderr, "smbq-mount: mount point %s: %s\n", m->mountpoint,
+            strerror(errno));
+    return SMBQ_EXIT_USAGE;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "smbq-mount: mount point %s is not a directory\n",
+            m->mountpoint);
+    return SMBQ_EXIT_USAGE;
+  }
+  m->mountpoint = abs;
+  return 0;
+}
+
+/* Mounted: leave the terminal and tell the parent to exit 0. */
+static void detach(int notify_fd) {
+  if (chdir("/") < 0)
+    mlog(LOG_WARNING, "chdir /: %s", strerror(errno));
+  if (notify_fd < 0)
+    return;
+  setsid();
+  mlog_use_syslog();
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO)
+      close(null);
+  }
+  unsigned char ok = SMBQ_EXIT_OK;
+  if (write(notify_fd, &ok, 1) != 1)
+    mlog(LOG_WARNING, "cannot notify the starting process");
+  close(notify_fd);
+}
+
+static void log_mounted(const struct mount_cfg *m, struct fs *fs) {
+  struct smbq_conn_info i;
+  if (smbq_conn_get_info(fs->conn, &i) < 0)
+    return;
+  mlog(LOG_INFO, "mounted %s on %s (%s over %s, SMB %s)", m->url,
+       m->mountpoint, i.peer, i.transport, i.dialect);
+}
+
+static int loop(const struct mount_cfg *m, struct fuse_session *se) {
+  int res;
+  if (m->singlethread) {
+    res = fuse_session_loop(se);
+  } else {
+    struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 10};
+    res = fuse_session_loop_mt(se, &cfg);
+  }
+  /* > 0: stopped by a signal (SIGTERM, SIGINT), an ordinary way out. */
+  return res < 0 ? SMBQ_EXIT_OTHER : SMBQ_EXIT_OK;
+}
+
+static int run_session(struct mount_cfg *m, struct fs *fs, int notify_fd) {
+  struct fuse_session *se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
+                                             sizeof(smbq_fs_ops), fs);
+  if (!se)
+    return SMBQ_EXIT_USAGE; /* libfuse said which option it did not like */
+  int rc = SMBQ_EXIT_OTHER;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, m->mountpoint) == 0) {
+      detach(notify_fd);
+      log_mounted(m, fs);
+      rc = loop(m, se);
+      fuse_session_unmount(se);
+      mlog(LOG_INFO, "unmounted %s", m->mountpoint);
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  return rc;
+}
+
+/* Connect, check the folder to mount, mount and serve until unmounted. */
+static int serve(struct mount_cfg *m, int notify_fd) {
+  struct cli_share share;
+  int rc = cli_open(&m->cli, m->url, &share);
+  if (rc)
+    return rc;
+  forget_secrets(m);
+  struct fs fs;
+  int err = fs_init(&fs, m, share.conn, share.tree, share.url.path);
+  if (err == SMBQ_ERR_NOTDIR) {
+    fprintf(stderr, "smbq-mount: %s is not a directory\n", m->url);
+    rc = SMBQ_EXIT_NOTFOUND;
+  } else if (err < 0) {
+    rc = cli_fail(&share, err, "cannot mount %s", m->url);
+  } else {
+    rc = run_session(m, &fs, notify_fd);
+    fs_destroy(&fs);
+  }
+  cli_close(&share);
+  return rc;
+}
+
+/* Parent side of the background start: the child's verdict. */
+static int wait_child(pid_t pid, int fd) {
+  unsigned char code;
+  ssize_t n;
+  do
+    n = read(fd, &code, 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n == 1)
+    return code; /* mounted; the child serves on */
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR)
+      return SMBQ_EXIT_OTHER;
+  if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+    return WEXITSTATUS(st);
+  return SMBQ_EXIT_OTHER;
+}
+
+static int serve_in_background(struct mount_cfg *m) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    fprintf(stderr, "smbq-mount: pipe: %s\n", strerror(errno));
+    return SMBQ_EXIT_OTHER;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "smbq-mount: fork: %s\n", strerror(errno));
+    return SMBQ_EXIT_OTHER;
+  }
+  if (pid == 0) {
+    close(p[0]);
+    return serve(m, p[1]);
+  }
+  close(p[1]);
+  return wait_child(pid, p[0]);
+}
+
+int main(int argc, char **argv) {
+  no_core_dumps();
+  mlog_capture_fuse();
+  struct mount_cfg m;
+  memset(&m, 0, sizeof(m));
+  m.fuse_args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+  m.cli.opts = smbq_opts_new();
+  if (!m.cli.opts) {
+    fprintf(stderr, "smbq-mount: out of memory\n");
+    return SMBQ_EXIT_OTHER;
+  }
+  char mountpoint[PATH_MAX];
+  int rc = mount_parse_args(&m, argc, argv);
+  if (rc == 0 && m.help)
+    mount_usage(stdout);
+  else if (rc == 0 && m.version)
+    printf("smbq-mount %s (libfuse %s)\n", smbq_version(),
+           fuse_pkgversion());
+  else if (rc == 0 && (rc = check_mountpoint(&m, mountpoint)) == 0)
+    rc = m.foreground ? serve(&m, -1) : serve_in_background(&m);
+  smbq_free_secret(m.cli.password);
+  smbq_opts_free(m.cli.opts);
+  mount_cfg_free(&m);
+  return rc;
+}
