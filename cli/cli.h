@@ -19,7 +19,13 @@ struct cli {
   const char *client_key;    /* --client-key */
   int port_set;              /* -p given */
   char *password;            /* resolved lazily, wiped at exit */
+  /* cp */
+  bool recursive;            /* -r */
+  bool resume;               /* --resume */
+  int progress;              /* CLI_PROGRESS_*: --progress, --no-progress */
 };
+
+enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
 
 /* An open share for one command. */
 struct cli_share {
@@ -32,6 +38,10 @@ struct cli_share {
  * error and returns the exit code (>0); 0 on success. */
 int cli_open(struct cli *cli, const char *url_str, struct cli_share *s);
 void cli_close(struct cli_share *s);
+/* As cli_open for a location naming only a server (//host): connects and
+ * authenticates, no tree (s->tree stays NULL). */
+int cli_open_server(struct cli *cli, const char *url_str,
+                    struct cli_share *s);
 
 /* Print "smbq: <what>: <library message>" and return the exit code for
  * err. */
@@ -53,5 +63,7 @@ int cmd_mkdir(struct cli *cli, int argc, char **argv);
 int cmd_rmdir(struct cli *cli, int argc, char **argv);
 int cmd_mv(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_shares(struct cli *cli, int argc, char **argv);
+int cmd_cp(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* smbq: command-line SMB client on the libsmbq public API. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,11 @@ static const struct cmd commands[] = {
                          "(same share)"},
     {"info", 1, 1, cmd_info, "info //host/share            show dialect, "
                              "transport, signing, encryption, auth"},
+    {"shares", 1, 1, cmd_shares, "shares //host                list the "
+                                 "server's shares (as net view)"},
+    {"cp", 2, INT_MAX, cmd_cp,
+     "cp [-r] [--resume] SRC... DST  copy files/trees to, from or "
+     "between shares"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -76,6 +82,12 @@ static void usage(FILE *f) {
       "                         (repeatable)\n"
       "      --encrypt          require SMB encryption\n"
       "      --json             machine-readable output\n"
+      "  -r, --recursive        cp: copy directories and their contents\n"
+      "      --resume           cp: continue partial copies (*.smbq-part or\n"
+      "                         shorter targets), skip complete ones (same\n"
+      "                         size and mtime)\n"
+      "      --progress, --no-progress  cp: draw a progress bar on stderr\n"
+      "                         or not (default: when stderr is a terminal)\n"
       "  -v, --verbose          report the negotiated connection on stderr\n"
       "  -h, --help             this help\n"
       "      --version          print the version\n"
@@ -101,6 +113,10 @@ enum {
   OPT_NO_TRANSPORT_CACHE,
   OPT_NO_QUIC,
   OPT_QUIC_EXCEPTION,
+  /* cp */
+  OPT_RESUME,
+  OPT_PROGRESS,
+  OPT_NO_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -123,6 +139,10 @@ static const struct option long_opts[] = {
     {"no-transport-cache", no_argument, NULL, OPT_NO_TRANSPORT_CACHE},
     {"no-quic", no_argument, NULL, OPT_NO_QUIC},
     {"quic-exception", required_argument, NULL, OPT_QUIC_EXCEPTION},
+    {"recursive", no_argument, NULL, 'r'},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {NULL, 0, NULL, 0},
 };
 
@@ -210,6 +230,18 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return smbq_opts_set_quic_enabled(cli->opts, 0);
   case OPT_QUIC_EXCEPTION:
     return smbq_opts_add_quic_exception(cli->opts, arg);
+  case 'r':
+    cli->recursive = true;
+    return 0;
+  case OPT_RESUME:
+    cli->resume = true;
+    return 0;
+  case OPT_PROGRESS:
+    cli->progress = CLI_PROGRESS_ON;
+    return 0;
+  case OPT_NO_PROGRESS:
+    cli->progress = CLI_PROGRESS_OFF;
+    return 0;
   default:
     return -1;
   }
@@ -232,7 +264,7 @@ int main(int argc, char **argv) {
   }
   int c, rc = SMBQ_EXIT_USAGE;
   /* '+': options end at the command name, as in git. */
-  while ((c = getopt_long(argc, argv, "+t:p:U:vh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+t:p:U:rvh", long_opts, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       rc = SMBQ_EXIT_OK;
@@ -267,7 +299,7 @@ int main(int argc, char **argv) {
   if (!args)
     goto out;
   while (optind < cargc) {
-    c = getopt_long(cargc, cargv, "-t:p:U:vh", long_opts, NULL);
+    c = getopt_long(cargc, cargv, "-t:p:U:rvh", long_opts, NULL);
     if (c == -1)
       break;
     if (c == 1) {

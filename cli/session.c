@@ -127,13 +127,8 @@ static void report_connection(struct cli_share *s) {
             i.cert_issuer, i.cert_sha256);
 }
 
-int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
-  char err[512];
-  memset(s, 0, sizeof(*s));
-  if (smbq_url_parse(url_str, true, &s->url, err, sizeof(err)) < 0) {
-    fprintf(stderr, "smbq: %s\n", err);
-    return SMBQ_EXIT_USAGE;
-  }
+/* Connect and authenticate to the server of the parsed s->url. */
+static int cli_connect(struct cli *cli, struct cli_share *s) {
   const char *user = default_user(cli, &s->url);
   int rc = resolve_password(cli, user, s->url.host);
   if (rc)
@@ -159,7 +154,39 @@ int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
     cli_close(s);
     return rc;
   }
-  err_code = smbq_tree_connect(s->conn, s->url.share, &s->tree);
+  return 0;
+}
+
+int cli_open_server(struct cli *cli, const char *url_str,
+                    struct cli_share *s) {
+  char err[512];
+  memset(s, 0, sizeof(*s));
+  if (smbq_url_parse(url_str, false, &s->url, err, sizeof(err)) < 0) {
+    fprintf(stderr, "smbq: %s\n", err);
+    return SMBQ_EXIT_USAGE;
+  }
+  if (s->url.share[0]) {
+    fprintf(stderr, "smbq: '%s' names a share; give the server only "
+            "(//host)\n", url_str);
+    return SMBQ_EXIT_USAGE;
+  }
+  int rc = cli_connect(cli, s);
+  if (rc == 0 && cli->verbose)
+    report_connection(s);
+  return rc;
+}
+
+int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
+  char err[512];
+  memset(s, 0, sizeof(*s));
+  if (smbq_url_parse(url_str, true, &s->url, err, sizeof(err)) < 0) {
+    fprintf(stderr, "smbq: %s\n", err);
+    return SMBQ_EXIT_USAGE;
+  }
+  int rc = cli_connect(cli, s);
+  if (rc)
+    return rc;
+  int err_code = smbq_tree_connect(s->conn, s->url.share, &s->tree);
   if (err_code < 0) {
     rc = cli_fail(s, err_code, "cannot open share \\\\%s\\%s",
                   s->url.host, s->url.share);

@@ -38,8 +38,12 @@ static void log_unexpected(struct fs *fs, const char *what, const char *path) {
     last_time = now;
   }
   pthread_mutex_unlock(&mu);
-  if (!repeat)
-    mlog(LOG_ERR, "%s '%s': %s", what, path ? path : "", msg);
+  if (repeat)
+    return;
+  if (path)
+    mlog(LOG_ERR, "%s '%s': %s", what, path, msg);
+  else
+    mlog(LOG_ERR, "%s: %s", what, msg);
 }
 
 void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
@@ -117,13 +121,6 @@ static char *child_path(fuse_req_t req, struct fs *fs, struct node *dir,
   return path;
 }
 
-static char *node_path(fuse_req_t req, struct fs *fs, struct node *n) {
-  char *path = nodes_path(&fs->nodes, n);
-  if (!path)
-    fuse_reply_err(req, errno);
-  return path;
-}
-
 /* ---- init ------------------------------------------------------------- */
 
 int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
@@ -142,6 +139,8 @@ int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
     return SMBQ_ERR_NOMEM;
   pthread_mutex_init(&fs->doomed_mu, NULL);
   pthread_cond_init(&fs->doomed_cv, NULL);
+  pthread_mutex_init(&fs->reads_mu, NULL);
+  pthread_cond_init(&fs->reads_cv, NULL);
   return 0;
 }
 
@@ -149,6 +148,15 @@ void fs_destroy(struct fs *fs) {
   nodes_destroy(&fs->nodes);
   pthread_mutex_destroy(&fs->doomed_mu);
   pthread_cond_destroy(&fs->doomed_cv);
+  pthread_mutex_destroy(&fs->reads_mu);
+  pthread_cond_destroy(&fs->reads_cv);
+}
+
+void fs_drain(struct fs *fs) {
+  pthread_mutex_lock(&fs->reads_mu);
+  while (fs->reads > 0)
+    pthread_cond_wait(&fs->reads_cv, &fs->reads_mu);
+  pthread_mutex_unlock(&fs->reads_mu);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
@@ -160,6 +168,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   /* O_TRUNC goes into the SMB CREATE (overwrite) instead of a setattr. */
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  /* Drop cached pages when the server's size or mtime changed. */
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+    conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
   /* A write returns only once the server acknowledged it: no kernel
    * write-back cache. */
   conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
@@ -207,42 +218,67 @@ static void op_forget_multi(fuse_req_t req, size_t count,
   fuse_reply_none(req);
 }
 
-/* Attributes through the open handle when there is one: it still works
- * after the name was deleted or renamed. */
-static int stat_node(struct fs *fs, struct node *n, struct fuse_file_info *fi,
-                     const char *path, struct smbq_stat *s) {
-  if (fi && fi->fh)
-    return smbq_fstat(((struct fh *)(uintptr_t)fi->fh)->f, s);
-  return path ? smbq_stat(fs->tree, path, s) : SMBQ_ERR_NOENT;
+/* What a getattr/setattr works on: the path, and an open handle when the
+ * request came with one or the name is gone (fstat(2) of a file deleted
+ * while open arrives without the handle). */
+struct target {
+  char *path;  /* NULL once the name was deleted */
+  struct fh *fh;
+  bool held;   /* fh was taken with fs_fh_hold */
+};
+
+static int target_get(struct fs *fs, struct node *n,
+                      struct fuse_file_info *fi, struct target *t) {
+  memset(t, 0, sizeof(*t));
+  t->path = nodes_path(&fs->nodes, n);
+  if (!t->path && errno == ENOMEM)
+    return ENOMEM;
+  if (fi && fi->fh) {
+    t->fh = (struct fh *)(uintptr_t)fi->fh;
+  } else if (!t->path) {
+    t->fh = fs_fh_hold(fs, n);
+    t->held = t->fh != NULL;
+    if (!t->fh)
+      return ENOENT;
+  }
+  return 0;
+}
+
+static void target_put(struct fs *fs, struct target *t) {
+  if (t->held)
+    fs_fh_put(fs, t->fh);
+  free(t->path);
+}
+
+static int stat_target(struct fs *fs, const struct target *t,
+                       struct smbq_stat *s) {
+  return t->fh ? smbq_fstat(t->fh->f, s) : smbq_stat(fs->tree, t->path, s);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
-  char *path = NULL;
-  if (!(fi && fi->fh) && !(path = node_path(req, fs, n)))
-    return;
+  struct target t;
+  int e = target_get(fs, n, fi, &t);
   struct smbq_stat s;
-  int rc = stat_node(fs, n, fi, path, &s);
-  if (rc < 0)
-    fs_reply_err(req, fs, rc, "stat", path);
+  int rc = e ? 0 : stat_target(fs, &t, &s);
+  if (e)
+    fuse_reply_err(req, e);
+  else if (rc < 0)
+    fs_reply_err(req, fs, rc, "stat", t.path);
   else
     reply_attr(req, fs, n, &s);
-  free(path);
+  target_put(fs, &t);
 }
 
 /* ---- setattr ---------------------------------------------------------- */
 
-static int set_size(struct fs *fs, const char *path,
-                    struct fuse_file_info *fi, off_t size) {
-  if (fi && fi->fh)
-    return smbq_ftruncate(((struct fh *)(uintptr_t)fi->fh)->f,
-                          (uint64_t)size);
-  if (!path)
-    return SMBQ_ERR_NOENT;
+static int set_size(struct fs *fs, const struct target *t, off_t size) {
+  if (t->fh)
+    return smbq_ftruncate(t->fh->f, (uint64_t)size);
   smbq_file *f;
-  int rc = smbq_open(fs->tree, path, SMBQ_O_WRONLY, &f);
+  int rc = smbq_open(fs->tree, t->path, SMBQ_O_WRONLY, &f);
   if (rc < 0)
     return rc;
   rc = smbq_ftruncate(f, (uint64_t)size);
@@ -284,15 +320,15 @@ static int set_times(struct fs *fs, const char *path, const struct stat *attr,
 /* Ownership is fixed by uid=/gid=; like mount.cifs without Unix
  * extensions, chown is accepted and changes nothing, so cp -a and tar
  * running as root do not fail on every file. */
-static int apply_setattr(struct fs *fs, const char *path, struct stat *attr,
-                         int to_set, struct fuse_file_info *fi) {
+static int apply_setattr(struct fs *fs, const struct target *t,
+                         struct stat *attr, int to_set) {
   int rc = 0;
   if (to_set & FUSE_SET_ATTR_SIZE)
-    rc = set_size(fs, path, fi, attr->st_size);
+    rc = set_size(fs, t, attr->st_size);
   if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
-    rc = set_mode(fs, path, attr->st_mode);
+    rc = set_mode(fs, t->path, attr->st_mode);
   if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
-    rc = set_times(fs, path, attr, to_set);
+    rc = set_times(fs, t->path, attr, to_set);
   return rc;
 }
 
@@ -300,21 +336,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                        int to_set, struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
-  /* NULL path: deleted while open; only the handle still works */
-  char *path = nodes_path(&fs->nodes, n);
-  if (!path && errno == ENOMEM) {
-    fuse_reply_err(req, ENOMEM);
-    return;
-  }
-  int rc = apply_setattr(fs, path, attr, to_set, fi);
+  struct target t;
+  int e = target_get(fs, n, fi, &t);
   struct smbq_stat s;
-  if (rc == 0)
-    rc = stat_node(fs, n, fi, path, &s);
-  if (rc < 0)
-    fs_reply_err(req, fs, rc, "setattr", path);
+  int rc = e ? 0 : apply_setattr(fs, &t, attr, to_set);
+  if (!e && rc == 0)
+    rc = stat_target(fs, &t, &s);
+  if (e)
+    fuse_reply_err(req, e);
+  else if (rc < 0)
+    fs_reply_err(req, fs, rc, "setattr", t.path);
   else
     reply_attr(req, fs, n, &s);
-  free(path);
+  target_put(fs, &t);
 }
 
 /* ---- directories and deletion ----------------------------------------- */

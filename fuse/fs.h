@@ -21,6 +21,11 @@ struct fs {
   pthread_cond_t doomed_cv;
   unsigned doomed;
   unsigned silly_seq;
+  /* Reads answered from libsmbq's I/O thread, not yet replied to: the
+   * FUSE session must outlive them (see fs_drain). */
+  pthread_mutex_t reads_mu;
+  pthread_cond_t reads_cv;
+  unsigned reads;
 };
 
 /* Check that `prefix` (the folder of the URL inside the share) is a
@@ -28,6 +33,9 @@ struct fs {
 int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
             smbq_tree *tree, const char *prefix);
 void fs_destroy(struct fs *fs);
+/* Wait until every read in flight has been answered; call after the FUSE
+ * loop ended and before the session is destroyed. */
+void fs_drain(struct fs *fs);
 
 extern const struct fuse_lowlevel_ops smbq_fs_ops;
 

@@ -85,10 +85,9 @@ static int seek_dir(struct fs *fs, struct dirh *dh, struct node *n,
 /* Add "." or ".." (no lookup reference is taken for them). */
 static size_t add_dot(fuse_req_t req, struct fs *fs, struct node *n,
                       char *buf, size_t rem, off_t pos, bool plus) {
-  struct node *target = pos == 0 || !n->parent ? n : n->parent;
   struct fuse_entry_param e;
   memset(&e, 0, sizeof(e));
-  e.attr.st_ino = target->serial;
+  e.attr.st_ino = pos == 0 ? n->serial : nodes_parent_serial(&fs->nodes, n);
   e.attr.st_mode = S_IFDIR;
   const char *name = pos == 0 ? "." : "..";
   return plus ? fuse_add_direntry_plus(req, buf, rem, name, &e, pos + 1)

@@ -30,22 +30,34 @@ static struct fh *new_fh(struct fs *fs, struct node *n, smbq_file *f) {
   if (!fh)
     return NULL;
   fh->f = f;
-  fh->node = n;
-  nodes_opened(&fs->nodes, n);
+  nodes_handle_open(&fs->nodes, n, &fh->h);
   return fh;
 }
 
-/* Close the handle; the last close of a file deleted while open lets a
- * waiting rmdir go on. */
-static int close_fh(struct fs *fs, struct fh *fh) {
+static void apply_readonly(struct fs *fs, struct node *n);
+
+struct fh *fs_fh_hold(struct fs *fs, struct node *n) {
+  return (struct fh *)nodes_handle_hold(&fs->nodes, n);
+}
+
+/* The last close of a file deleted while open lets a waiting rmdir go on:
+ * the server removes the file now. */
+void fs_fh_put(struct fs *fs, struct fh *fh) {
+  enum node_drop r = nodes_handle_drop(&fs->nodes, &fh->h);
+  if (r == NODE_HANDLE_HELD)
+    return;
   int rc = smbq_close(fh->f);
-  if (nodes_closed(&fs->nodes, fh->node)) {
+  if (rc < 0)
+    mlog(LOG_WARNING, "closing a file failed: %s", smbq_strerror(rc));
+  if (rc == 0 && fh->readonly_on_close)
+    apply_readonly(fs, fh->h.node);
+  if (r == NODE_HANDLE_DOOMED) {
     pthread_mutex_lock(&fs->doomed_mu);
     fs->doomed--;
     pthread_cond_broadcast(&fs->doomed_cv);
     pthread_mutex_unlock(&fs->doomed_mu);
   }
-  return rc;
+  free(fh);
 }
 
 /* open(path, O_CREAT, 0444) gives a writable descriptor on a file that is
@@ -86,10 +98,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   /* Close-to-open consistency: drop cached pages of a file another
    * client may have changed (the default, said here on purpose). */
   fi->keep_cache = 0;
-  if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
-    close_fh(fs, fh);
-    free(fh);
-  }
+  if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted */
+    fs_fh_put(fs, fh);
 }
 
 /* Open with O_CREAT and stat the new handle. */
@@ -144,8 +154,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, &s, &e);
   if (fuse_reply_create(req, &e, fi) == -ENOENT) { /* interrupted */
-    close_fh(fs, fh);
-    free(fh);
+    fs_fh_put(fs, fh);
     nodes_forget(&fs->nodes, n, 1);
   }
 }
@@ -185,14 +194,24 @@ struct read_op {
   char buf[];
 };
 
+static void reads_add(struct fs *fs, int delta) {
+  pthread_mutex_lock(&fs->reads_mu);
+  fs->reads = (unsigned)((int)fs->reads + delta);
+  if (fs->reads == 0)
+    pthread_cond_broadcast(&fs->reads_cv);
+  pthread_mutex_unlock(&fs->reads_mu);
+}
+
 /* Runs on libsmbq's I/O thread: only replies, never a sync call. */
 static void read_done(void *arg, ssize_t res) {
   struct read_op *op = arg;
+  struct fs *fs = op->fs;
   if (res < 0)
-    fs_reply_err(op->req, op->fs, (int)res, "read", NULL);
+    fs_reply_err(op->req, fs, (int)res, "read", NULL);
   else
     fuse_reply_buf(op->req, op->buf, (size_t)res);
   free(op);
+  reads_add(fs, -1);
 }
 
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -210,11 +229,13 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   }
   op->req = req;
   op->fs = fs;
+  reads_add(fs, 1);
   int rc = smbq_pread_async(fi_fh(fi)->f, op->buf, size, (uint64_t)off,
                             read_done, op);
   if (rc < 0) {
     free(op);
     fs_reply_err(req, fs, rc, "read", NULL);
+    reads_add(fs, -1);
   }
 }
 
@@ -249,13 +270,6 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
-  struct fs *fs = req_fs(req);
-  struct fh *fh = fi_fh(fi);
-  int rc = close_fh(fs, fh);
-  if (rc < 0)
-    mlog(LOG_WARNING, "closing a file failed: %s", smbq_strerror(rc));
-  if (rc == 0 && fh->readonly_on_close)
-    apply_readonly(fs, fh->node);
-  free(fh);
+  fs_fh_put(req_fs(req), fi_fh(fi));
   fuse_reply_err(req, 0);
 }

@@ -14,8 +14,8 @@
 
 /* An open file (fi->fh). */
 struct fh {
+  struct node_handle h;   /* first: fh is found from it */
   smbq_file *f;
-  struct node *node;
   bool readonly_on_close; /* created without write permission */
 };
 
@@ -26,6 +26,12 @@ static inline struct fs *req_fs(fuse_req_t req) {
 static inline struct node *ino_node(struct fs *fs, fuse_ino_t ino) {
   return nodes_get(&fs->nodes, ino);
 }
+
+/* Any open handle of n, referenced (release it with fs_fh_put): what a
+ * stat of a deleted-but-open file goes through. NULL if none. */
+struct fh *fs_fh_hold(struct fs *fs, struct node *n);
+/* Drop a reference; the last one closes the file. */
+void fs_fh_put(struct fs *fs, struct fh *fh);
 
 /* Reply with the errno for a library error; log it (with the library's
  * message) when it is about the connection or server, not the request. */

@@ -115,6 +115,7 @@ static int run_session(struct mount_cfg *m, struct fs *fs, int notify_fd) {
       detach(notify_fd);
       log_mounted(m, fs);
       rc = loop(m, se);
+      fs_drain(fs);
       fuse_session_unmount(se);
       mlog(LOG_INFO, "unmounted %s", m->mountpoint);
     }

@@ -63,6 +63,13 @@ struct node *nodes_get(struct nodes *t, uint64_t ino) {
   return ino == FUSE_ROOT_ID ? &t->root : (struct node *)(uintptr_t)ino;
 }
 
+uint64_t nodes_parent_serial(struct nodes *t, struct node *n) {
+  pthread_mutex_lock(&t->mu);
+  uint64_t s = n->parent ? n->parent->serial : n->serial;
+  pthread_mutex_unlock(&t->mu);
+  return s;
+}
+
 /* ---- paths ---------------------------------------------------------- */
 
 static char *put_component(char *end, const char *name) {
@@ -230,19 +237,48 @@ unsigned nodes_open_count(struct nodes *t, struct node *dir,
   return open;
 }
 
-void nodes_opened(struct nodes *t, struct node *n) {
+void nodes_handle_open(struct nodes *t, struct node *n,
+                       struct node_handle *h) {
   pthread_mutex_lock(&t->mu);
+  h->node = n;
+  h->refs = 1;
+  h->prev = NULL;
+  h->next = n->handles;
+  if (n->handles)
+    n->handles->prev = h;
+  n->handles = h;
   n->open++;
   pthread_mutex_unlock(&t->mu);
 }
 
-bool nodes_closed(struct nodes *t, struct node *n) {
+struct node_handle *nodes_handle_hold(struct nodes *t, struct node *n) {
   pthread_mutex_lock(&t->mu);
-  bool last = --n->open == 0 && n->doomed;
-  if (last)
-    n->doomed = false;
+  struct node_handle *h = n->handles;
+  if (h)
+    h->refs++;
   pthread_mutex_unlock(&t->mu);
-  return last;
+  return h;
+}
+
+enum node_drop nodes_handle_drop(struct nodes *t, struct node_handle *h) {
+  pthread_mutex_lock(&t->mu);
+  enum node_drop r = NODE_HANDLE_HELD;
+  if (--h->refs == 0) {
+    struct node *n = h->node;
+    if (h->prev)
+      h->prev->next = h->next;
+    else
+      n->handles = h->next;
+    if (h->next)
+      h->next->prev = h->prev;
+    r = NODE_HANDLE_LAST;
+    if (--n->open == 0 && n->doomed) {
+      n->doomed = false;
+      r = NODE_HANDLE_DOOMED;
+    }
+  }
+  pthread_mutex_unlock(&t->mu);
+  return r;
 }
 
 bool nodes_doom(struct nodes *t, struct node *dir, const char *name) {

@@ -29,6 +29,7 @@ struct node {
   uint64_t serial;      /* st_ino shown to programs: never reused */
   uint64_t refs;        /* kernel lookups + child nodes */
   unsigned open;        /* open file handles */
+  struct node_handle *handles;
   bool doomed;          /* deleted on the server while open */
   bool hashed;          /* false once the name is gone on the server */
 };
@@ -51,6 +52,9 @@ void nodes_destroy(struct nodes *t);
 uint64_t nodes_ino(const struct nodes *t, const struct node *n);
 struct node *nodes_get(struct nodes *t, uint64_t ino);
 
+/* st_ino for ".." in n's listing. */
+uint64_t nodes_parent_serial(struct nodes *t, struct node *n);
+
 /* Path of n inside the share (malloc'd), or NULL: errno ENOENT when n or
  * a directory above it was removed, ENOMEM. */
 char *nodes_path(struct nodes *t, struct node *n);
@@ -67,10 +71,28 @@ void nodes_forget(struct nodes *t, struct node *node, uint64_t n);
 /* Open handles on dir/name (0 if the kernel has no node for it). */
 unsigned nodes_open_count(struct nodes *t, struct node *dir,
                           const char *name);
-void nodes_opened(struct nodes *t, struct node *n);
-/* One handle on n closed. True when it was the last one of a doomed node
- * (the server removes the file now). */
-bool nodes_closed(struct nodes *t, struct node *n);
+
+/* An open file of a node, reference-counted so that a stat through it
+ * (fstat(2) of a deleted file arrives without the handle) cannot race
+ * with its release. Embedded in the frontend's handle. */
+struct node_handle {
+  struct node_handle *prev, *next;
+  struct node *node;
+  unsigned refs;
+};
+
+/* h was opened on n: one reference, owned by the kernel's open file. */
+void nodes_handle_open(struct nodes *t, struct node *n, struct node_handle *h);
+/* Some open handle of n with a reference taken, or NULL. */
+struct node_handle *nodes_handle_hold(struct nodes *t, struct node *n);
+
+enum node_drop {
+  NODE_HANDLE_HELD,    /* still referenced */
+  NODE_HANDLE_LAST,    /* unreferenced and off its node: close it */
+  NODE_HANDLE_DOOMED,  /* ... and the last of a file deleted while open */
+};
+enum node_drop nodes_handle_drop(struct nodes *t, struct node_handle *h);
+
 /* dir/name was deleted on the server while open: mark it doomed if it is
  * still open. True if it was marked. */
 bool nodes_doom(struct nodes *t, struct node *dir, const char *name);

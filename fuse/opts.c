@@ -131,6 +131,24 @@ static int opt_encrypt(struct mount_cfg *m, const char *arg) {
   return smbq_opts_set_encrypt(m->cli.opts, 1);
 }
 
+static int opt_transport_cache(struct mount_cfg *m, const char *arg) {
+  return smbq_opts_set_transport_cache(m->cli.opts, arg);
+}
+
+static int opt_no_transport_cache(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  return smbq_opts_set_transport_cache(m->cli.opts, NULL);
+}
+
+static int opt_no_quic(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  return smbq_opts_set_quic_enabled(m->cli.opts, 0);
+}
+
+static int opt_quic_exception(struct mount_cfg *m, const char *arg) {
+  return smbq_opts_add_quic_exception(m->cli.opts, arg);
+}
+
 static int opt_verbose(struct mount_cfg *m, const char *arg) {
   (void)arg;
   m->cli.verbose++;
@@ -272,6 +290,10 @@ static const struct mopt mopts[] = {
     {"client-key", 0, true, true, opt_client_key},
     {"resolve", 0, true, true, opt_resolve},
     {"encrypt", 0, false, true, opt_encrypt},
+    {"transport-cache", 0, true, true, opt_transport_cache},
+    {"no-transport-cache", 0, false, true, opt_no_transport_cache},
+    {"no-quic", 0, false, true, opt_no_quic},
+    {"quic-exception", 0, true, true, opt_quic_exception},
     {"verbose", 'v', false, true, opt_verbose},
     /* mount */
     {"uid", 0, true, true, opt_uid},
@@ -319,14 +341,13 @@ static const struct mopt *find_o(const char *name, size_t len) {
 }
 
 static int apply_o(struct mount_cfg *m, char *o) {
+  if (ignored_mount_opt(o))
+    return 0; /* before the table: fstab's bare "user" is not user= */
   char *eq = strchr(o, '=');
   size_t len = eq ? (size_t)(eq - o) : strlen(o);
   const struct mopt *mo = find_o(o, len);
-  if (!mo) {
-    if (ignored_mount_opt(o))
-      return 0;
+  if (!mo)
     return fuse_opt_add_opt(&m->fuse_o, o); /* libfuse's to judge */
-  }
   if (mo->has_arg && !eq)
     return bad("option %s needs a value (name=value)", mo->name);
   if (!mo->has_arg && eq)
@@ -494,6 +515,12 @@ void mount_usage(FILE *f) {
       "      --client-key FILE    its private key (PEM)\n"
       "      --resolve HOST:ADDR  connect to ADDR for server name HOST\n"
       "      --encrypt            require SMB encryption\n"
+      "      --transport-cache FILE  where auto remembers which transport\n"
+      "                           worked per server\n"
+      "      --no-transport-cache neither read nor write that cache\n"
+      "      --no-quic            policy: no SMB over QUIC\n"
+      "      --quic-exception SERVER  allow QUIC to SERVER despite\n"
+      "                           --no-quic (repeatable)\n"
       "  -v, --verbose            report the negotiated connection\n"
       "\n"
       "Mount:\n"

@@ -366,6 +366,55 @@ SMBQ_EXPORT int smbq_close(smbq_file *f);
  * their own buffers). */
 SMBQ_EXPORT size_t smbq_file_io_size(const smbq_file *f);
 
+/* ---- shares ------------------------------------------------------------ */
+
+/* The base type of a share (MS-SRVS 2.2.2.4, shi1_type & STYPE_MASK). */
+enum smbq_share_type {
+  SMBQ_SHARE_DISK = 0,    /* STYPE_DISKTREE: a file share */
+  SMBQ_SHARE_PRINTER = 1, /* STYPE_PRINTQ: a print queue */
+  SMBQ_SHARE_DEVICE = 2,  /* STYPE_DEVICE: a communication device */
+  SMBQ_SHARE_IPC = 3,     /* STYPE_IPC: interprocess communication (IPC$) */
+  SMBQ_SHARE_OTHER = 4,   /* a base type not listed above: see raw_type */
+};
+
+struct smbq_share_info {
+  char *name;             /* UTF-8, never empty */
+  char *comment;          /* UTF-8, "" when the server has none */
+  enum smbq_share_type type;
+  int hidden;             /* the name ends in '$' (Windows' browsing does
+                             not show these) */
+  int special;            /* STYPE_SPECIAL: IPC$, ADMIN$, C$, ...; Samba
+                             sets it on every share ending in '$' */
+  int temporary;          /* STYPE_TEMPORARY */
+  uint32_t raw_type;      /* shi1_type as the server sent it */
+};
+
+/* List the server's shares, as `net view \\server` does: srvsvc
+ * NetrShareEnum (MS-SRVS 3.1.4.8, information level 1) over DCE/RPC on
+ * the named pipe \PIPE\srvsvc of the IPC$ share. The IPC$ tree and the
+ * pipe are opened and closed by the call; the connection stays usable.
+ * Sync: not from an async callback.
+ *
+ * On success *out is an array of *count entries in the server's order
+ * (*out is NULL when there are none); free it with
+ * smbq_share_enum_free(*out, *count). On failure *out is NULL, *count 0
+ * and smbq_conn_errmsg() says what failed.
+ * Errors: SMBQ_ERR_INVAL (NULL arguments, not connected, called from a
+ * callback), SMBQ_ERR_ACCESS (IPC$, the pipe or the listing refused to
+ * this user), SMBQ_ERR_NOENT (the server has no IPC$ or srvsvc pipe),
+ * SMBQ_ERR_UNSUPPORTED (the server refused the RPC binding or the
+ * operation), SMBQ_ERR_STATUS (an RPC fault or another error code from
+ * the server; the message names it), SMBQ_ERR_PROTO (a malformed reply,
+ * including more than 65536 shares or a listing over 4 MiB),
+ * SMBQ_ERR_NOMEM, and the transport errors of any call (SMBQ_ERR_CLOSED,
+ * SMBQ_ERR_TIMEOUT, ...). */
+SMBQ_EXPORT int smbq_share_enum(smbq_conn *c, struct smbq_share_info **out,
+                                size_t *count);
+
+/* Free what smbq_share_enum returned (NULL is fine). */
+SMBQ_EXPORT void smbq_share_enum_free(struct smbq_share_info *shares,
+                                      size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,11 @@
 # front end ($SMBQ_QUIC_FRONT) before smbd: clients then reach the share as
 # fsedge1.smbq.test over QUIC, and `sq` passes the matching options.
 #
+# Optional hooks (unset = the defaults above): SMBQ_FIXTURE_SHARE_COMMENT
+# and SMBQ_FIXTURE_ENC_COMMENT give [share] and [enc] a "comment =" line;
+# SMBQ_FIXTURE_EXTRA_SHARES is smb.conf text appended after [enc] (more
+# shares; "@DIR@" in it becomes the fixture's temp dir).
+#
 # Exports SMBQ_TEST_HOST, SMBQ_TEST_PORT, SMBQ_TEST_USER, SMBQ_PASSWORD,
 # SMBQ_TEST_SHAREDIR (share "share"), SMBQ_TEST_ENCDIR (share "enc", which
 # requires encryption), SMBQ_TEST_DIR. Everything lives in a temp dir; an
@@ -88,10 +93,16 @@ fixture_start() {
     echo "[share]"
     echo "  path = $d/share"
     echo "  read only = no"
+    [ -z "${SMBQ_FIXTURE_SHARE_COMMENT:-}" ] ||
+      echo "  comment = $SMBQ_FIXTURE_SHARE_COMMENT"
     echo "[enc]"
     echo "  path = $d/enc"
     echo "  read only = no"
     echo "  smb encrypt = required"
+    [ -z "${SMBQ_FIXTURE_ENC_COMMENT:-}" ] ||
+      echo "  comment = $SMBQ_FIXTURE_ENC_COMMENT"
+    [ -z "${SMBQ_FIXTURE_EXTRA_SHARES:-}" ] ||
+      printf '%s\n' "${SMBQ_FIXTURE_EXTRA_SHARES//@DIR@/$d}"
   } >"$d/smb.conf"
   SMBQ_PASSWORD="pw-$RANDOM-$RANDOM-x"
   printf '%s\n%s\n' "$SMBQ_PASSWORD" "$SMBQ_PASSWORD" |

@@ -95,6 +95,8 @@ struct fconn {
   struct chunk *head, *tail, *cur;
   uint64_t end, sent, acked;
   bool tcp_eof, fin_sent;
+  /* dirty: a datagram, smbd or the socket woke it up this loop turn */
+  bool dirty;
   /* closing: free at the end of this loop turn, after close_kind */
   bool closing;
   enum close_kind close_kind;
@@ -624,6 +626,13 @@ static void flush_conn(struct front *f, struct fconn *c) {
 static void send_close(struct front *f, struct fconn *c) {
   if (c->close_kind == CLOSE_SILENT || !c->conn)
     return;
+  if (c->close_kind == CLOSE_LIBERR) {
+    char a[INET6_ADDRSTRLEN + 8];
+    const ngtcp2_path *p = ngtcp2_conn_get_path(c->conn);
+    fprintf(stderr, "quic_front: closing the connection from %s: %s\n",
+            addr_str((const struct sockaddr *)p->remote.addr, a, sizeof(a)),
+            ngtcp2_strerror(c->close_err));
+  }
   ngtcp2_connection_close_error ccerr;
   ngtcp2_connection_close_error_default(&ccerr);
   if (c->close_kind == CLOSE_APP)
@@ -875,6 +884,7 @@ static void on_datagram(struct front *f, const uint8_t *pkt, size_t len,
    * is a new one to validate (RFC 9000 9.3) */
   ngtcp2_pkt_info pi = {0};
   int rc = ngtcp2_conn_read_pkt(c->conn, &path, &pi, pkt, len, now_ns());
+  c->dirty = true;
   if (rc != 0)
     on_read_error(c, rc);
 }
@@ -934,11 +944,16 @@ static short tcp_events(const struct fconn *c) {
                  (c->up_len > c->up_off ? POLLOUT : 0));
 }
 
-/* Timers, smbd, packets; then free what is finished. */
+/* Timers, smbd, packets; then free what is finished. Only connections
+ * with something to do are served, so idle ones cost nothing. */
 static void service(struct front *f, int i) {
   struct fconn *c = f->conns[i];
   ngtcp2_tstamp now = now_ns();
-  if (!c->closing && ngtcp2_conn_get_expiry(c->conn) <= now) {
+  bool expired = ngtcp2_conn_get_expiry(c->conn) <= now;
+  if (!c->dirty && !expired && !c->closing)
+    return;
+  c->dirty = false;
+  if (!c->closing && expired) {
     int rc = ngtcp2_conn_handle_expiry(c->conn, now);
     if (rc != 0)
       set_closing(c, rc == NGTCP2_ERR_IDLE_CLOSE ? CLOSE_SILENT
@@ -963,6 +978,7 @@ static void service(struct front *f, int i) {
 
 static void run(struct front *f, const sigset_t *waitmask) {
   static struct pollfd pfd[1 + MAX_CONNS];
+  static struct fconn *who[1 + MAX_CONNS]; /* the connection of pfd[i] */
   while (!stop_flag) {
     nfds_t n = 1;
     bool want_out = false;
@@ -978,8 +994,10 @@ static void run(struct front *f, const sigset_t *waitmask) {
       else if (ngtcp2_conn_get_expiry(c->conn) < next)
         next = ngtcp2_conn_get_expiry(c->conn);
       short ev = tcp_events(c);
-      if (ev)
-        pfd[n++] = (struct pollfd){.fd = c->tcp, .events = ev};
+      if (!ev)
+        continue;
+      who[n] = c;
+      pfd[n++] = (struct pollfd){.fd = c->tcp, .events = ev};
     }
     pfd[0] = (struct pollfd){.fd = f->udp,
                              .events = POLLIN | (want_out ? POLLOUT : 0)};
@@ -994,6 +1012,13 @@ static void run(struct front *f, const sigset_t *waitmask) {
     }
     if (ppoll(pfd, n, tp, waitmask) < 0 && errno != EINTR)
       break;
+    for (nfds_t k = 1; k < n; k++)
+      if (pfd[k].revents)
+        who[k]->dirty = true;
+    if (pfd[0].revents & POLLOUT)
+      for (int i = 0; i < MAX_CONNS; i++)
+        if (f->conns[i] && f->conns[i]->tx_len)
+          f->conns[i]->dirty = true;
     if (pfd[0].revents & POLLIN)
       read_datagrams(f);
     for (int i = 0; i < MAX_CONNS; i++)

@@ -5,8 +5,8 @@
  * through its own upstream socket. Each direction is impaired on its own:
  * added one-way delay (a timed FIFO, nanosecond timers through ppoll),
  * random loss, and reordering (a datagram is held back behind the next
- * one). On SIGUSR1, or every --rebind-after-bytes bytes sent upstream, it
- * replaces its upstream socket, so the server sees the client's packets
+ * one). On SIGUSR1, and once --rebind-after-bytes bytes have gone
+ * upstream, it replaces its upstream socket, so the server sees the client's packets
  * from a new source port mid-flow: NAT rebinding (RFC 9000 9.3). Replies
  * go to the address the client last sent from, so a client that migrates
  * to a new socket (RFC 9000 9.2) keeps working too.
@@ -15,7 +15,7 @@
  *                  [--delay-ms MS] [--loss PCT] [--reorder PCT] [--seed N]
  *                  [--rebind-after-bytes N] [--stats-file FILE]
  * Stops on SIGTERM/SIGINT and prints its counters to stderr. With
- * --stats-file it also keeps FILE up to date (every 100 ms and at exit)
+ * --stats-file it also keeps FILE up to date (every 20 ms and at exit)
  * with the counters as KEY=VALUE lines, for tests that act mid-transfer.
  */
 #include <arpa/inet.h>
@@ -43,7 +43,7 @@
 #define HOLD_MAX_NS 10000000u  /* a held-back datagram waits at most 10 ms */
 #define SOCK_BUF (8 << 20)
 #define NS_PER_MS 1000000ull
-#define STATS_EVERY_NS (100 * NS_PER_MS)
+#define STATS_EVERY_NS (20 * NS_PER_MS)
 
 struct entry {
   uint64_t due;    /* CLOCK_MONOTONIC ns at which it may leave */
@@ -79,7 +79,8 @@ struct relay {
   uint64_t delay_ns;
   double loss, reorder;   /* percentages */
   uint64_t rng;
-  uint64_t rebind_after, since_rebind, rebinds;
+  uint64_t rebind_after; /* upstream bytes before the one-shot rebind */
+  uint64_t rebinds;
   const char *stats_file;
   uint64_t next_stats;
   struct dir to_up, to_client;
@@ -273,13 +274,31 @@ static void rebind(struct relay *r) {
   close(r->up);
   r->up = fd;
   r->rebinds++;
-  r->since_rebind = 0;
   r->to_up.blocked = false;
   fprintf(stderr, "udp_relay: rebind %" PRIu64 ": upstream source port "
           "%u -> %u\n", r->rebinds, old, local_port(fd));
 }
 
 /* ---- moving datagrams ----------------------------------------------------- */
+
+/* Point mm/iov at up to BATCH datagrams due by now; returns the count. */
+static unsigned due_batch(struct relay *r, struct dir *d, uint64_t now,
+                          struct mmsghdr *mm, struct iovec *iov) {
+  bool to_client = d == &r->to_client;
+  unsigned n = 0;
+  for (size_t i = d->head; n < BATCH && n < d->count; i = (i + 1) % QCAP) {
+    const struct entry *e = &d->e[i];
+    if (e->due > now)
+      break;
+    iov[n] = (struct iovec){d->arena + e->off, e->len};
+    mm[n].msg_hdr = (struct msghdr){
+        .msg_name = to_client ? &r->client : NULL,
+        .msg_namelen = to_client ? r->client_len : 0,
+        .msg_iov = &iov[n], .msg_iovlen = 1};
+    n++;
+  }
+  return n;
+}
 
 /* Send the queue's due datagrams in sendmmsg batches until none is due
  * or the socket is full. */
@@ -288,20 +307,8 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
   while (d->count && d->e[d->head].due <= now && !d->blocked) {
     struct mmsghdr mm[BATCH];
     struct iovec iov[BATCH];
-    unsigned n = 0;
-    for (size_t i = d->head; n < BATCH && n < d->count; i = (i + 1) % QCAP) {
-      const struct entry *e = &d->e[i];
-      if (e->due > now)
-        break;
-      iov[n] = (struct iovec){d->arena + e->off, e->len};
-      mm[n].msg_hdr = (struct msghdr){
-          .msg_name = to_client ? &r->client : NULL,
-          .msg_namelen = to_client ? r->client_len : 0,
-          .msg_iov = &iov[n], .msg_iovlen = 1};
-      n++;
-    }
-    int fd = to_client ? r->cl : r->up;
-    int k = sendmmsg(fd, mm, n, 0);
+    unsigned n = due_batch(r, d, now, mm, iov);
+    int k = sendmmsg(to_client ? r->cl : r->up, mm, n, 0);
     if (k < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         d->blocked = true;
@@ -319,12 +326,12 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
     for (int j = 0; j < k; j++) {
       d->n.forwarded++;
       d->n.bytes += d->e[d->head].len;
-      if (!to_client)
-        r->since_rebind += d->e[d->head].len;
       dequeue(d);
     }
-    if (!to_client && r->rebind_after && r->since_rebind >= r->rebind_after)
+    if (!to_client && r->rebind_after && d->n.bytes >= r->rebind_after) {
+      r->rebind_after = 0; /* once */
       rebind(r);
+    }
   }
 }
 
