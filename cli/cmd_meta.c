@@ -181,6 +181,14 @@ int cmd_mv(struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+/* "2027-01-31T12:00:00Z" */
+static void utc_date(int64_t t, char *out, size_t len) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(out, len, "?");
+}
+
 static void json_field(const char *name, const char *value) {
   printf(",\"%s\":", name);
   cli_json_str(stdout, value);
@@ -208,6 +216,9 @@ static void print_info_json(const struct smbq_conn_info *i, const char *share,
     json_field("cert_subject", i->cert_subject);
     json_field("cert_issuer", i->cert_issuer);
     json_field("cert_sha256", i->cert_sha256);
+    char until[32];
+    utc_date(i->cert_not_after, until, sizeof(until));
+    json_field("cert_not_after", until);
     printf(",\"tls_resumed\":%s,\"handshake_us\":%u",
            i->tls_resumed ? "true" : "false", i->handshake_us);
   }
@@ -218,12 +229,16 @@ static void print_info_text(const struct smbq_conn_info *i, const char *share,
                             const char *enc) {
   printf("Server:      %s (%s)\nShare:       %s\nTransport:   %s\n",
          i->server, i->peer, share, i->transport);
-  if (strcmp(i->transport, "quic") == 0)
+  if (strcmp(i->transport, "quic") == 0) {
+    char until[32];
+    utc_date(i->cert_not_after, until, sizeof(until));
     printf("TLS:         %s, %s, ALPN %s%s, handshake %.1f ms\n"
-           "Certificate: %s\nIssuer:      %s\nSHA-256:     %s\n",
+           "Certificate: %s\nIssuer:      %s\nValid until: %s\n"
+           "SHA-256:     %s\n",
            i->tls_version, i->tls_cipher, i->alpn,
            i->tls_resumed ? ", resumed" : "", i->handshake_us / 1000.0,
-           i->cert_subject, i->cert_issuer, i->cert_sha256);
+           i->cert_subject, i->cert_issuer, until, i->cert_sha256);
+  }
   printf("Dialect:     %s\nSigning:     %s%s\nEncryption:  %s%s\n"
          "Auth:        %s\nMax read:    %u\nMax write:   %u\n",
          i->dialect, i->signing,

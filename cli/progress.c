@@ -101,9 +101,11 @@ static void draw_bar(struct progress *p) {
   uint64_t left = c.bytes_total > c.bytes_done ? c.bytes_total - c.bytes_done
                                                  : 0;
   fmt_eta(rate > 0 ? (double)left / rate : -1, eta, sizeof(eta));
-  unsigned pct = c.bytes_total ? (unsigned)(100.0 * (double)c.bytes_done /
-                                            (double)c.bytes_total)
-                               : 0;
+  /* files may grow while they are copied: never past 100 % */
+  unsigned pct = c.bytes_total && c.bytes_done < c.bytes_total
+                     ? (unsigned)(100.0 * (double)c.bytes_done /
+                                  (double)c.bytes_total)
+                     : (c.bytes_total ? 100 : 0);
   fprintf(stderr,
           "\r%llu/%llu%s files  %s/%s%s  %u%%  %s/s  ETA %s\033[K",
           (unsigned long long)c.files_done,

@@ -23,6 +23,11 @@
 #include "fs.h"
 #include "log.h"
 #include "mount.h"
+#include "readahead.h"
+
+/* Sequential reads then reach us as requests of up to 1 MiB (max_pages
+ * follows max_write), which libsmbq pipelines. */
+#define READAHEAD_KIB 4096
 
 /* The password is in memory for the whole run (the library keeps it to
  * re-authenticate): no core dumps, no ptrace by other users. */
@@ -112,6 +117,7 @@ static int run_session(struct mount_cfg *m, struct fs *fs, int notify_fd) {
   int rc = SMBQ_EXIT_OTHER;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, m->mountpoint) == 0) {
+      mount_raise_readahead(m->mountpoint, READAHEAD_KIB);
       detach(notify_fd);
       log_mounted(m, fs);
       rc = loop(m, se);

@@ -230,6 +230,9 @@ struct smbq_conn_info {
   char cert_issuer[256];
   char cert_sha256[96];   /* "AB:CD:..." (what client access control and
                              certificate mappings are keyed on) */
+  int64_t cert_not_after; /* the certificate's end of validity (seconds
+                             since the epoch): renewals change the
+                             SHA-256 and break mappings to it */
   int tls_resumed;        /* a session ticket spared the full handshake */
   uint32_t handshake_us;  /* QUIC handshake time */
 };

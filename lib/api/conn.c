@@ -178,6 +178,7 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
            c->tls.cert_subject);
   snprintf(i->cert_issuer, sizeof(i->cert_issuer), "%s", c->tls.cert_issuer);
   snprintf(i->cert_sha256, sizeof(i->cert_sha256), "%s", c->tls.cert_sha256);
+  i->cert_not_after = c->tls.cert_not_after;
   i->tls_resumed = c->tls.resumed;
   i->handshake_us = (uint32_t)(c->tls.handshake_ns / 1000);
   pthread_mutex_unlock(&c->lock);

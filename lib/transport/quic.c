@@ -152,10 +152,11 @@ static void fill_tls_info(struct quic_transport *q) {
            sizeof(i->cert_issuer));
     memcpy(i->cert_sha256, q->ticket_info.cert_sha256,
            sizeof(i->cert_sha256));
+    i->cert_not_after = q->ticket_info.cert_not_after;
     return;
   }
   quic_cert_describe(q->tls, i->cert_subject, i->cert_issuer,
-                     sizeof(i->cert_subject));
+                     sizeof(i->cert_subject), &i->cert_not_after);
   quic_cert_fingerprint(q->tls, i->cert_sha256, sizeof(i->cert_sha256));
 }
 

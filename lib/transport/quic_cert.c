@@ -69,7 +69,7 @@ int quic_cert_fingerprint(gnutls_session_t s, char *out, size_t len) {
 }
 
 int quic_cert_describe(gnutls_session_t s, char *subject, char *issuer,
-                       size_t len) {
+                       size_t len, int64_t *not_after) {
   unsigned n = 0;
   const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
   gnutls_x509_crt_t crt;
@@ -79,6 +79,7 @@ int quic_cert_describe(gnutls_session_t s, char *subject, char *issuer,
   if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
     dn_of(crt, false, subject, len);
     dn_of(crt, true, issuer, len);
+    *not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
     rc = 0;
   }
   gnutls_x509_crt_deinit(crt);

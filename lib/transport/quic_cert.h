@@ -5,6 +5,7 @@
 #include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Verify the peer's certificate for `host` (the name the user typed).
  * Returns 0, or SMBQ_ERR_CERT with a message naming the cause and the
@@ -15,8 +16,9 @@ int quic_cert_verify(gnutls_session_t s, const char *host, char *msg,
 /* SHA-256 of the leaf certificate as "AB:CD:..." (len >= 96). */
 int quic_cert_fingerprint(gnutls_session_t s, char *out, size_t len);
 
-/* Subject and issuer DNs of the leaf certificate. */
+/* Subject and issuer DNs of the leaf certificate, and the end of its
+ * validity (seconds since the epoch). */
 int quic_cert_describe(gnutls_session_t s, char *subject, char *issuer,
-                       size_t len);
+                       size_t len, int64_t *not_after);
 
 #endif

@@ -30,6 +30,7 @@ struct smbq_tls_info {
   char cert_subject[256];  /* server certificate's subject DN */
   char cert_issuer[256];
   char cert_sha256[96];    /* "AB:CD:..." */
+  int64_t cert_not_after;  /* end of validity, seconds since the epoch */
   bool resumed;            /* session ticket accepted: no certificate
                               exchange (the cert_* fields come from the
                               full handshake that issued the ticket) */

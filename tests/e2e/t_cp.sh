@@ -153,6 +153,21 @@ assert len(d["errors"]) == 2 and all(e["exit"] == 4 for e in d["errors"]), d
 assert "missing" in d["errors"][0]["path"], d
 PY
 
+# a copy that fails midway (a full disk) leaves nothing behind: run in a
+# private mount namespace with a 2 MiB tmpfs as the target
+mkdir "$W/full"
+if unshare -m true 2>/dev/null; then
+  rc=0
+  # shellcheck disable=SC2016,SC2046
+  unshare -m bash -c 'mount -t tmpfs -o size=2m tmpfs "$1" || exit 99
+    "${@:3}"; rc=$?; ls -A "$1" >"$2"; exit $rc' _ "$W/full" "$W/full.ls" \
+    "$SMBQ" -U "$SMBQ_TEST_USER" $(transport_opts) cp "$(url share one.bin)" \
+    "$W/full/one.bin" 2>"$ERR" || rc=$?
+  [ "$rc" = 1 ] || fail "a copy to a full disk exited $rc: $(cat "$ERR")"
+  expect_stderr "no space"
+  [ ! -s "$W/full.ls" ] || fail "a failed copy left $(cat "$W/full.ls")"
+fi
+
 # ---- --resume ----------------------------------------------------------
 MiB=$((1024 * 1024))
 head -c $((20 * MiB + 777)) /dev/urandom >"$W/r.bin"
@@ -198,12 +213,12 @@ expect_rc 0 sq cp -r --resume --json "$T" "$(url share)"
 # SIGKILL mid-transfer leaves only NAME.smbq-part; --resume finishes it
 # byte-exact. kill_mid SRC DST PART: run cp, kill it once PART holds 8 MiB.
 kill_mid() {
-  local part=$3 i size
+  local part=$3 size
   # shellcheck disable=SC2046
   "$SMBQ" -U "$SMBQ_TEST_USER" $(transport_opts) cp "$1" "$2" \
     2>/dev/null &
   local pid=$!
-  for i in $(seq 1 2000); do
+  for _ in $(seq 1 2000); do
     size=$(stat -c %s "$part" 2>/dev/null || echo 0)
     [ "$size" -ge $((8 * MiB)) ] && break
     kill -0 "$pid" 2>/dev/null || break

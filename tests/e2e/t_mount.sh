@@ -6,7 +6,8 @@
 # chmod a-w as the read-only attribute; a large directory; fusermount3 -u;
 # a detached mount; an fstab-style `mount -t fuse.smbq-mount` and umount;
 # wrong password (exit 3, nothing mounted); credentials file readable by
-# others refused; no password in the daemon's command line or environment.
+# others refused; the password prompt; no password in the daemon's command
+# line or environment.
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 : "${SMBQ_MOUNT:?SMBQ_MOUNT must point at the smbq-mount binary}"
@@ -327,6 +328,36 @@ expect_stderr 'logon failure|wrong user name or password'
 # shellcheck disable=SC2046
 expect_rc 3 env SMBQ_PASSWORD=wrong "$SMBQ_MOUNT" -f "$(url share)" "$M2" -U "$SMBQ_TEST_USER" $(transport_opts)
 ! is_mounted "$M2" || fail "a foreground mount with a wrong password was left behind"
+
+# no credentials at all: asked on the terminal, without echo, before
+# detaching
+# shellcheck disable=SC2046
+python3 - "$SMBQ_MOUNT" "$(url share)" "$M2" "$SMBQ_TEST_USER" "$PW" $(transport_opts) <<'PY' ||
+import os, pty, sys
+prog, url, mnt, user, pw = sys.argv[1:6]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(prog, [prog, url, mnt, "-U", user] + sys.argv[6:])
+out = b""
+while b"Password for" not in out:
+    out += os.read(fd, 1024)
+os.write(fd, pw.encode() + b"\n")
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(st) == 0, out
+assert pw.encode() not in out, "password echoed"
+PY
+  fail "mount with the password typed at the prompt"
+is_mounted "$M2" || fail "prompted mount not mounted"
+[ "$(cat "$M2/r2")" = one ] || fail "read through the prompted mount"
+fusermount3 -u "$M2"
 
 # ---- fstab style: mount -t fuse.smbq-mount, umount ----------------------------------
 #

@@ -480,7 +480,8 @@ static int send_batch(struct front *f, const uint8_t *buf, size_t len,
     for (size_t off = 0; off < len; off += gso) {
       size_t l = len - off < gso ? len - off : gso;
       if (send_batch(f, buf + off, l, 0, to, tolen))
-        return 1; /* the rest is lost; QUIC recovers */
+        return 1; /* retried whole: the receiver drops duplicate packet
+                   * numbers (RFC 9000 12.3) */
     }
     return 0;
   }
@@ -568,6 +569,15 @@ static void set_closing(struct fconn *c, enum close_kind kind, int err) {
   c->close_err = err;
 }
 
+/* An ngtcp2 call failed: close, telling the client why unless it closed
+ * first (RFC 9000 10.2.2), the packet was not worth an answer, or the
+ * connection sat idle (RFC 9000 10.1). */
+static void on_conn_error(struct fconn *c, int rc) {
+  bool silent = rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING ||
+                rc == NGTCP2_ERR_DROP_CONN || rc == NGTCP2_ERR_IDLE_CLOSE;
+  set_closing(c, silent ? CLOSE_SILENT : CLOSE_LIBERR, rc);
+}
+
 /* Write and send up to one send quantum of packets in GSO batches of
  * equal-sized packets to one path, then let ngtcp2 pace the next burst
  * (ngtcp2_conn_update_pkt_tx_time). Each packet goes where ngtcp2 says:
@@ -589,7 +599,7 @@ static void flush_conn(struct front *f, struct fconn *c) {
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_ssize n = write_one(c, &ps.path, c->tx + off, mtu, ts);
     if (n < 0) {
-      set_closing(c, CLOSE_LIBERR, (int)n);
+      on_conn_error(c, (int)n);
       break;
     }
     if (n == 0)
@@ -854,14 +864,6 @@ static void send_version_negotiation(struct front *f,
     send_batch(f, buf, (size_t)n, 0, from, from_len);
 }
 
-static void on_read_error(struct fconn *c, int rc) {
-  if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING ||
-      rc == NGTCP2_ERR_DROP_CONN)
-    set_closing(c, CLOSE_SILENT, 0); /* the client closed: RFC 9000 10.2.2 */
-  else
-    set_closing(c, CLOSE_LIBERR, rc);
-}
-
 static void on_datagram(struct front *f, const uint8_t *pkt, size_t len,
                         const struct sockaddr_storage *from,
                         socklen_t from_len) {
@@ -886,7 +888,7 @@ static void on_datagram(struct front *f, const uint8_t *pkt, size_t len,
   int rc = ngtcp2_conn_read_pkt(c->conn, &path, &pi, pkt, len, now_ns());
   c->dirty = true;
   if (rc != 0)
-    on_read_error(c, rc);
+    on_conn_error(c, rc);
 }
 
 /* The segment size of a GRO batch, or 0. */
@@ -956,8 +958,7 @@ static void service(struct front *f, int i) {
   if (!c->closing && expired) {
     int rc = ngtcp2_conn_handle_expiry(c->conn, now);
     if (rc != 0)
-      set_closing(c, rc == NGTCP2_ERR_IDLE_CLOSE ? CLOSE_SILENT
-                                                 : CLOSE_LIBERR, rc);
+      on_conn_error(c, rc);
   }
   if (!c->closing) {
     pump_to_smbd(c);
