@@ -193,13 +193,15 @@ SMBQ_EXPORT int smbq_conn_connect(smbq_conn *c, const char *server);
  * and trees still open are closed first. */
 SMBQ_EXPORT void smbq_conn_free(smbq_conn *c);
 
-/* The message for the most recent failure on this connection, copied into
- * buf (always NUL-terminated). Returns buf. */
+/* The message for the most recent failure on this connection in the
+ * calling thread (threads sharing a connection each get their own; a
+ * thread that saw none gets the connection's last one), copied into buf
+ * (always NUL-terminated). Returns buf. */
 SMBQ_EXPORT const char *smbq_conn_errmsg(smbq_conn *c, char *buf,
                                          size_t len);
 
-/* The NTSTATUS of the most recent failure that came from the server, 0 if
- * none. */
+/* The NTSTATUS of the calling thread's most recent failure (as for
+ * smbq_conn_errmsg) if it came from the server, else 0. */
 SMBQ_EXPORT uint32_t smbq_conn_ntstatus(smbq_conn *c);
 
 struct smbq_conn_info {

@@ -62,13 +62,27 @@ void api_opts_clear(struct smbq_opts *o);
 int api_policy_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);
 void api_policy_opts_clear(struct smbq_opts *o);
 
+/* The last failure seen by one thread on a connection: threads sharing a
+ * connection each read their own (smbq_conn_errmsg). */
+struct api_err_slot {
+  pthread_t tid;
+  uint64_t stamp;           /* for replacing the least recently used */
+  uint32_t ntstatus;
+  char msg[1024];
+};
+
+#define API_ERR_SLOTS 16
+
 struct smbq_conn {
   struct smbq_opts opts;
   char server[256];
   struct smbq_io *io;
   pthread_mutex_t lock;     /* guards errmsg, ntstatus, trees */
-  char errmsg[1024];
+  char errmsg[1024];         /* the connection's last failure, any thread */
   uint32_t ntstatus;
+  struct api_err_slot err_slots[API_ERR_SLOTS];
+  size_t n_err_slots;
+  uint64_t err_stamp;
   /* set once while connecting, read-only afterwards */
   uint16_t dialect;
   uint32_t server_caps;
@@ -125,6 +139,10 @@ struct smbq_file {
  * I/O thread's reason. */
 int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Record msg as the calling thread's (and the connection's) last failure.
+ * Takes c->lock. */
+void api_set_errmsg(smbq_conn *c, uint32_t status, const char *msg);
 
 /* ---- sync calls ---------------------------------------------------------- */
 

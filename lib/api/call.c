@@ -23,22 +23,54 @@ int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
        rc == SMBQ_ERR_CERT || rc == SMBQ_ERR_TLS) && c->io)
     smbq_io_error(c->io, why, sizeof(why));
   const char *sname = status ? smbq_ntstatus_name(status) : NULL;
-  pthread_mutex_lock(&c->lock);
+  char full[1024];
   if (sname)
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (%s)", msg,
-             smbq_strerror(rc), sname);
+    snprintf(full, sizeof(full), "%s: %s (%s)", msg, smbq_strerror(rc),
+             sname);
   else if (status)
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (NTSTATUS 0x%08x)", msg,
+    snprintf(full, sizeof(full), "%s: %s (NTSTATUS 0x%08x)", msg,
              smbq_strerror(rc), status);
   else if (why[0])
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", msg, why);
+    snprintf(full, sizeof(full), "%s: %s", msg, why);
   else
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", msg, smbq_strerror(rc));
-  c->ntstatus = status;
-  pthread_mutex_unlock(&c->lock);
+    snprintf(full, sizeof(full), "%s: %s", msg, smbq_strerror(rc));
+  api_set_errmsg(c, status, full);
   return rc;
 }
 
+/* The calling thread's slot, or NULL; with create, a new or the least
+ * recently used slot. Called with c->lock held. */
+static struct api_err_slot *err_slot(smbq_conn *c, bool create) {
+  pthread_t self = pthread_self();
+  struct api_err_slot *lru = NULL;
+  for (size_t i = 0; i < c->n_err_slots; i++) {
+    struct api_err_slot *s = &c->err_slots[i];
+    if (pthread_equal(s->tid, self))
+      return s;
+    if (!lru || s->stamp < lru->stamp)
+      lru = s;
+  }
+  if (!create)
+    return NULL;
+  if (c->n_err_slots < API_ERR_SLOTS)
+    lru = &c->err_slots[c->n_err_slots++];
+  lru->tid = self;
+  return lru;
+}
+
+void api_set_errmsg(smbq_conn *c, uint32_t status, const char *msg) {
+  pthread_mutex_lock(&c->lock);
+  snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+  c->ntstatus = status;
+  struct api_err_slot *s = err_slot(c, true);
+  snprintf(s->msg, sizeof(s->msg), "%s", msg);
+  s->ntstatus = status;
+  s->stamp = ++c->err_stamp;
+  pthread_mutex_unlock(&c->lock);
+}
+
+/* A thread that never failed on this connection gets the connection's
+ * last failure (e.g. a connect made by another thread). */
 const char *smbq_conn_errmsg(smbq_conn *c, char *buf, size_t len) {
   if (!buf || !len)
     return buf;
@@ -47,14 +79,17 @@ const char *smbq_conn_errmsg(smbq_conn *c, char *buf, size_t len) {
     return buf;
   }
   pthread_mutex_lock(&c->lock);
-  snprintf(buf, len, "%s", c->errmsg[0] ? c->errmsg : "no error");
+  const struct api_err_slot *s = err_slot(c, false);
+  const char *m = s ? s->msg : c->errmsg;
+  snprintf(buf, len, "%s", m[0] ? m : "no error");
   pthread_mutex_unlock(&c->lock);
   return buf;
 }
 
 uint32_t smbq_conn_ntstatus(smbq_conn *c) {
   pthread_mutex_lock(&c->lock);
-  uint32_t s = c->ntstatus;
+  const struct api_err_slot *slot = err_slot(c, false);
+  uint32_t s = slot ? slot->ntstatus : c->ntstatus;
   pthread_mutex_unlock(&c->lock);
   return s;
 }

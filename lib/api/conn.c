@@ -23,9 +23,7 @@ smbq_conn *smbq_conn_new(const smbq_opts *o) {
 }
 
 static void set_errmsg(smbq_conn *c, const char *msg) {
-  pthread_mutex_lock(&c->lock);
-  snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
-  pthread_mutex_unlock(&c->lock);
+  api_set_errmsg(c, 0, msg);
 }
 
 /* Start one transport of the given kind (the race's open callback). */
@@ -192,18 +190,24 @@ void conn_report(smbq_conn *c, enum smbq_event ev) {
   c->opts.event_cb(c->opts.event_arg, ev, &info);
 }
 
+struct migration {
+  smbq_conn *c;
+  char err[640];
+};
+
 /* Runs on the I/O thread: the transport belongs to it. */
 static int migrate_on_io(void *arg, struct smbq_transport *tp) {
-  smbq_conn *c = arg;
+  struct migration *m = arg;
   if (!tp->ops->migrate)
     return SMBQ_ERR_UNSUPPORTED;
   int rc = tp->ops->migrate(tp);
-  pthread_mutex_lock(&c->lock);
-  if (rc < 0)
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s", tp->errmsg);
-  else
-    snprintf(c->local, sizeof(c->local), "%s", tp->local);
-  pthread_mutex_unlock(&c->lock);
+  if (rc < 0) {
+    snprintf(m->err, sizeof(m->err), "%s", tp->errmsg);
+    return rc;
+  }
+  pthread_mutex_lock(&m->c->lock);
+  snprintf(m->c->local, sizeof(m->c->local), "%s", tp->local);
+  pthread_mutex_unlock(&m->c->lock);
   return rc;
 }
 
@@ -214,9 +218,13 @@ int smbq_conn_migrate(smbq_conn *c) {
     return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
                     "connection migration needs QUIC; %s is reached over "
                     "%s", c->server, c->transport);
-  int rc = smbq_io_run_transport(c->io, migrate_on_io, c);
-  if (rc < 0)
+  struct migration m = {.c = c};
+  int rc = smbq_io_run_transport(c->io, migrate_on_io, &m);
+  if (rc < 0) {
+    if (m.err[0])
+      set_errmsg(c, m.err);
     return rc;
+  }
   conn_report(c, SMBQ_EVENT_MIGRATED);
   return 0;
 }

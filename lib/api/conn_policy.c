@@ -19,15 +19,14 @@ bool conn_quic_allowed(const smbq_conn *c) {
 }
 
 static int refuse_quic(smbq_conn *c) {
-  pthread_mutex_lock(&c->lock);
-  snprintf(c->errmsg, sizeof(c->errmsg),
+  char msg[1024];
+  snprintf(msg, sizeof(msg),
            "SMB over QUIC is disabled by policy (--no-quic, "
            "smbq_opts_set_quic_enabled) and %s is not on its exception "
            "list: connect with --transport tcp, or allow this server with "
            "--quic-exception %s (smbq_opts_add_quic_exception)",
            c->server, c->server);
-  c->ntstatus = 0;
-  pthread_mutex_unlock(&c->lock);
+  api_set_errmsg(c, 0, msg);
   return SMBQ_ERR_POLICY;
 }
 

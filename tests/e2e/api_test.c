@@ -117,6 +117,47 @@ static void on_read(void *arg, ssize_t res) {
   pthread_mutex_unlock(&s->w->m);
 }
 
+/* ---- each thread reads its own error message --------------------------- */
+
+struct err_case {
+  const char *path;
+  pthread_barrier_t *go;
+  char msg[512];
+  int rc;
+};
+
+static void *fail_stat(void *arg) {
+  struct err_case *e = arg;
+  struct smbq_stat st;
+  pthread_barrier_wait(e->go);
+  for (int i = 0; i < 50; i++) { /* interleave with the other thread */
+    e->rc = smbq_stat(tree, e->path, &st);
+    smbq_conn_errmsg(conn, e->msg, sizeof(e->msg));
+    if (!strstr(e->msg, e->path))
+      break;
+  }
+  return NULL;
+}
+
+static void case_thread_errors(void) {
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, 2);
+  struct err_case a = {.path = "no-such-file-a", .go = &go},
+                  b = {.path = "no-such-dir-b/x", .go = &go};
+  pthread_t ta, tb;
+  pthread_create(&ta, NULL, fail_stat, &a);
+  pthread_create(&tb, NULL, fail_stat, &b);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  pthread_barrier_destroy(&go);
+  CHECK(a.rc == SMBQ_ERR_NOENT && b.rc == SMBQ_ERR_NOENT, "stat errors");
+  CHECK(strstr(a.msg, a.path) && !strstr(a.msg, b.path),
+        "thread a reads its own message: %s", a.msg);
+  CHECK(strstr(b.msg, b.path) && !strstr(b.msg, a.path),
+        "thread b reads its own message: %s", b.msg);
+  printf("ok per-thread error messages\n");
+}
+
 static void case_async(void) {
   smbq_file *f;
   CHECK(smbq_open(tree, "thread-1.bin", SMBQ_O_RDONLY, &f) == 0, "open");
@@ -256,6 +297,7 @@ int main(int argc, char **argv) {
   CHECK(smbq_conn_connect(conn, argv[1]) == 0, "connect");
   CHECK(smbq_tree_connect(conn, argv[2], &tree) == 0, "tree");
   case_threads();
+  case_thread_errors();
   case_async();
   case_metadata();
   case_big_dir();
