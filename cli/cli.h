@@ -8,6 +8,8 @@
 #include "smbq/smbq.h"
 #include "url.h"
 
+struct cli_config;
+
 struct cli {
   smbq_opts *opts;
   bool json;
@@ -23,6 +25,15 @@ struct cli {
   bool recursive;            /* -r */
   bool resume;               /* --resume */
   int progress;              /* CLI_PROGRESS_*: --progress, --no-progress */
+  /* smbq.conf (config.h); NULL: none (smbq-mount for now) */
+  struct cli_config *config;
+  /* Called by cli_prepare before each connection to host (NULL: none);
+   * smbq sets it to cli_config_prepare. When set, it owns the per-server
+   * settings: transport, ports, CA file, address (--resolve), client
+   * certificate. Returns 0 or an exit code. */
+  int (*prepare_server)(struct cli *cli, const char *host);
+  const char *config_user;   /* user name from the configuration for the
+                                server at hand (below -U and smb://user@) */
 };
 
 enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
@@ -42,6 +53,14 @@ void cli_close(struct cli_share *s);
  * authenticates, no tree (s->tree stays NULL). */
 int cli_open_server(struct cli *cli, const char *url_str,
                     struct cli_share *s);
+/* Set cli->opts up for the server of u (configuration, user, password,
+ * --resolve, client certificate, port of an smb:// URL), as cli_open
+ * does before it connects. Returns 0, or an exit code after printing
+ * why. */
+int cli_prepare(struct cli *cli, const struct smbq_url *u);
+/* The user name for u: -U, else smb://user@, else the configuration,
+ * else $USER, else "guest". */
+const char *cli_user(const struct cli *cli, const struct smbq_url *u);
 
 /* Print "smbq: <what>: <library message>" and return the exit code for
  * err. */
@@ -65,5 +84,7 @@ int cmd_mv(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_shares(struct cli *cli, int argc, char **argv);
 int cmd_cp(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_doctor(struct cli *cli, int argc, char **argv);
 
 #endif

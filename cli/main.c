@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "creds.h"
 #include "exitcodes.h"
 
@@ -36,6 +37,11 @@ static const struct cmd commands[] = {
     {"cp", 2, INT_MAX, cmd_cp,
      "cp [-r] [--resume] SRC... DST  copy files/trees to, from or "
      "between shares"},
+    {"config", 0, 1, cmd_config,
+     "config [//host]              show the settings and where each is "
+     "from"},
+    {"doctor", 1, 1, cmd_doctor,
+     "doctor //host[/share]        diagnose the connection step by step"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -88,6 +94,10 @@ static void usage(FILE *f) {
       "                         size and mtime)\n"
       "      --progress, --no-progress  cp: draw a progress bar on stderr\n"
       "                         or not (default: when stderr is a terminal)\n"
+      "      --config FILE      read settings from FILE only (also\n"
+      "                         $SMBQ_CONFIG) instead of /etc/smbq/smbq.conf\n"
+      "                         and ~/.config/smbq/smbq.conf (smbq.conf(5))\n"
+      "      --no-config        read no configuration file\n"
       "  -v, --verbose          report the negotiated connection on stderr\n"
       "  -h, --help             this help\n"
       "      --version          print the version\n"
@@ -117,6 +127,9 @@ enum {
   OPT_RESUME,
   OPT_PROGRESS,
   OPT_NO_PROGRESS,
+  /* configuration files */
+  OPT_CONFIG,
+  OPT_NO_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +156,8 @@ static const struct option long_opts[] = {
     {"resume", no_argument, NULL, OPT_RESUME},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"no-config", no_argument, NULL, OPT_NO_CONFIG},
     {NULL, 0, NULL, 0},
 };
 
@@ -242,9 +257,24 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
   case OPT_NO_PROGRESS:
     cli->progress = CLI_PROGRESS_OFF;
     return 0;
+  case OPT_CONFIG:
+    cli_config_use_file(cli->config, arg);
+    return 0;
+  case OPT_NO_CONFIG:
+    cli_config_no_files(cli->config);
+    return 0;
   default:
     return -1;
   }
+}
+
+/* The configuration records the options that are settings, so they win
+ * over smbq.conf and the environment and `smbq config` names them. */
+static int record_option(struct cli *cli, int c, const char *arg) {
+  for (const struct option *o = long_opts; o->name; o++)
+    if (o->val == c)
+      return cli_config_cmdline(cli->config, o->name, arg);
+  return 0;
 }
 
 static const struct cmd *find_cmd(const char *name) {
@@ -258,8 +288,12 @@ int main(int argc, char **argv) {
   struct cli cli;
   memset(&cli, 0, sizeof(cli));
   cli.opts = smbq_opts_new();
-  if (!cli.opts) {
+  cli.config = cli_config_new();
+  cli.prepare_server = cli_config_prepare;
+  if (!cli.opts || !cli.config) {
     fprintf(stderr, "smbq: out of memory\n");
+    smbq_opts_free(cli.opts);
+    cli_config_free(cli.config);
     return SMBQ_EXIT_OTHER;
   }
   int c, rc = SMBQ_EXIT_USAGE;
@@ -275,7 +309,8 @@ int main(int argc, char **argv) {
       rc = SMBQ_EXIT_OK;
       goto out;
     }
-    if (c == '?' || apply_option(&cli, c, optarg) < 0) {
+    if (c == '?' || apply_option(&cli, c, optarg) < 0 ||
+        record_option(&cli, c, optarg) < 0) {
       fprintf(stderr, "Try 'smbq --help'.\n");
       goto out;
     }
@@ -312,7 +347,8 @@ int main(int argc, char **argv) {
       free(args);
       goto out;
     }
-    if (c == '?' || apply_option(&cli, c, optarg) < 0) {
+    if (c == '?' || apply_option(&cli, c, optarg) < 0 ||
+        record_option(&cli, c, optarg) < 0) {
       fprintf(stderr, "Try 'smbq --help'.\n");
       free(args);
       goto out;
@@ -326,10 +362,15 @@ int main(int argc, char **argv) {
     free(args);
     goto out;
   }
+  if (cli_config_load(cli.config) < 0) {
+    free(args);
+    goto out; /* the errors are printed; usage status */
+  }
   rc = cmd->fn(&cli, nargs, args);
   free(args);
 out:
   smbq_free_secret(cli.password);
   smbq_opts_free(cli.opts);
+  cli_config_free(cli.config);
   return rc;
 }

@@ -60,12 +60,13 @@ void cli_json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static const char *default_user(const struct cli *cli,
-                                 const struct smbq_url *u) {
+const char *cli_user(const struct cli *cli, const struct smbq_url *u) {
   if (cli->user)
     return cli->user;
   if (u->user[0])
     return u->user;
+  if (cli->config_user)
+    return cli->config_user;
   const char *env = getenv("USER");
   return env ? env : "guest";
 }
@@ -127,15 +128,20 @@ static void report_connection(struct cli_share *s) {
             i.cert_issuer, i.cert_sha256);
 }
 
-/* Connect and authenticate to the server of the parsed s->url. */
-static int cli_connect(struct cli *cli, struct cli_share *s) {
-  const char *user = default_user(cli, &s->url);
-  int rc = resolve_password(cli, user, s->url.host);
+int cli_prepare(struct cli *cli, const struct smbq_url *u) {
+  int rc = cli->prepare_server ? cli->prepare_server(cli, u->host) : 0;
+  if (rc)
+    return rc;
+  const char *user = cli_user(cli, u);
+  rc = resolve_password(cli, user, u->host);
   if (rc)
     return rc;
   smbq_opts_set_user(cli->opts, user, NULL);
   smbq_opts_set_password(cli->opts, cli->password);
-  smbq_opts_set_resolve(cli->opts, resolve_addr(cli, s->url.host));
+  /* with prepare_server, the configuration (which records --resolve)
+   * has set the address */
+  if (!cli->prepare_server)
+    smbq_opts_set_resolve(cli->opts, resolve_addr(cli, u->host));
   if (cli->client_cert || cli->client_key) {
     if (!cli->client_cert) {
       fprintf(stderr, "smbq: --client-key needs --client-cert\n");
@@ -143,8 +149,16 @@ static int cli_connect(struct cli *cli, struct cli_share *s) {
     }
     smbq_opts_set_client_cert(cli->opts, cli->client_cert, cli->client_key);
   }
-  if (s->url.port && !cli->port_set)
-    smbq_opts_set_port(cli->opts, s->url.port);
+  if (u->port && !cli->port_set)
+    smbq_opts_set_port(cli->opts, u->port);
+  return 0;
+}
+
+/* Connect and authenticate to the server of the parsed s->url. */
+static int cli_connect(struct cli *cli, struct cli_share *s) {
+  int rc = cli_prepare(cli, &s->url);
+  if (rc)
+    return rc;
   s->conn = smbq_conn_new(cli->opts);
   if (!s->conn)
     return cli_fail(NULL, SMBQ_ERR_NOMEM, "connect");

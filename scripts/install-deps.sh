@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config python3
   libgnutls28-dev nettle-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev
   heimdal-dev heimdal-multidev libfuse3-dev fuse3 check
+  libinih-dev # smbq.conf (cli/config.c)
   samba smbclient gnutls-bin passwd
   nftables) # nftables: e2e connect policy drops a port (t_connect_policy.sh)
 missing=()

@@ -252,7 +252,7 @@ static void *io_main(void *arg) {
     }
     int rc = flush_output(io, &blocked);
     if (rc < 0) {
-      die(io, SMBQ_ERR_CLOSED, io->tp->errmsg);
+      die(io, transport_err(rc), io->tp->errmsg);
       continue;
     }
     uint32_t ev = io->tp->ops->events(io->tp);

@@ -39,7 +39,8 @@
 #define STREAM_WINDOW (16u * 1024 * 1024)
 #define CONN_WINDOW (32u * 1024 * 1024)
 #define MAX_UDP_PAYLOAD 1452 /* fits a 1500-byte Ethernet MTU */
-#define GSO_MAX_SEGMENTS 40
+#define GSO_MAX_SEGMENTS 44 /* 44 x 1452 < 64 KiB, the UDP/GSO limit */
+#define BURST_BYTES (64 * 1024)
 
 /* Stream data waiting for acknowledgement. ngtcp2 keeps pointers into it
  * for retransmission, so chunks never move; each is freed once fully
@@ -82,6 +83,9 @@ struct quic_transport {
   bool blocked;              /* the socket said EAGAIN */
   uint8_t *pending;          /* datagram(s) not yet sent after EAGAIN */
   size_t pending_len, pending_gso;
+  size_t carry_len;          /* one more datagram after the batch, at
+                                pending + pending_len: a packet longer
+                                than the batch's segments */
   bool gso_ok;
   /* receive side */
   uint8_t *rx;
@@ -422,12 +426,22 @@ static int send_datagrams(struct quic_transport *q, const uint8_t *buf,
   }
 }
 
+/* Send the pending batch, then the carried datagram. What the socket
+ * does not take stays pending (q->blocked). */
 static int flush_pending(struct quic_transport *q) {
-  if (!q->pending_len)
-    return 0;
-  int rc = send_datagrams(q, q->pending, q->pending_len, q->pending_gso);
-  if (rc == 0)
-    q->pending_len = 0;
+  int rc = 0;
+  if (q->pending_len) {
+    rc = send_datagrams(q, q->pending, q->pending_len, q->pending_gso);
+    if (rc == 0 && q->carry_len) {
+      memmove(q->pending, q->pending + q->pending_len, q->carry_len);
+      q->pending_len = q->carry_len;
+      q->pending_gso = 0;
+      q->carry_len = 0;
+      rc = send_datagrams(q, q->pending, q->pending_len, 0);
+    }
+    if (rc == 0)
+      q->pending_len = 0;
+  }
   q->blocked = rc == 1;
   return rc < 0 ? -1 : 0;
 }
@@ -488,15 +502,19 @@ static int flush_packets(struct quic_transport *q) {
   size_t cap = mtu * GSO_MAX_SEGMENTS;
   uint8_t *buf = q->pending;
   ngtcp2_tstamp ts = ts_now();
-  size_t max_pkts = ngtcp2_conn_get_send_quantum(q->conn) / mtu + 1;
+  /* ngtcp2 0.12 keeps its send quantum at 10 packets; bursts up to
+   * BURST_BYTES (a GSO super-packet, as TCP's TSO sends) are still paced:
+   * update_pkt_tx_time spaces the next burst by the bytes of this one. */
+  size_t quantum = ngtcp2_conn_get_send_quantum(q->conn);
+  size_t max_pkts = (quantum > BURST_BYTES ? quantum : BURST_BYTES) / mtu + 1;
   for (size_t sent = 0; sent < max_pkts && !q->blocked;) {
-    size_t off = 0, gso = 0;
+    size_t off = 0, gso = 0, carry = 0;
     bool drained = false;
     while (off + mtu <= cap && sent < max_pkts) {
       ngtcp2_ssize n = write_one(q, buf + off, mtu, ts);
       if (n < 0) {
-        set_dead(q, SMBQ_ERR_CLOSED, "QUIC connection to %s failed: %s", q->host,
-                 ngtcp2_strerror((int)n));
+        set_dead(q, SMBQ_ERR_CLOSED, "QUIC connection to %s failed: %s",
+                 q->host, ngtcp2_strerror((int)n));
         return q->fatal;
       }
       if (n == 0) {
@@ -504,22 +522,24 @@ static int flush_packets(struct quic_transport *q) {
         break;
       }
       sent++;
-      off += (size_t)n;
-      /* GSO segments are all gso bytes but the last: a short packet ends
-       * the batch, and a short first packet is sent alone. */
-      if (!gso) {
-        gso = (size_t)n;
-        if (gso < mtu)
-          break;
-      } else if ((size_t)n < gso) {
+      /* GSO segments are all gso bytes but the last, which may be
+       * shorter; a longer packet goes alone after the batch. */
+      if (gso && (size_t)n > gso) {
+        carry = (size_t)n;
         break;
       }
+      off += (size_t)n;
+      if (!gso)
+        gso = (size_t)n;
+      else if ((size_t)n < gso)
+        break;
       if (!q->gso_ok)
         break;
     }
     if (off) {
       q->pending_len = off;
       q->pending_gso = q->gso_ok ? gso : 0;
+      q->carry_len = carry;
       if (flush_pending(q) < 0)
         goto sock_err;
     }
@@ -886,7 +906,8 @@ static int quic_migrate(struct smbq_transport *t) {
   q->local = local;
   q->local_len = local_len;
   smbq_transport_set_local(t, fd);
-  q->pending_len = 0; /* meant for the old path; loss recovery resends */
+  q->pending_len = q->carry_len = 0; /* meant for the old path; loss
+                                        recovery resends */
   q->blocked = false;
   q->gso_ok = true;
   return flush_packets(q) < 0 ? q->fatal : 0;

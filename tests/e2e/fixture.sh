@@ -5,6 +5,8 @@
 # With SMBQ_TRANSPORT=quic it also makes a test PKI and starts the QUIC
 # front end ($SMBQ_QUIC_FRONT) before smbd: clients then reach the share as
 # fsedge1.smbq.test over QUIC, and `sq` passes the matching options.
+# fixture_relay [RELAY OPTIONS...] then puts the UDP impairment relay
+# ($SMBQ_UDP_RELAY: delay, loss, reorder, NAT rebinding) in between.
 #
 # Optional hooks (unset = the defaults above): SMBQ_FIXTURE_SHARE_COMMENT
 # and SMBQ_FIXTURE_ENC_COMMENT give [share] and [enc] a "comment =" line;
@@ -130,6 +132,8 @@ fixture_start() {
     SMBQ_TEST_SHAREDIR SMBQ_TEST_ENCDIR SMBQ_TEST_DIR
   # the transport cache of `auto` goes here, never into root's home
   export XDG_CACHE_HOME=$d/xdg-cache
+  # no smbq.conf from /etc or home (smbq.conf(5)); t_config.sh tests them
+  export SMBQ_CONFIG=/dev/null
   if [ "${SMBQ_TRANSPORT:-tcp}" = quic ]; then
     fixture_front "$SMBQ_TEST_PORT" server
   fi

@@ -9,6 +9,9 @@
 #   cnonly.pem/key         fsedge1.smbq.test in the CN, no SAN
 #   client.pem/key         client certificate (clientAuth) from the CA
 #   client2.pem/key        a second client certificate
+#   soon.pem/key           valid like server, but expires in 10 days
+#   longlived.pem/key      valid like server, for 365 days (no expiry
+#                          warning from smbq doctor, which warns at 30)
 # Usage: certs.sh DIR
 set -euo pipefail
 d=$1
@@ -57,5 +60,15 @@ certtool --generate-self-signed --load-privkey selfsigned.key \
 for c in client client2; do
   key $c
   tmpl $c "cn = \"$c.smbq.test\"" tls_www_client signing_key 'expiration_days = 30'
+  sign $c
+done
+# like server, but expiring soon or late (smbq doctor warns at 30 days)
+for c in soon longlived; do
+  days=10
+  [ $c = soon ] || days=365
+  key $c
+  tmpl $c 'cn = "fsedge1.smbq.test"' 'dns_name = "fsedge1.smbq.test"' \
+    'ip_address = "127.0.0.1"' tls_www_server signing_key encryption_key \
+    "expiration_days = $days"
   sign $c
 done

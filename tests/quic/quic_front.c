@@ -588,9 +588,11 @@ static void flush_conn(struct front *f, struct fconn *c) {
     return;
   size_t mtu = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
   size_t cap = mtu * GSO_MAX_SEGMENTS;
-  size_t max_pkts = ngtcp2_conn_get_send_quantum(c->conn) / mtu;
-  if (max_pkts == 0)
-    max_pkts = 1;
+  /* ngtcp2 0.12 keeps the send quantum at 10 packets; bursts up to a
+   * 64 KiB GSO super-packet (like TCP's TSO) stay paced, because
+   * update_pkt_tx_time spaces the next burst by this one's bytes. */
+  size_t quantum = ngtcp2_conn_get_send_quantum(c->conn);
+  size_t max_pkts = (quantum > 65536 ? quantum : 65536) / mtu;
   ngtcp2_tstamp ts = now_ns();
   ngtcp2_path_storage ps, bp; /* this packet's path, the batch's path */
   ngtcp2_path_storage_zero(&bp);

@@ -1,15 +1,21 @@
 /* udp_relay: a UDP impairment relay for the QUIC e2e tests.
  *
- * Listens on a loopback UDP port and relays datagrams between the client
- * (whoever sent last to that port) and an upstream port on 127.0.0.1,
+ * Listens on a loopback UDP port and relays datagrams between one client
+ * (whoever sent to that port last) and an upstream port on 127.0.0.1,
  * through its own upstream socket. Each direction is impaired on its own:
  * added one-way delay (a timed FIFO, nanosecond timers through ppoll),
  * random loss, and reordering (a datagram is held back behind the next
  * one). On SIGUSR1, and once --rebind-after-bytes bytes have gone
- * upstream, it replaces its upstream socket, so the server sees the client's packets
- * from a new source port mid-flow: NAT rebinding (RFC 9000 9.3). Replies
- * go to the address the client last sent from, so a client that migrates
- * to a new socket (RFC 9000 9.2) keeps working too.
+ * upstream, it replaces its upstream socket, so the server sees the
+ * client's packets from a new source port mid-flow: NAT rebinding (RFC
+ * 9000 9.3). Replies go to the address the client last sent from, so a
+ * client that moves to a new socket (RFC 9000 9.2) keeps working too.
+ * That is also why it serves one client at a time: two at once would get
+ * each other's replies.
+ *
+ * It moves datagrams in batches (recvmmsg with UDP GRO, sendmmsg with UDP
+ * GSO for runs of equal-sized datagrams), so that on loopback it is not
+ * the bottleneck of what it impairs. Impairments apply per datagram.
  *
  * usage: udp_relay --upstream-port N --port-file FILE [--listen PORT]
  *                  [--delay-ms MS] [--loss PCT] [--reorder PCT] [--seed N]
@@ -23,6 +29,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,7 +42,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64               /* datagrams per recvmmsg/sendmmsg */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+#define BATCH 64               /* messages per recvmmsg/sendmmsg */
+#define GSO_SEGS 64            /* datagrams per GSO message (kernel limit) */
+#define GSO_BYTES 65000        /* a GSO message stays under 64 KiB */
+#define TX_DGRAMS 1024         /* datagrams per sendmmsg */
 #define RX_BATCHES 8           /* recvmmsg calls per wake-up, for fairness */
 #define MAX_DGRAM 65536        /* a UDP payload always fits */
 #define ARENA_BYTES (32u << 20) /* queued bytes per direction */
@@ -85,6 +102,14 @@ struct relay {
   uint64_t next_stats;
   struct dir to_up, to_client;
   uint8_t (*rx)[MAX_DGRAM]; /* BATCH receive buffers */
+  bool gso_ok;              /* UDP_SEGMENT works; EIO turns it off */
+  struct iovec *tx_iov;     /* TX_DGRAMS, for flush */
+};
+
+/* A cmsg buffer for one int or uint16_t (UDP_GRO, UDP_SEGMENT). */
+union ctl {
+  char buf[CMSG_SPACE(sizeof(int))];
+  struct cmsghdr align;
 };
 
 static volatile sig_atomic_t stop_flag, rebind_flag;
@@ -218,7 +243,9 @@ static void release_held(struct dir *d, uint64_t now) {
 /* ---- sockets -------------------------------------------------------------- */
 
 static void big_buffers(int fd) {
-  int sz = SOCK_BUF;
+  int sz = SOCK_BUF, one = 1;
+  /* GRO hands us a sender's GSO batch in one read; optional */
+  setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
   /* as root the FORCE variants pass net.core.[rw]mem_max */
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -281,23 +308,89 @@ static void rebind(struct relay *r) {
 
 /* ---- moving datagrams ----------------------------------------------------- */
 
-/* Point mm/iov at up to BATCH datagrams due by now; returns the count. */
+/* Does entry e join a GSO message of segment size seg holding cnt
+ * datagrams and bytes so far? All segments but the last are seg bytes. */
+static bool joins(const struct entry *e, size_t seg, size_t cnt,
+                  size_t bytes, bool gso) {
+  return gso && seg && cnt < GSO_SEGS && e->len && e->len <= seg &&
+         bytes + e->len <= GSO_BYTES;
+}
+
+static void set_segment(struct msghdr *mh, union ctl *ctl, size_t seg) {
+  memset(ctl, 0, sizeof(*ctl));
+  mh->msg_control = ctl->buf;
+  mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+  struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  uint16_t v = (uint16_t)seg;
+  memcpy(CMSG_DATA(c), &v, sizeof(v));
+}
+
+/* Build up to BATCH messages from the datagrams due by now, runs of equal
+ * size sharing one UDP GSO message (UDP_SEGMENT: the kernel splits it
+ * into the same datagrams); cnt[m] says how many message m holds.
+ * Returns the number of messages. */
 static unsigned due_batch(struct relay *r, struct dir *d, uint64_t now,
-                          struct mmsghdr *mm, struct iovec *iov) {
+                          struct mmsghdr *mm, union ctl *ctl,
+                          unsigned *cnt) {
   bool to_client = d == &r->to_client;
   unsigned n = 0;
-  for (size_t i = d->head; n < BATCH && n < d->count; i = (i + 1) % QCAP) {
-    const struct entry *e = &d->e[i];
+  size_t ni = 0, seg = 0, bytes = 0;
+  for (size_t q = 0; q < d->count && ni < TX_DGRAMS; q++) {
+    const struct entry *e = &d->e[(d->head + q) % QCAP];
     if (e->due > now)
       break;
-    iov[n] = (struct iovec){d->arena + e->off, e->len};
-    mm[n].msg_hdr = (struct msghdr){
-        .msg_name = to_client ? &r->client : NULL,
-        .msg_namelen = to_client ? r->client_len : 0,
-        .msg_iov = &iov[n], .msg_iovlen = 1};
-    n++;
+    bool join = n && joins(e, seg, cnt[n - 1], bytes, r->gso_ok);
+    if (!join) {
+      if (n == BATCH)
+        break;
+      mm[n].msg_hdr = (struct msghdr){
+          .msg_name = to_client ? &r->client : NULL,
+          .msg_namelen = to_client ? r->client_len : 0,
+          .msg_iov = &r->tx_iov[ni]};
+      cnt[n++] = 0;
+      seg = e->len;
+      bytes = 0;
+    }
+    struct msghdr *mh = &mm[n - 1].msg_hdr;
+    r->tx_iov[ni++] = (struct iovec){d->arena + e->off, e->len};
+    mh->msg_iovlen++;
+    bytes += e->len;
+    if (++cnt[n - 1] == 2)
+      set_segment(mh, &ctl[n - 1], seg);
+    if (e->len < seg)
+      seg = 0; /* a short segment ends the message */
   }
   return n;
+}
+
+/* Dequeue the first count datagrams as forwarded. */
+static void forwarded(struct dir *d, unsigned count) {
+  for (unsigned j = 0; j < count; j++) {
+    d->n.forwarded++;
+    d->n.bytes += d->e[d->head].len;
+    dequeue(d);
+  }
+}
+
+/* sendmmsg failed before the first message: wait, retry, or drop it. */
+static void send_failed(struct relay *r, struct dir *d, unsigned first,
+                        bool *retried) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    d->blocked = true;
+  } else if (errno == EIO && r->gso_ok && first > 1) {
+    r->gso_ok = false; /* no GSO on this path: one datagram a message */
+  } else if (errno == EINTR || (errno == ECONNREFUSED && !*retried)) {
+    /* ECONNREFUSED reports an earlier ICMP error and sent nothing:
+     * retry once */
+    *retried = true;
+  } else { /* these datagrams cannot go */
+    d->n.send_errors += first;
+    for (unsigned j = 0; j < first; j++)
+      dequeue(d);
+  }
 }
 
 /* Send the queue's due datagrams in sendmmsg batches until none is due
@@ -306,28 +399,17 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
   bool to_client = d == &r->to_client, retried = false;
   while (d->count && d->e[d->head].due <= now && !d->blocked) {
     struct mmsghdr mm[BATCH];
-    struct iovec iov[BATCH];
-    unsigned n = due_batch(r, d, now, mm, iov);
+    union ctl ctl[BATCH];
+    unsigned cnt[BATCH];
+    unsigned n = due_batch(r, d, now, mm, ctl, cnt);
     int k = sendmmsg(to_client ? r->cl : r->up, mm, n, 0);
     if (k < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        d->blocked = true;
-      } else if (errno == EINTR || (errno == ECONNREFUSED && !retried)) {
-        /* ECONNREFUSED reports an earlier ICMP error and sent nothing:
-         * retry once */
-        retried = true;
-      } else { /* this datagram cannot go */
-        d->n.send_errors++;
-        dequeue(d);
-      }
+      send_failed(r, d, cnt[0], &retried);
       continue;
     }
     retried = false;
-    for (int j = 0; j < k; j++) {
-      d->n.forwarded++;
-      d->n.bytes += d->e[d->head].len;
-      dequeue(d);
-    }
+    for (int m = 0; m < k; m++)
+      forwarded(d, cnt[m]);
     if (!to_client && r->rebind_after && d->n.bytes >= r->rebind_after) {
       r->rebind_after = 0; /* once */
       rebind(r);
@@ -335,18 +417,44 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
   }
 }
 
+/* The segment size of a GRO message, or 0. */
+static size_t gro_size(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      return v > 0 ? (size_t)v : 0;
+    }
+  }
+  return 0;
+}
+
+/* One received message, split back into its datagrams if GRO joined
+ * several: each one is impaired on its own. */
+static void admit_all(struct relay *r, struct dir *d, const uint8_t *p,
+                      size_t len, size_t seg, uint64_t now) {
+  if (!seg || !len) {
+    admit(r, d, p, len, now);
+    return;
+  }
+  for (size_t off = 0; off < len; off += seg)
+    admit(r, d, p + off, len - off < seg ? len - off : seg, now);
+}
+
 /* Receive what is waiting on fd into direction d, a batch at a time. */
 static void receive(struct relay *r, int fd, struct dir *d) {
   struct mmsghdr mm[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage from[BATCH];
+  union ctl ctl[BATCH];
   bool from_client = d == &r->to_up;
   for (int b = 0; b < RX_BATCHES; b++) {
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){r->rx[i], MAX_DGRAM};
-      mm[i].msg_hdr = (struct msghdr){.msg_name = &from[i],
-                                      .msg_namelen = sizeof(from[i]),
-                                      .msg_iov = &iov[i], .msg_iovlen = 1};
+      mm[i].msg_hdr = (struct msghdr){
+          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+          .msg_iov = &iov[i], .msg_iovlen = 1,
+          .msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf)};
     }
     int k = recvmmsg(fd, mm, BATCH, MSG_DONTWAIT, NULL);
     if (k < 0) {
@@ -360,7 +468,8 @@ static void receive(struct relay *r, int fd, struct dir *d) {
         memcpy(&r->client, &from[i], mm[i].msg_hdr.msg_namelen);
         r->client_len = mm[i].msg_hdr.msg_namelen;
       }
-      admit(r, d, r->rx[i], mm[i].msg_len, now);
+      admit_all(r, d, r->rx[i], mm[i].msg_len, gro_size(&mm[i].msg_hdr),
+                now);
     }
     if (k < BATCH)
       return;
@@ -564,8 +673,10 @@ static int setup(struct relay *r, const struct options *o) {
   r->rng = o->seed;
   r->rebind_after = o->rebind_after;
   r->stats_file = o->stats_file;
+  r->gso_ok = true;
   r->rx = malloc(sizeof(*r->rx) * BATCH);
-  if (!r->rx || dir_init(&r->to_up, "client->upstream") < 0 ||
+  r->tx_iov = calloc(TX_DGRAMS, sizeof(*r->tx_iov));
+  if (!r->rx || !r->tx_iov || dir_init(&r->to_up, "client->upstream") < 0 ||
       dir_init(&r->to_client, "upstream->client") < 0)
     return -1;
   r->cl = udp_socket((uint16_t)o->listen);
@@ -629,5 +740,6 @@ int main(int argc, char **argv) {
   dir_free(&r.to_up);
   dir_free(&r.to_client);
   free(r.rx);
+  free(r.tx_iov);
   return rc == 0 ? 0 : 1;
 }
