@@ -67,6 +67,10 @@ const char *cli_user(const struct cli *cli, const struct smbq_url *u);
 int cli_fail(struct cli_share *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* --kdc-proxy REALM=URL (and smbq.conf's kdc_proxy entries): set it on
+ * o. Prints why and returns -1 when malformed. */
+int cli_kdc_proxy(smbq_opts *o, const char *arg);
+
 /* Print a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -40,6 +40,11 @@ enum cfg_key {
   K_ADDRESS,
   K_CLIENT_CERT,
   K_CLIENT_KEY,
+  /* authentication */
+  K_AUTH,
+  K_NTLM,
+  K_KDC_PROXY,
+  K_KDC_PROXY_ONLY,
   K_COUNT
 };
 
@@ -81,6 +86,10 @@ static int check_cache(const char *in, char *out, size_t outlen, char *why,
                        size_t whylen);
 static int check_address(const char *in, char *out, size_t outlen,
                          char *why, size_t whylen);
+static int check_auth(const char *in, char *out, size_t outlen, char *why,
+                      size_t whylen);
+static int check_kdc_proxy(const char *in, char *out, size_t outlen,
+                           char *why, size_t whylen);
 
 static const struct key_def keys[K_COUNT] = {
     [K_TRANSPORT] = {"transport", IN_GLOBAL | IN_SERVER, "SMBQ_TRANSPORT",
@@ -102,6 +111,11 @@ static const struct key_def keys[K_COUNT] = {
                        check_path, ""},
     [K_CLIENT_KEY] = {"client_key", IN_GLOBAL | IN_SERVER, NULL, check_path,
                       ""},
+    [K_AUTH] = {"auth", IN_GLOBAL | IN_SERVER, NULL, check_auth, "auto"},
+    [K_NTLM] = {"ntlm", IN_GLOBAL | IN_SERVER, NULL, check_bool, "on"},
+    [K_KDC_PROXY] = {"kdc_proxy", IN_GLOBAL, NULL, check_kdc_proxy, ""},
+    [K_KDC_PROXY_ONLY] = {"kdc_proxy_only", IN_GLOBAL, NULL, check_bool,
+                          "off"},
 };
 
 /* Command-line options that are settings. fixed: the value of a flag. */
@@ -122,6 +136,10 @@ static const struct {
     {"no-transport-cache", K_TRANSPORT_CACHE, "off"},
     {"no-quic", K_QUIC, "off"},
     {"quic-exception", K_QUIC_EXCEPTIONS, NULL},
+    {"kerberos", K_AUTH, "kerberos"},
+    {"no-ntlm", K_NTLM, "off"},
+    {"kdc-proxy", K_KDC_PROXY, NULL},
+    {"kdc-proxy-only", K_KDC_PROXY_ONLY, "on"},
 };
 
 struct entry {
@@ -275,6 +293,37 @@ static int check_address(const char *in, char *out, size_t outlen,
   return copy_out(n ? a : "", out, outlen, why, whylen);
 }
 
+static int check_auth(const char *in, char *out, size_t outlen, char *why,
+                      size_t whylen) {
+  static const char *const modes[] = {"auto", "kerberos", "ntlm"};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    if (strcasecmp(in, modes[i]) == 0)
+      return copy_out(modes[i], out, outlen, why, whylen);
+  snprintf(why, whylen, "'%s' is not an authentication mode (use auto, "
+           "kerberos or ntlm)", in);
+  return -1;
+}
+
+/* "R1=https://a/KdcProxy, R2=https://b/KdcProxy": REALM=URL entries,
+ * https only; normal form joined by ','. */
+static int check_kdc_proxy(const char *in, char *out, size_t outlen,
+                           char *why, size_t whylen) {
+  if (check_list(in, out, outlen, why, whylen) < 0)
+    return -1;
+  for (const char *p = out; *p;) {
+    size_t n = strcspn(p, ",");
+    const char *eq = memchr(p, '=', n);
+    if (!eq || eq == p || strncasecmp(eq + 1, "https://", 8) != 0 ||
+        (size_t)(eq + 9 - p) > n) {
+      snprintf(why, whylen, "'%.*s' is not REALM=https://HOST/PATH",
+               (int)n, p);
+      return -1;
+    }
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
 static int key_by_name(const char *name) {
   for (int k = 0; k < K_COUNT; k++)
     if (strcasecmp(keys[k].name, name) == 0)
@@ -367,7 +416,7 @@ static const char *value_of(const struct cli_config *c, enum cfg_key k,
   return e ? e->value : keys[k].def;
 }
 
-/* ---- files --------------------------------------------------------------- */
+/* ---- files ------------------------------------------------------------- */
 
 static const char *prog(void) { return program_invocation_short_name; }
 
@@ -381,6 +430,7 @@ struct parse {
   int lineno;
   int section_lineno; /* of the last [section] line */
   bool failed;
+  bool full; /* no more entries could be kept */
   char warned[256]; /* the unknown section last warned about */
 };
 
@@ -454,8 +504,8 @@ static unsigned section_scope(struct parse *p, const char *sec, char *name,
     say(p, p->section_lineno, true, "[%s]: a server section names one "
         "server: [server NAME]", sec);
   else
-    say(p, p->section_lineno, false, "unknown section [%s] (expected [global] or [server "
-        "NAME]); its keys are ignored", sec);
+    say(p, p->section_lineno, false, "unknown section [%s] (expected "
+        "[global] or [server NAME]); its keys are ignored", sec);
   return 0;
 }
 
@@ -483,8 +533,12 @@ static int on_pair(void *user, const char *section, const char *name,
   char origin[4200];
   snprintf(origin, sizeof(origin), "%s:%d", p->path, p->lineno);
   if (add_entry(p->c, (enum cfg_key)k, p->layer,
-                scope == IN_SERVER ? server : NULL, val, origin) < 0)
-    say(p, p->lineno, true, "out of memory, or more than %d settings", MAX_ENTRIES);
+                scope == IN_SERVER ? server : NULL, val, origin) < 0 &&
+      !p->full) {
+    p->full = true; /* said once: the file fails anyway */
+    say(p, p->lineno, true, "out of memory, or more than %d settings",
+        MAX_ENTRIES);
+  }
   return 1; /* our errors are counted in p->failed, not by inih */
 }
 
@@ -576,7 +630,7 @@ static int load_env(struct cli_config *c) {
   return rc;
 }
 
-/* ---- public ---------------------------------------------------------------- */
+/* ---- public ------------------------------------------------------------ */
 
 struct cli_config *cli_config_new(void) {
   return calloc(1, sizeof(struct cli_config));
@@ -621,6 +675,24 @@ static int append_exception(struct cli_config *c, const char *server) {
                    "command line --quic-exception");
 }
 
+/* Repeated --kdc-proxy options add up to one list, too. */
+static int append_kdc_proxy(struct cli_config *c, const char *v) {
+  for (size_t i = 0; i < c->n; i++) {
+    struct entry *e = &c->v[i];
+    if (e->key != K_KDC_PROXY || e->layer != L_CMDLINE)
+      continue;
+    size_t n = strlen(e->value);
+    char *nv = realloc(e->value, n + strlen(v) + 2);
+    if (!nv)
+      return -1;
+    snprintf(nv + n, strlen(v) + 2, "%s%s", n ? "," : "", v);
+    e->value = nv;
+    return 0;
+  }
+  return add_entry(c, K_KDC_PROXY, L_CMDLINE, NULL, v,
+                   "command line --kdc-proxy");
+}
+
 int cli_config_cmdline(struct cli_config *c, const char *opt,
                        const char *arg) {
   for (size_t i = 0; i < sizeof(opt_keys) / sizeof(opt_keys[0]); i++) {
@@ -631,6 +703,8 @@ int cli_config_cmdline(struct cli_config *c, const char *opt,
     snprintf(origin, sizeof(origin), "command line --%s", opt);
     if (opt_keys[i].key == K_QUIC_EXCEPTIONS)
       return append_exception(c, v);
+    if (opt_keys[i].key == K_KDC_PROXY)
+      return append_kdc_proxy(c, v);
     if (opt_keys[i].key != K_ADDRESS)
       return add_entry(c, opt_keys[i].key, L_CMDLINE, NULL, v, origin);
     /* --resolve HOST:ADDR is HOST's address (checked by the caller) */
@@ -678,7 +752,7 @@ int cli_config_quic_allowed(const struct cli_config *c, const char *server) {
   return server && in_list(value_of(c, K_QUIC_EXCEPTIONS, server), server);
 }
 
-/* ---- applying to smbq_opts ----------------------------------------------- */
+/* ---- applying to smbq_opts -------------------------------------------- */
 
 static const char *or_null(const char *s) { return s && s[0] ? s : NULL; }
 
@@ -723,6 +797,20 @@ static int set_address(smbq_opts *o, const char *v) {
   return smbq_opts_set_resolve(o, or_null(v));
 }
 
+static int set_auth(smbq_opts *o, const char *v) {
+  return smbq_opts_set_auth(o, strcmp(v, "kerberos") == 0 ? SMBQ_AUTH_KERBEROS
+                               : strcmp(v, "ntlm") == 0   ? SMBQ_AUTH_NTLM
+                                                          : SMBQ_AUTH_AUTO);
+}
+
+static int set_ntlm(smbq_opts *o, const char *v) {
+  return smbq_opts_set_ntlm(o, strcmp(v, "off") != 0);
+}
+
+static int set_kdc_proxy_only(smbq_opts *o, const char *v) {
+  return smbq_opts_set_kdc_proxy_only(o, strcmp(v, "on") == 0);
+}
+
 /* Set for every connection, defaults included: the options may have
  * served another server before. */
 static const struct {
@@ -733,6 +821,8 @@ static const struct {
     {K_TRANSPORT, set_transport, false}, {K_PORT, set_port, false},
     {K_QUIC_PORT, set_quic_port, false}, {K_CA_FILE, set_ca_file, false},
     {K_QUIC, set_quic, false},           {K_ADDRESS, set_address, true},
+    {K_AUTH, set_auth, false},           {K_NTLM, set_ntlm, false},
+    {K_KDC_PROXY_ONLY, set_kdc_proxy_only, false},
 };
 
 /* The [global] certificate is the default; one from [server NAME] becomes
@@ -763,6 +853,15 @@ static int apply_once(struct cli_config *c, smbq_opts *o) {
     int rc = smbq_opts_add_quic_exception(o, name);
     if (rc < 0)
       return rc;
+    p += n + (p[n] == ',');
+  }
+  e = lookup(c, K_KDC_PROXY, NULL);
+  for (const char *p = e && e->layer != L_CMDLINE ? e->value : ""; *p;) {
+    char one[MAX_VALUE];
+    size_t n = strcspn(p, ",");
+    snprintf(one, sizeof(one), "%.*s", (int)n, p);
+    if (cli_kdc_proxy(o, one) < 0)
+      return SMBQ_ERR_INVAL;
     p += n + (p[n] == ',');
   }
   e = lookup(c, K_TRANSPORT_CACHE, NULL);
@@ -800,7 +899,7 @@ int cli_config_prepare(struct cli *cli, const char *host) {
   return 0;
 }
 
-/* ---- smbq config ----------------------------------------------------------- */
+/* ---- smbq config ------------------------------------------------------- */
 
 /* How a default (or an emptied setting) is shown. */
 static void shown_default(enum cfg_key k, char *out, size_t len) {

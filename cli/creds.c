@@ -206,10 +206,12 @@ char *smbq_prompt_password(const char *user, const char *host) {
     close(fd);
     return NULL;
   }
-  dprintf(fd, "Password for %s@%s: ", user, host);
+  /* Echo off (and type-ahead dropped) before the prompt appears, as
+   * getpass(3) does: input typed after the prompt must not be flushed. */
   noecho = old;
   noecho.c_lflag &= ~(tcflag_t)ECHO;
   tcsetattr(fd, TCSAFLUSH, &noecho);
+  dprintf(fd, "Password for %s@%s: ", user, host);
   char buf[1024];
   size_t n = 0;
   while (n < sizeof(buf) - 1) {

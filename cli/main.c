@@ -87,6 +87,15 @@ static void usage(FILE *f) {
       "      --quic-exception SERVER  allow QUIC to SERVER despite --no-quic\n"
       "                         (repeatable)\n"
       "      --encrypt          require SMB encryption\n"
+      "  -k, --kerberos         Kerberos only (ticket from the credentials\n"
+      "                         cache, KRB5CCNAME, or from user@REALM and\n"
+      "                         the password); default: Kerberos when such\n"
+      "                         credentials exist, else NTLMv2\n"
+      "      --no-ntlm          policy: never use NTLM\n"
+      "      --kdc-proxy REALM=URL  MS-KKDCP KDC proxy (https) for REALM,\n"
+      "                         used when its KDCs cannot be reached\n"
+      "                         (repeatable)\n"
+      "      --kdc-proxy-only   use the KDC proxy without trying the KDCs\n"
       "      --json             machine-readable output\n"
       "  -r, --recursive        cp: copy directories and their contents\n"
       "      --resume           cp: continue partial copies (*.smbq-part or\n"
@@ -130,6 +139,10 @@ enum {
   /* configuration files */
   OPT_CONFIG,
   OPT_NO_CONFIG,
+  /* Kerberos */
+  OPT_NO_NTLM,
+  OPT_KDC_PROXY,
+  OPT_KDC_PROXY_ONLY,
 };
 
 static const struct option long_opts[] = {
@@ -158,6 +171,10 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"no-config", no_argument, NULL, OPT_NO_CONFIG},
+    {"kerberos", no_argument, NULL, 'k'},
+    {"no-ntlm", no_argument, NULL, OPT_NO_NTLM},
+    {"kdc-proxy", required_argument, NULL, OPT_KDC_PROXY},
+    {"kdc-proxy-only", no_argument, NULL, OPT_KDC_PROXY_ONLY},
     {NULL, 0, NULL, 0},
 };
 
@@ -263,6 +280,14 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
   case OPT_NO_CONFIG:
     cli_config_no_files(cli->config);
     return 0;
+  case 'k':
+    return smbq_opts_set_auth(cli->opts, SMBQ_AUTH_KERBEROS);
+  case OPT_NO_NTLM:
+    return smbq_opts_set_ntlm(cli->opts, 0);
+  case OPT_KDC_PROXY:
+    return cli_kdc_proxy(cli->opts, arg);
+  case OPT_KDC_PROXY_ONLY:
+    return smbq_opts_set_kdc_proxy_only(cli->opts, 1);
   default:
     return -1;
   }
@@ -298,7 +323,7 @@ int main(int argc, char **argv) {
   }
   int c, rc = SMBQ_EXIT_USAGE;
   /* '+': options end at the command name, as in git. */
-  while ((c = getopt_long(argc, argv, "+t:p:U:rvh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+t:p:U:rvhk", long_opts, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       rc = SMBQ_EXIT_OK;
@@ -334,7 +359,7 @@ int main(int argc, char **argv) {
   if (!args)
     goto out;
   while (optind < cargc) {
-    c = getopt_long(cargc, cargv, "-t:p:U:rvh", long_opts, NULL);
+    c = getopt_long(cargc, cargv, "-t:p:U:rvhk", long_opts, NULL);
     if (c == -1)
       break;
     if (c == 1) {

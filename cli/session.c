@@ -1,8 +1,11 @@
 /* Connecting the CLI to a share, error printing and exit codes. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "creds.h"
@@ -43,7 +46,7 @@ int cli_fail(struct cli_share *s, int err, const char *fmt, ...) {
     smbq_conn_errmsg(s->conn, msg, sizeof(msg));
   else
     snprintf(msg, sizeof(msg), "%s", smbq_strerror(err));
-  fprintf(stderr, "smbq: %s: %s\n", what, msg);
+  fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, msg);
   return smbq_exit_from_err(err);
 }
 
@@ -71,7 +74,31 @@ const char *cli_user(const struct cli *cli, const struct smbq_url *u) {
   return env ? env : "guest";
 }
 
-/* --password-file, then SMBQ_PASSWORD, then a prompt. */
+int cli_kdc_proxy(smbq_opts *o, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  char realm[256];
+  if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(realm) ||
+      strncasecmp(eq + 1, "https://", 8) != 0) {
+    fprintf(stderr, "%s: --kdc-proxy wants REALM=https://HOST/PATH, not "
+            "'%s'\n", program_invocation_short_name, arg);
+    return -1;
+  }
+  snprintf(realm, sizeof(realm), "%.*s", (int)(eq - arg), arg);
+  int rc = smbq_opts_set_kdc_proxy(o, realm, eq + 1);
+  if (rc < 0)
+    fprintf(stderr, "%s: --kdc-proxy %s: %s\n", program_invocation_short_name,
+            arg, smbq_strerror(rc));
+  return rc < 0 ? -1 : 0;
+}
+
+/* A user named on the command line, in the URL or in the configuration
+ * (not the $USER default). */
+static bool explicit_user(const struct cli *cli, const struct smbq_url *u) {
+  return cli->user || u->user[0] || cli->config_user;
+}
+
+/* --password-file, then SMBQ_PASSWORD, then (unless a Kerberos ticket of
+ * the user is at hand, which needs no password) a prompt. */
 static int resolve_password(struct cli *cli, const char *user,
                             const char *host) {
   if (cli->password)
@@ -91,6 +118,8 @@ static int resolve_password(struct cli *cli, const char *user,
     cli->password = strdup(env);
     return cli->password ? 0 : SMBQ_EXIT_OTHER;
   }
+  if (smbq_opts_have_kerberos_ticket(cli->opts, NULL, 0))
+    return 0;
   cli->password = smbq_prompt_password(user, host);
   if (!cli->password) {
     fprintf(stderr, "smbq: no password: use --password-file FILE, set "
@@ -133,10 +162,15 @@ int cli_prepare(struct cli *cli, const struct smbq_url *u) {
   if (rc)
     return rc;
   const char *user = cli_user(cli, u);
+  /* Kerberos: with no user named, the credentials cache's principal is
+   * the user (an empty user name tells the library so) */
+  smbq_opts_set_user(cli->opts, explicit_user(cli, u) ? user : "", NULL);
+  if (!explicit_user(cli, u) && !smbq_opts_have_kerberos_ticket(cli->opts,
+                                                                NULL, 0))
+    smbq_opts_set_user(cli->opts, user, NULL);
   rc = resolve_password(cli, user, u->host);
   if (rc)
     return rc;
-  smbq_opts_set_user(cli->opts, user, NULL);
   smbq_opts_set_password(cli->opts, cli->password);
   /* with prepare_server, the configuration (which records --resolve)
    * has set the address */

@@ -418,12 +418,13 @@ static int delete_open_file(struct fs *fs, struct node *dir,
     return fs_delete_file(fs, path); /* still gone after the last close */
   }
   rc = fs_delete_file(fs, silly);
-  if (rc < 0)
+  if (rc < 0) {
     smbq_rename(fs->tree, silly, path, SMBQ_RENAME_NOREPLACE);
-  else if (nodes_doom(&fs->nodes, dir, name)) {
-    pthread_mutex_lock(&fs->doomed_mu);
-    fs->doomed++;
-    pthread_mutex_unlock(&fs->doomed_mu);
+  } else {
+    /* counted first: the last close may come right after the mark */
+    fs_doomed_add(fs, 1);
+    if (!nodes_doom(&fs->nodes, dir, name))
+      fs_doomed_add(fs, -1);
   }
   free(silly);
   return rc;
@@ -445,6 +446,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
     fuse_reply_err(req, 0);
   }
   free(path);
+}
+
+void fs_doomed_add(struct fs *fs, int delta) {
+  pthread_mutex_lock(&fs->doomed_mu);
+  fs->doomed = (unsigned)((int)fs->doomed + delta);
+  if (fs->doomed == 0)
+    pthread_cond_broadcast(&fs->doomed_cv);
+  pthread_mutex_unlock(&fs->doomed_mu);
 }
 
 /* A directory that held files deleted while open is not empty until

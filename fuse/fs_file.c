@@ -34,7 +34,17 @@ static struct fh *new_fh(struct fs *fs, struct node *n, smbq_file *f) {
   return fh;
 }
 
-static void apply_readonly(struct fs *fs, struct node *n);
+/* open(path, O_CREAT, 0444) gives a writable descriptor on a file that is
+ * then read-only; SMB can only set the attribute once the handle that
+ * writes is closed. */
+static void apply_readonly(struct fs *fs, struct node *n) {
+  char *path = nodes_path(&fs->nodes, n);
+  struct smbq_stat s;
+  if (path && smbq_stat(fs->tree, path, &s) == 0)
+    smbq_set_attributes(fs->tree, path,
+                        s.attributes | (uint32_t)SMBQ_ATTR_READONLY);
+  free(path);
+}
 
 struct fh *fs_fh_hold(struct fs *fs, struct node *n) {
   return (struct fh *)nodes_handle_hold(&fs->nodes, n);
@@ -51,25 +61,9 @@ void fs_fh_put(struct fs *fs, struct fh *fh) {
     mlog(LOG_WARNING, "closing a file failed: %s", smbq_strerror(rc));
   if (rc == 0 && fh->readonly_on_close)
     apply_readonly(fs, fh->h.node);
-  if (r == NODE_HANDLE_DOOMED) {
-    pthread_mutex_lock(&fs->doomed_mu);
-    fs->doomed--;
-    pthread_cond_broadcast(&fs->doomed_cv);
-    pthread_mutex_unlock(&fs->doomed_mu);
-  }
+  if (r == NODE_HANDLE_DOOMED)
+    fs_doomed_add(fs, -1);
   free(fh);
-}
-
-/* open(path, O_CREAT, 0444) gives a writable descriptor on a file that is
- * then read-only; SMB can only set the attribute once the handle that
- * writes is closed. */
-static void apply_readonly(struct fs *fs, struct node *n) {
-  char *path = nodes_path(&fs->nodes, n);
-  struct smbq_stat s;
-  if (path && smbq_stat(fs->tree, path, &s) == 0)
-    smbq_set_attributes(fs->tree, path,
-                        s.attributes | (uint32_t)SMBQ_ATTR_READONLY);
-  free(path);
 }
 
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

@@ -33,6 +33,10 @@ struct fh *fs_fh_hold(struct fs *fs, struct node *n);
 /* Drop a reference; the last one closes the file. */
 void fs_fh_put(struct fs *fs, struct fh *fh);
 
+/* Count files deleted while open (+1 before marking one, -1 at its last
+ * close or when it was not marked after all); 0 wakes a waiting rmdir. */
+void fs_doomed_add(struct fs *fs, int delta);
+
 /* Reply with the errno for a library error; log it (with the library's
  * message) when it is about the connection or server, not the request. */
 void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "creds.h"
 #include "exitcodes.h"
 #include "fs.h"
@@ -109,45 +110,44 @@ static int loop(const struct mount_cfg *m, struct fuse_session *se) {
   return res < 0 ? SMBQ_EXIT_OTHER : SMBQ_EXIT_OK;
 }
 
-static int run_session(struct mount_cfg *m, struct fs *fs, int notify_fd) {
-  struct fuse_session *se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
-                                             sizeof(smbq_fs_ops), fs);
-  if (!se)
-    return SMBQ_EXIT_USAGE; /* libfuse said which option it did not like */
+/* Signal handlers only now: while the parent of a background start waits
+ * for us, Ctrl-C must still end both. */
+static int run_session(struct mount_cfg *m, struct fuse_session *se,
+                       struct fs *fs, int notify_fd) {
+  if (fuse_set_signal_handlers(se) < 0)
+    return SMBQ_EXIT_OTHER;
   int rc = SMBQ_EXIT_OTHER;
-  if (fuse_set_signal_handlers(se) == 0) {
-    if (fuse_session_mount(se, m->mountpoint) == 0) {
-      mount_raise_readahead(m->mountpoint, READAHEAD_KIB);
-      detach(notify_fd);
-      log_mounted(m, fs);
-      rc = loop(m, se);
-      fs_drain(fs);
-      fuse_session_unmount(se);
-      mlog(LOG_INFO, "unmounted %s", m->mountpoint);
-    }
-    fuse_remove_signal_handlers(se);
+  if (fuse_session_mount(se, m->mountpoint) == 0) {
+    mount_raise_readahead(m->mountpoint, READAHEAD_KIB);
+    detach(notify_fd);
+    log_mounted(m, fs);
+    rc = loop(m, se);
+    fs_drain(fs);
+    fuse_session_unmount(se);
+    mlog(LOG_INFO, "unmounted %s", m->mountpoint);
   }
-  fuse_session_destroy(se);
+  fuse_remove_signal_handlers(se);
   return rc;
 }
 
-/* Connect, check the folder to mount, mount and serve until unmounted. */
-static int serve(struct mount_cfg *m, int notify_fd) {
+/* Connect, check the folder to mount, mount and serve until unmounted.
+ * fs is the session's userdata, filled in here. */
+static int serve(struct mount_cfg *m, struct fuse_session *se, struct fs *fs,
+                 int notify_fd) {
   struct cli_share share;
   int rc = cli_open(&m->cli, m->url, &share);
   if (rc)
     return rc;
   forget_secrets(m);
-  struct fs fs;
-  int err = fs_init(&fs, m, share.conn, share.tree, share.url.path);
+  int err = fs_init(fs, m, share.conn, share.tree, share.url.path);
   if (err == SMBQ_ERR_NOTDIR) {
     fprintf(stderr, "smbq-mount: %s is not a directory\n", m->url);
     rc = SMBQ_EXIT_NOTFOUND;
   } else if (err < 0) {
     rc = cli_fail(&share, err, "cannot mount %s", m->url);
   } else {
-    rc = run_session(m, &fs, notify_fd);
-    fs_destroy(&fs);
+    rc = run_session(m, se, fs, notify_fd);
+    fs_destroy(fs);
   }
   cli_close(&share);
   return rc;
@@ -172,7 +172,8 @@ static int wait_child(pid_t pid, int fd) {
   return SMBQ_EXIT_OTHER;
 }
 
-static int serve_in_background(struct mount_cfg *m) {
+static int serve_in_background(struct mount_cfg *m, struct fuse_session *se,
+                               struct fs *fs) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) {
     fprintf(stderr, "smbq-mount: pipe: %s\n", strerror(errno));
@@ -186,10 +187,25 @@ static int serve_in_background(struct mount_cfg *m) {
   }
   if (pid == 0) {
     close(p[0]);
-    return serve(m, p[1]);
+    return serve(m, se, fs, p[1]);
   }
   close(p[1]);
   return wait_child(pid, p[0]);
+}
+
+/* The session is made before connecting, so that libfuse judges the mount
+ * options first (it opens nothing yet). */
+static int start(struct mount_cfg *m) {
+  struct fs fs;
+  memset(&fs, 0, sizeof(fs));
+  struct fuse_session *se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
+                                             sizeof(smbq_fs_ops), &fs);
+  if (!se)
+    return SMBQ_EXIT_USAGE; /* libfuse said which option it did not like */
+  int rc = m->foreground ? serve(m, se, &fs, -1)
+                         : serve_in_background(m, se, &fs);
+  fuse_session_destroy(se);
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -199,8 +215,13 @@ int main(int argc, char **argv) {
   memset(&m, 0, sizeof(m));
   m.fuse_args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
   m.cli.opts = smbq_opts_new();
-  if (!m.cli.opts) {
+  /* smbq.conf applies per server, as for smbq (cli/config.h) */
+  m.cli.config = cli_config_new();
+  m.cli.prepare_server = cli_config_prepare;
+  if (!m.cli.opts || !m.cli.config) {
     fprintf(stderr, "smbq-mount: out of memory\n");
+    smbq_opts_free(m.cli.opts);
+    cli_config_free(m.cli.config);
     return SMBQ_EXIT_OTHER;
   }
   char mountpoint[PATH_MAX];
@@ -211,9 +232,10 @@ int main(int argc, char **argv) {
     printf("smbq-mount %s (libfuse %s)\n", smbq_version(),
            fuse_pkgversion());
   else if (rc == 0 && (rc = check_mountpoint(&m, mountpoint)) == 0)
-    rc = m.foreground ? serve(&m, -1) : serve_in_background(&m);
+    rc = start(&m);
   smbq_free_secret(m.cli.password);
   smbq_opts_free(m.cli.opts);
+  cli_config_free(m.cli.config);
   mount_cfg_free(&m);
   return rc;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "creds.h"
 #include "exitcodes.h"
 #include "mount.h"
@@ -27,6 +28,9 @@ struct mopt {
   bool has_arg;
   bool long_form;    /* also accepted as --name */
   int (*apply)(struct mount_cfg *m, const char *arg);
+  const char *setting; /* smbq.conf records it under this option name
+                          (NULL: `name`; options that are no setting are
+                          ignored there) */
 };
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt,
@@ -147,6 +151,17 @@ static int opt_no_quic(struct mount_cfg *m, const char *arg) {
 
 static int opt_quic_exception(struct mount_cfg *m, const char *arg) {
   return smbq_opts_add_quic_exception(m->cli.opts, arg);
+}
+
+static int opt_config(struct mount_cfg *m, const char *arg) {
+  cli_config_use_file(m->cli.config, arg);
+  return 0;
+}
+
+static int opt_no_config(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  cli_config_no_files(m->cli.config);
+  return 0;
 }
 
 static int opt_verbose(struct mount_cfg *m, const char *arg) {
@@ -276,40 +291,42 @@ static int opt_version(struct mount_cfg *m, const char *arg) {
 
 static const struct mopt mopts[] = {
     /* the smbq CLI's connection options */
-    {"transport", 't', true, true, opt_transport},
-    {"port", 'p', true, true, opt_port},
-    {"quic-port", 0, true, true, opt_quic_port},
-    {"user", 'U', true, true, opt_user},
-    {"username", 0, true, false, opt_user},
-    {"domain", 0, true, true, opt_domain},
-    {"password-file", 0, true, true, opt_password_file},
-    {"credentials", 0, true, true, opt_credentials},
-    {"password", 0, true, true, opt_password},
-    {"ca-file", 0, true, true, opt_ca_file},
-    {"client-cert", 0, true, true, opt_client_cert},
-    {"client-key", 0, true, true, opt_client_key},
-    {"resolve", 0, true, true, opt_resolve},
-    {"encrypt", 0, false, true, opt_encrypt},
-    {"transport-cache", 0, true, true, opt_transport_cache},
-    {"no-transport-cache", 0, false, true, opt_no_transport_cache},
-    {"no-quic", 0, false, true, opt_no_quic},
-    {"quic-exception", 0, true, true, opt_quic_exception},
-    {"verbose", 'v', false, true, opt_verbose},
+    {"transport", 't', true, true, opt_transport, NULL},
+    {"port", 'p', true, true, opt_port, NULL},
+    {"quic-port", 0, true, true, opt_quic_port, NULL},
+    {"user", 'U', true, true, opt_user, NULL},
+    {"username", 0, true, false, opt_user, "user"},
+    {"domain", 0, true, true, opt_domain, NULL},
+    {"password-file", 0, true, true, opt_password_file, NULL},
+    {"credentials", 0, true, true, opt_credentials, NULL},
+    {"password", 0, true, true, opt_password, NULL},
+    {"ca-file", 0, true, true, opt_ca_file, NULL},
+    {"client-cert", 0, true, true, opt_client_cert, NULL},
+    {"client-key", 0, true, true, opt_client_key, NULL},
+    {"resolve", 0, true, true, opt_resolve, NULL},
+    {"encrypt", 0, false, true, opt_encrypt, NULL},
+    {"transport-cache", 0, true, true, opt_transport_cache, NULL},
+    {"no-transport-cache", 0, false, true, opt_no_transport_cache, NULL},
+    {"no-quic", 0, false, true, opt_no_quic, NULL},
+    {"quic-exception", 0, true, true, opt_quic_exception, NULL},
+    {"config", 0, true, true, opt_config, NULL},
+    {"no-config", 0, false, true, opt_no_config, NULL},
+    {"verbose", 'v', false, true, opt_verbose, NULL},
     /* mount */
-    {"uid", 0, true, true, opt_uid},
-    {"gid", 0, true, true, opt_gid},
-    {"file-mode", 0, true, true, opt_file_mode},
-    {"dir-mode", 0, true, true, opt_dir_mode},
-    {"attr-timeout", 0, true, true, opt_attr_timeout},
-    {"entry-timeout", 0, true, true, opt_entry_timeout},
-    {"negative-timeout", 0, true, true, opt_negative_timeout},
-    {"actimeo", 0, true, true, opt_actimeo},
-    {"ro", 'r', false, true, opt_ro},
-    {"foreground", 'f', false, true, opt_foreground},
-    {"debug", 'd', false, true, opt_debug},
-    {"single-thread", 's', false, true, opt_single},
-    {"help", 'h', false, true, opt_help},
-    {"version", 'V', false, true, opt_version},
+    {"uid", 0, true, true, opt_uid, NULL},
+    {"gid", 0, true, true, opt_gid, NULL},
+    {"file-mode", 0, true, true, opt_file_mode, NULL},
+    {"dir-mode", 0, true, true, opt_dir_mode, NULL},
+    {"attr-timeout", 0, true, true, opt_attr_timeout, NULL},
+    {"entry-timeout", 0, true, true, opt_entry_timeout, NULL},
+    {"negative-timeout", 0, true, true, opt_negative_timeout, NULL},
+    {"actimeo", 0, true, true, opt_actimeo, NULL},
+    {"ro", 'r', false, true, opt_ro, NULL},
+    {"foreground", 'f', false, true, opt_foreground, NULL},
+    {"debug", 'd', false, true, opt_debug, NULL},
+    {"single-thread", 's', false, true, opt_single, NULL},
+    {"help", 'h', false, true, opt_help, NULL},
+    {"version", 'V', false, true, opt_version, NULL},
 };
 
 #define N_MOPTS (sizeof(mopts) / sizeof(mopts[0]))
@@ -323,6 +340,18 @@ static bool ignored_mount_opt(const char *o) {
     if (strcmp(o, exact[i]) == 0)
       return true;
   return strncmp(o, "x-", 2) == 0 || strncmp(o, "comment=", 8) == 0;
+}
+
+/* Apply an option and record it for smbq.conf's precedence (the command
+ * line wins over files and environment), as the smbq CLI does. */
+static int apply(struct mount_cfg *m, const struct mopt *mo,
+                 const char *arg) {
+  if (mo->apply(m, arg) < 0)
+    return -1;
+  const char *setting = mo->setting ? mo->setting : mo->name;
+  if (cli_config_cmdline(m->cli.config, setting, arg) < 0)
+    return bad("%s", "out of memory");
+  return 0;
 }
 
 /* -o name: the entry whose name matches, '_' read as '-'. */
@@ -352,7 +381,7 @@ static int apply_o(struct mount_cfg *m, char *o) {
     return bad("option %s needs a value (name=value)", mo->name);
   if (!mo->has_arg && eq)
     return bad("option %s takes no value", mo->name);
-  return mo->apply(m, eq ? eq + 1 : NULL);
+  return apply(m, mo, eq ? eq + 1 : NULL);
 }
 
 /* The split -o strings stay allocated: options point into them. */
@@ -417,7 +446,7 @@ static int parse_options(struct mount_cfg *m, int argc, char **argv) {
     } else if (c == 'o') {
       rc = apply_o_list(m, optarg);
     } else if (mo) {
-      rc = mo->apply(m, optarg);
+      rc = apply(m, mo, optarg);
     } else {
       return -1; /* getopt printed why */
     }
@@ -480,6 +509,9 @@ int mount_parse_args(struct mount_cfg *m, int argc, char **argv) {
   }
   if (apply_domain(m) < 0 || add_fuse_opts(m) < 0)
     return SMBQ_EXIT_USAGE;
+  /* smbq.conf and SMBQ_* variables, under the command line */
+  if (cli_config_load(m->cli.config) < 0)
+    return SMBQ_EXIT_USAGE;
   return 0;
 }
 
@@ -521,6 +553,10 @@ void mount_usage(FILE *f) {
       "      --no-quic            policy: no SMB over QUIC\n"
       "      --quic-exception SERVER  allow QUIC to SERVER despite\n"
       "                           --no-quic (repeatable)\n"
+      "      --config FILE        read settings from FILE only (default:\n"
+      "                           /etc/smbq/smbq.conf and\n"
+      "                           ~/.config/smbq/smbq.conf, smbq.conf(5))\n"
+      "      --no-config          read no configuration file\n"
       "  -v, --verbose            report the negotiated connection\n"
       "\n"
       "Mount:\n"

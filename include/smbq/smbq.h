@@ -103,6 +103,77 @@ SMBQ_EXPORT int smbq_opts_set_dialects(smbq_opts *o, uint16_t min,
 SMBQ_EXPORT int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
                                        uint32_t request_ms);
 
+/* ---- authentication: Kerberos, NTLM, KDC proxy ------------------------ */
+
+enum smbq_auth {
+  SMBQ_AUTH_AUTO = 0,     /* Kerberos when credentials for it exist (see
+                             below), else NTLMv2 */
+  SMBQ_AUTH_KERBEROS = 1, /* Kerberos only */
+  SMBQ_AUTH_NTLM = 2,     /* NTLMv2 only */
+};
+
+/* Which mechanism SESSION_SETUP uses (inside SPNEGO).
+ *
+ * Kerberos goes through Heimdal's GSSAPI with the service principal
+ * cifs/<the server name given to smbq_conn_connect> (never an address:
+ * with smbq_opts_set_resolve the name stays the name), mutual
+ * authentication, and the GSS session key feeding the SMB key derivation.
+ * Its credentials: the credentials cache (smbq_opts_set_ccache, else
+ * KRB5CCNAME, else Heimdal's default) when it holds a valid ticket-granting
+ * ticket of the user (any user when the user name is empty); else, with a
+ * password, a ticket obtained from the KDC for user@REALM into a private
+ * in-memory cache that is destroyed after the logon. krb5.conf
+ * (KRB5_CONFIG) names the realms' KDCs.
+ *
+ * AUTO uses Kerberos when the server offers it, the server was named (not
+ * an address), and either the cache holds a valid ticket of the user or
+ * the user name carries a realm (user@REALM) and a password is set; when
+ * Kerberos cannot get a ticket it falls back to NTLMv2, unless NTLM is
+ * forbidden (smbq_opts_set_ntlm). KERBEROS never falls back.
+ * Errors at connect (smbq_conn_errmsg says which): SMBQ_ERR_AUTH ("no
+ * ticket", "expired ticket", "clock skew too great", "unknown principal",
+ * wrong password), SMBQ_ERR_NET ("KDC unreachable", also through the KDC
+ * proxy), SMBQ_ERR_CERT/SMBQ_ERR_TLS (the KDC proxy's certificate),
+ * SMBQ_ERR_POLICY (NTLM needed but forbidden), SMBQ_ERR_INVAL (Kerberos
+ * asked for with a server address). Returns SMBQ_ERR_INVAL for an
+ * unknown mode. smbq_conn_info.auth then says "Kerberos" or "NTLMv2". */
+SMBQ_EXPORT int smbq_opts_set_auth(smbq_opts *o, enum smbq_auth mode);
+
+/* Policy: allowed = 0 forbids NTLM (as Windows' "Restrict NTLM"): AUTO
+ * then uses Kerberos or fails with SMBQ_ERR_POLICY. On by default. */
+SMBQ_EXPORT int smbq_opts_set_ntlm(smbq_opts *o, int allowed);
+
+/* KDC proxy (MS-KKDCP) for a realm, e.g. ("CONTOSO.COM",
+ * "https://fsedge1.contoso.com/KdcProxy"): the AS and TGS exchanges for
+ * that realm are wrapped in KDC-PROXY-MESSAGEs and POSTed to url over
+ * HTTPS (libcurl; the certificate and host name are checked against the
+ * system's trust anchors and smbq_opts_set_ca_file's), when the realm's
+ * KDCs cannot be reached, or always with smbq_opts_set_kdc_proxy_only.
+ * Tickets obtained this way land in the cache that GSSAPI then uses (the
+ * caller's, or the private one). A later call for the same realm replaces
+ * the URL; url NULL removes it. Both strings are copied.
+ * Errors: SMBQ_ERR_INVAL (no realm, a URL that is not https://, more than
+ * 16 realms), SMBQ_ERR_NOMEM. */
+SMBQ_EXPORT int smbq_opts_set_kdc_proxy(smbq_opts *o, const char *realm,
+                                        const char *url);
+/* only = 1: for realms with a KDC proxy, the proxy is the only path (the
+ * KDCs are not tried). Default 0: KDCs first, the proxy when none
+ * answers. */
+SMBQ_EXPORT int smbq_opts_set_kdc_proxy_only(smbq_opts *o, int only);
+
+/* The Kerberos credentials cache to use ("FILE:/tmp/krb5cc_1000",
+ * "MEMORY:x", ...) instead of KRB5CCNAME / the default; copied; NULL
+ * restores the default. */
+SMBQ_EXPORT int smbq_opts_set_ccache(smbq_opts *o, const char *name);
+
+/* 1 if the options' credentials cache holds a ticket-granting ticket, valid
+ * for at least another minute, of the options' user (of anyone when the
+ * user is not set or empty), else 0 with the reason in why (when not NULL;
+ * "the Kerberos ticket of alice@R ... expired at ..."). Contacts no KDC.
+ * Frontends use it to skip asking for a password. */
+SMBQ_EXPORT int smbq_opts_have_kerberos_ticket(const smbq_opts *o,
+                                               char *why, size_t len);
+
 /* ---- connect policy: transport racing, cache, QUIC switch ------------ */
 
 /* SMBQ_TRANSPORT_AUTO races the two transports in the manner of RFC 8305:
@@ -218,7 +289,7 @@ struct smbq_conn_info {
                              smbq_tree_encrypted) */
   char cipher[16];        /* negotiated cipher, "none" if the server
                              offers no encryption */
-  char auth[16];          /* "NTLMv2" */
+  char auth[16];          /* "Kerberos", "NTLMv2" or "guest" */
   uint32_t max_read, max_write, max_transact;
   int signing_required;   /* the server requires signing */
   int transport_security; /* the server accepted transport-level security

@@ -41,7 +41,24 @@ struct smbq_opts {
   void *event_arg;
   struct api_cert_map *cert_maps; /* per-server client certificates */
   size_t n_cert_maps;
+  /* Authentication (opts.c's own block; session.c) */
+  enum smbq_auth auth;
+  bool ntlm_forbidden;      /* smbq_opts_set_ntlm(o, 0) */
+  char *ccache;             /* NULL: KRB5CCNAME / default */
+  struct api_kdc_proxy *kdc_proxies;
+  size_t n_kdc_proxies;
+  bool kdc_proxy_only;
 };
+
+struct api_kdc_proxy {
+  char *realm, *url;
+};
+
+#define API_MAX_KDC_PROXIES 16
+
+/* The authentication part of api_opts_copy / api_opts_clear. */
+int api_auth_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src);
+void api_auth_opts_clear(struct smbq_opts *o);
 
 struct api_cert_map {
   char *server, *cert, *key; /* key may be NULL: inside cert */

@@ -40,6 +40,7 @@ void api_opts_clear(struct smbq_opts *o) {
   o->user = o->domain = o->resolve = o->ca_file = NULL;
   o->client_cert = o->client_key = NULL;
   api_policy_opts_clear(o);
+  api_auth_opts_clear(o);
   quic_tickets_unref(o->tickets);
   o->tickets = NULL;
   for (size_t i = 0; i < o->n_cert_maps; i++) {
@@ -77,7 +78,11 @@ int api_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
                                      original */
   dst->cert_maps = NULL;
   dst->n_cert_maps = 0;
+  dst->ccache = NULL;
+  dst->kdc_proxies = NULL;
+  dst->n_kdc_proxies = 0;
   if (api_policy_opts_copy(dst, src) < 0 ||
+      api_auth_opts_copy(dst, src) < 0 ||
       set_str(&dst->user, src->user) < 0 ||
       set_str(&dst->domain, src->domain) < 0 ||
       set_str(&dst->password, src->password) < 0 ||
@@ -302,4 +307,96 @@ void api_client_cert_for(const struct smbq_opts *o, const char *server,
   }
   *cert = o->client_cert;
   *key = o->client_key;
+}
+
+/* ---- authentication: Kerberos, NTLM, KDC proxy -------------------------- */
+
+void api_auth_opts_clear(struct smbq_opts *o) {
+  free(o->ccache);
+  o->ccache = NULL;
+  for (size_t i = 0; i < o->n_kdc_proxies; i++) {
+    free(o->kdc_proxies[i].realm);
+    free(o->kdc_proxies[i].url);
+  }
+  free(o->kdc_proxies);
+  o->kdc_proxies = NULL;
+  o->n_kdc_proxies = 0;
+}
+
+int api_auth_opts_copy(struct smbq_opts *dst, const struct smbq_opts *src) {
+  dst->ccache = NULL;
+  dst->kdc_proxies = NULL;
+  dst->n_kdc_proxies = 0;
+  if (set_str(&dst->ccache, src->ccache) < 0)
+    return SMBQ_ERR_NOMEM;
+  for (size_t i = 0; i < src->n_kdc_proxies; i++)
+    if (smbq_opts_set_kdc_proxy(dst, src->kdc_proxies[i].realm,
+                                src->kdc_proxies[i].url) < 0)
+      return SMBQ_ERR_NOMEM;
+  return 0;
+}
+
+int smbq_opts_set_auth(smbq_opts *o, enum smbq_auth mode) {
+  if (!o || (mode != SMBQ_AUTH_AUTO && mode != SMBQ_AUTH_KERBEROS &&
+             mode != SMBQ_AUTH_NTLM))
+    return SMBQ_ERR_INVAL;
+  o->auth = mode;
+  return 0;
+}
+
+int smbq_opts_set_ntlm(smbq_opts *o, int allowed) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->ntlm_forbidden = !allowed;
+  return 0;
+}
+
+int smbq_opts_set_kdc_proxy(smbq_opts *o, const char *realm,
+                            const char *url) {
+  if (!o || !realm || !realm[0] ||
+      (url && strncasecmp(url, "https://", 8) != 0) || (url && !url[8]))
+    return SMBQ_ERR_INVAL;
+  size_t i = 0;
+  while (i < o->n_kdc_proxies && strcmp(o->kdc_proxies[i].realm, realm))
+    i++;
+  if (!url) { /* remove */
+    if (i == o->n_kdc_proxies)
+      return 0;
+    free(o->kdc_proxies[i].realm);
+    free(o->kdc_proxies[i].url);
+    o->kdc_proxies[i] = o->kdc_proxies[--o->n_kdc_proxies];
+    return 0;
+  }
+  if (i < o->n_kdc_proxies)
+    return set_str(&o->kdc_proxies[i].url, url);
+  if (o->n_kdc_proxies == API_MAX_KDC_PROXIES)
+    return SMBQ_ERR_INVAL;
+  struct api_kdc_proxy *n = realloc(
+      o->kdc_proxies, (o->n_kdc_proxies + 1) * sizeof(*o->kdc_proxies));
+  if (!n)
+    return SMBQ_ERR_NOMEM;
+  o->kdc_proxies = n;
+  struct api_kdc_proxy *p = &n[o->n_kdc_proxies];
+  p->realm = strdup(realm);
+  p->url = strdup(url);
+  if (!p->realm || !p->url) {
+    free(p->realm);
+    free(p->url);
+    return SMBQ_ERR_NOMEM;
+  }
+  o->n_kdc_proxies++;
+  return 0;
+}
+
+int smbq_opts_set_kdc_proxy_only(smbq_opts *o, int only) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->kdc_proxy_only = only != 0;
+  return 0;
+}
+
+int smbq_opts_set_ccache(smbq_opts *o, const char *name) {
+  if (!o || (name && !name[0]))
+    return SMBQ_ERR_INVAL;
+  return set_str(&o->ccache, name);
 }

@@ -477,6 +477,10 @@ static int anonymous_auth(struct ntlmssp_ctx *c, uint8_t **out,
   static const uint8_t z = 0;
   struct auth_parts a = {.lm = &z, .lm_len = 1};
   c->flags |= NTLMSSP_NEGOTIATE_ANONYMOUS;
+  /* No session key to exchange: KEY_EXCH with an empty
+   * EncryptedRandomSessionKey is refused (Samba: STATUS_INVALID_PARAMETER,
+   * "KEY_EXCH session key was of invalid length (0)"). */
+  c->flags &= ~NTLMSSP_NEGOTIATE_KEY_EXCH;
   c->have_key = false;
   return assemble_auth(c, &a, out, outlen);
 }

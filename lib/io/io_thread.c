@@ -36,6 +36,7 @@ struct smbq_io {
   struct io_task *tasks;
   bool stop;
   bool dead;
+  int dead_err;              /* what requests fail with once dead */
   char errmsg[640];
   /* owned by the I/O thread */
   struct smb2_conn *core;
@@ -52,8 +53,9 @@ int smbq_io_submit_batch(struct smbq_io *io, struct smb2_req **reqs,
                          size_t n) {
   pthread_mutex_lock(&io->lock);
   if (io->dead || io->stop) {
+    int err = io->dead ? io->dead_err : SMBQ_ERR_CLOSED;
     pthread_mutex_unlock(&io->lock);
-    return SMBQ_ERR_CLOSED;
+    return err;
   }
   for (size_t i = 0; i < n; i++) {
     reqs[i]->next = NULL;
@@ -76,8 +78,9 @@ int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain) {
 static int run_task(struct smbq_io *io, struct io_task *t) {
   pthread_mutex_lock(&io->lock);
   if (io->dead || io->stop) {
+    int err = io->dead ? io->dead_err : SMBQ_ERR_CLOSED;
     pthread_mutex_unlock(&io->lock);
-    return SMBQ_ERR_CLOSED;
+    return err;
   }
   t->next = io->tasks;
   io->tasks = t;
@@ -130,10 +133,11 @@ static bool drain_submissions(struct smbq_io *io) {
   while (head) {
     struct smb2_req *nx = head->next;
     if (smb2_conn_submit(io->core, head, now) < 0) {
+      int err = io->dead ? io->dead_err : SMBQ_ERR_CLOSED;
       for (struct smb2_req *r = head; r;) {
         struct smb2_req *rn = r->chain;
         if (r->done)
-          r->done(r->arg, SMBQ_ERR_CLOSED, 0, NULL, 0);
+          r->done(r->arg, err, 0, NULL, 0);
         smb2_req_free(r);
         r = rn;
       }
@@ -165,8 +169,10 @@ static int transport_err(int rc) {
 
 static void die(struct smbq_io *io, int err, const char *why) {
   pthread_mutex_lock(&io->lock);
-  if (!io->dead)
+  if (!io->dead) {
     snprintf(io->errmsg, sizeof(io->errmsg), "%s", why);
+    io->dead_err = err;
+  }
   io->dead = true;
   pthread_mutex_unlock(&io->lock);
   smb2_conn_abort(io->core, err);

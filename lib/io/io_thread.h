@@ -23,8 +23,9 @@ struct smbq_io;
 struct smbq_io *smbq_io_start(struct smb2_conn *core,
                               struct smbq_transport *tp);
 
-/* Queue a request or compound chain. Thread-safe. Returns 0, or
- * SMBQ_ERR_CLOSED if the connection is dead (the caller then still owns
+/* Queue a request or compound chain. Thread-safe. Returns 0, or the
+ * connection's end (SMBQ_ERR_CLOSED, or the certificate/TLS error that
+ * ended it) if the connection is dead (the caller then still owns
  * the requests and no callback runs). */
 int smbq_io_submit(struct smbq_io *io, struct smb2_req *chain);
 

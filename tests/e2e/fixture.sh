@@ -52,6 +52,15 @@ fixture_cleanup() {
     kill "$FIXTURE_SMBD_PID" 2>/dev/null || true
     wait "$FIXTURE_SMBD_PID" 2>/dev/null || true
   fi
+  # smbd starts samba-dcerpcd (and its rpcd_* workers) on demand for RPC
+  # pipes such as srvsvc; they outlive smbd. They are ours: they run with
+  # this fixture's own configuration file.
+  if [ -n "${SMBQ_TEST_DIR:-}" ]; then
+    local pids
+    pids=$(pgrep -f -- "--configfile=$SMBQ_TEST_DIR/smb.conf" || true)
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+  fi
   if [ -n "${SMBQ_TEST_DIR:-}" ] && [ -d "$SMBQ_TEST_DIR" ]; then
     rm -rf "$SMBQ_TEST_DIR"
   fi

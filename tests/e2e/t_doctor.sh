@@ -89,7 +89,8 @@ line ✓ "name resolution" "$H → 127.0.0.1 \(address from $SMBQ_CONFIG:2"
 line ✓ "QUIC handshake" "TLS1.3, .*ALPN smb"
 line ✓ "server certificate" "CN=fsedge1.smbq.test, issued by CN=smbq test CA"
 line ✓ "SMB over TCP" "SMB 3.1.1; signing AES-128-GMAC"
-line ✓ authentication "NTLMv2 logon as $SMBQ_TEST_USER accepted over TCP and QUIC"
+line ✓ authentication \
+  "NTLMv2 logon as $SMBQ_TEST_USER accepted over TCP and QUIC"
 grep -q "SHA-256 [0-9A-F:]\{95\}" "$SMBQ_TEST_DIR/out" || fail "no SHA-256"
 no_line "✗|^!"
 summary "^9 passed, 0 warnings, 0 failed, 0 skipped$"
@@ -113,7 +114,8 @@ echo "ok unresolvable name"
 nft add rule inet "$TABLE" out oifname lo meta skgid "$GID" tcp dport "$TP" drop
 expect_rc 5 doc "$URL"
 nft flush chain inet "$TABLE" out
-line ✗ "TCP port" "no answer from 127.0.0.1:$TP within 3 s: packets to TCP $TP are dropped"
+line ✗ "TCP port" \
+  "no answer from 127.0.0.1:$TP within 3 s: packets to TCP $TP are dropped"
 line - "SMB over TCP" "skipped because TCP port $TP is not reachable"
 line ✓ "QUIC handshake" "ALPN smb"
 line ✓ authentication "accepted over QUIC"
@@ -148,7 +150,8 @@ cert_case() { # cert_case CERT PATTERN [CONF LINES...]
   expect_rc 6 doc "$URL"
   line ✓ "QUIC handshake" "answers"
   line ✗ "server certificate" "$pattern"
-  line - "client certificate" "skipped because the server certificate was refused"
+  line - "client certificate" \
+    "skipped because the server certificate was refused"
   line ✓ authentication "accepted over TCP"
   summary "first failure: server certificate \(exit status 6\)"
   echo "ok certificate: $cert"

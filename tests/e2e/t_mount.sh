@@ -46,6 +46,8 @@ mount_cleanup() {
 }
 trap mount_cleanup EXIT
 
+step() { echo "== $*"; } # progress in the test log
+
 mnt_opts() { # the smbq flags for the fixture's user and transport
   echo "-U $SMBQ_TEST_USER $(transport_opts)"
 }
@@ -84,6 +86,7 @@ fg_umount() {
 }
 
 # ---- test data --------------------------------------------------------------
+step "test data"
 
 # A tree of 2000 small files in 20 directories (a few odd names), three
 # large files, and its tarball.
@@ -115,6 +118,7 @@ grep -q "fuse.smbq-mount //$SMBQ_TEST_HOST/share" /proc/self/mountinfo ||
   fail "mountinfo does not show fuse.smbq-mount //$SMBQ_TEST_HOST/share"
 
 # ---- secrets ----------------------------------------------------------------
+step "secrets"
 
 if tr '\0' '\n' <"/proc/$M1_PID/cmdline" | grep -qF "$SMBQ_PASSWORD"; then
   fail "password in the command line"
@@ -126,6 +130,7 @@ grep -q '^Max core file size *0 *0 ' "/proc/$M1_PID/limits" ||
   fail "core dumps not disabled"
 
 # ---- tree round trip --------------------------------------------------------
+step "tree round trip"
 
 tar -xf "$W/tree.tar" -C "$M"
 diff -r "$W/src" "$M/src" || fail "tree read back through the mount differs"
@@ -139,6 +144,7 @@ done
 [ "$(find "$M/src" -type f | wc -l)" -eq 2003 ] || fail "find counts the wrong number of files"
 
 # ---- cp, mv, rm, mkdir, stat --------------------------------------------------
+step "cp, mv, rm, mkdir, stat"
 
 mkdir "$M/newdir"
 [ -d "$S/newdir" ] || fail "mkdir not on the server"
@@ -162,6 +168,7 @@ if cat "$M/nothing" 2>"$W/err"; then fail "cat of a missing file worked"; fi
 grep -q 'No such file' "$W/err" || fail "missing file: $(cat "$W/err")"
 
 # ---- dd, truncate, touch -d ---------------------------------------------------
+step "dd, truncate, touch -d"
 
 head -c $((24 << 20)) /dev/urandom >"$W/dd.bin"
 dd if="$W/dd.bin" of="$M/dd.bin" bs=4M conv=fsync status=none
@@ -187,6 +194,7 @@ touch "$M/touched"
 [ -f "$S/touched" ] && [ "$(stat -c %s "$S/touched")" -eq 0 ] || fail "touch did not create"
 
 # ---- rename over an existing file; RENAME_NOREPLACE ---------------------------
+step "rename over an existing file; RENAME_NOREPLACE"
 
 echo one >"$M/r1"
 echo two >"$M/r2"
@@ -208,6 +216,7 @@ assert not os.path.exists(sys.argv[1]) and open(new).read() == "three\n"
 PY
 
 # ---- delete of an open file ---------------------------------------------------
+step "delete of an open file"
 
 printf 'still here\n' >"$M/open.txt"
 exec 3<"$M/open.txt"
@@ -229,6 +238,7 @@ rm "$M/gone/f"
 rmdir "$M/gone" || fail "rmdir right after deleting the last file"
 
 # ---- two processes writing different files at once ---------------------------
+step "two processes writing different files at once"
 
 head -c $((32 << 20)) /dev/urandom >"$W/p1"
 head -c $((32 << 20)) /dev/urandom >"$W/p2"
@@ -242,6 +252,7 @@ same_file "$W/p1" "$S/p1"
 same_file "$W/p2" "$S/p2"
 
 # ---- df ---------------------------------------------------------------------------
+step "df"
 
 df -h "$M" | grep -q "^//$SMBQ_TEST_HOST/share " || fail "df: $(df -h "$M")"
 python3 - "$M" "$S" <<'PY' || fail "statfs of the mount does not match the share's disk"
@@ -254,6 +265,7 @@ assert abs(avail_m - avail_s) <= max(size_s // 20, 256 << 20), (avail_m, avail_s
 PY
 
 # ---- chmod a-w shows read-only -----------------------------------------------------
+step "chmod a-w shows read-only"
 
 echo ro >"$M/ro.txt"
 chmod a-w "$M/ro.txt"
@@ -270,6 +282,7 @@ rm "$M/ro.txt" || fail "rm of a read-only file"
 [ ! -e "$S/ro.txt" ] || fail "read-only file not deleted"
 
 # ---- a large directory, streamed ---------------------------------------------------
+step "a large directory, streamed"
 
 mkdir "$S/many"
 (cd "$S/many" && seq -f 'entry-%05g' 1 3000 | xargs touch)
@@ -282,6 +295,7 @@ fg_umount "$M"
 [ "$(ls -A "$M")" = "" ] || fail "mount point not empty after unmount"
 
 # ---- credentials ---------------------------------------------------------------------
+step "credentials"
 
 CRED=$W/s.cred
 printf '# test\nusername=%s\npassword=%s\n' "$SMBQ_TEST_USER" "$SMBQ_PASSWORD" >"$CRED"
@@ -310,6 +324,18 @@ grep -q 'Read-only file system' "$W/err" || fail "ro mount: $(cat "$W/err")"
 fusermount3 -u "$M2"
 ! is_mounted "$M2" || fail "$M2 still mounted"
 
+# transport and ports from smbq.conf (smbq.conf(5)), as for smbq
+CONF=$W/smbq.conf
+if [ "${SMBQ_TRANSPORT:-tcp}" = quic ]; then
+  printf '[server %s]\ntransport = quic\nquic_port = %s\nca_file = %s\naddress = 127.0.0.1\n' \
+    "$SMBQ_TEST_HOST" "$SMBQ_TEST_QUIC_PORT" "$SMBQ_TEST_PKI/ca.pem" >"$CONF"
+else
+  printf '[server %s]\ntransport = tcp\nport = %s\n' "$SMBQ_TEST_HOST" "$SMBQ_TEST_PORT" >"$CONF"
+fi
+expect_rc 0 env SMBQ_CONFIG="$CONF" "$SMBQ_MOUNT" "$(url share)" "$M2" --credentials "$CRED"
+[ "$(cat "$M2/r2")" = one ] || fail "read through a mount configured by smbq.conf"
+fusermount3 -u "$M2"
+
 # readable by others: refused, nothing mounted
 chmod 644 "$CRED"
 # shellcheck disable=SC2046
@@ -333,7 +359,8 @@ expect_rc 3 env SMBQ_PASSWORD=wrong "$SMBQ_MOUNT" -f "$(url share)" "$M2" -U "$S
 # detaching
 # shellcheck disable=SC2046
 python3 - "$SMBQ_MOUNT" "$(url share)" "$M2" "$SMBQ_TEST_USER" "$PW" $(transport_opts) <<'PY' ||
-import os, pty, sys
+import os, pty, signal, sys
+signal.alarm(60)  # fail, do not hang, if the prompt never comes
 prog, url, mnt, user, pw = sys.argv[1:6]
 pid, fd = pty.fork()
 if pid == 0:
@@ -360,6 +387,7 @@ is_mounted "$M2" || fail "prompted mount not mounted"
 fusermount3 -u "$M2"
 
 # ---- fstab style: mount -t fuse.smbq-mount, umount ----------------------------------
+step "fstab style: mount -t fuse.smbq-mount, umount"
 #
 # mount(8) runs helpers with a sanitised environment (no PATH), so
 # mount.fuse3's `sh -c smbq-mount` searches the default PATH. In a private

@@ -463,6 +463,8 @@ START_TEST(anonymous) {
     ck_assert_uint_eq(n, 0);
   }
   ck_assert_uint_ne(smbq_le32_at(auth + 60) & 0x00000800u, 0);
+  /* no key to exchange: no KEY_EXCH with an empty session key field */
+  ck_assert_uint_eq(smbq_le32_at(auth + 60) & 0x40000000u, 0);
   ck_assert_int_eq(ntlmssp_session_key(c, key), SMBQ_ERR_INVAL);
   ck_assert_int_eq(ntlmssp_sign(c, chal, 4, sig), SMBQ_ERR_INVAL);
   free(auth);
