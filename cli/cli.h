@@ -10,6 +10,13 @@
 
 struct cli_config;
 
+/* An option as given on the command line: its long name and argument
+ * (NULL: none). smbq use passes them on to smbq-mount. */
+struct cli_given {
+  const char *name;
+  const char *arg;
+};
+
 struct cli {
   smbq_opts *opts;
   bool json;
@@ -34,6 +41,15 @@ struct cli {
   int (*prepare_server)(struct cli *cli, const char *host);
   const char *config_user;   /* user name from the configuration for the
                                 server at hand (below -U and smb://user@) */
+  bool kerberos;             /* -k: no password at hand is no error (the
+                                library then says which ticket is
+                                missing) */
+  /* every option given, in order (room for argc) */
+  struct cli_given *given;
+  int ngiven;
+  /* use */
+  bool use_delete;           /* --delete */
+  bool yes;                  /* -y, --yes */
 };
 
 enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
@@ -90,5 +106,6 @@ int cmd_shares(struct cli *cli, int argc, char **argv);
 int cmd_cp(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
+int cmd_use(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -42,6 +42,10 @@ static const struct cmd commands[] = {
      "from"},
     {"doctor", 1, 1, cmd_doctor,
      "doctor //host[/share]        diagnose the connection step by step"},
+    {"use", 0, 2, cmd_use,
+     "use [[URL] MOUNTPOINT]       list smbq mounts, show one, or mount\n"
+     "                               URL there (as net use)\n"
+     "  use MOUNTPOINT|'*' --delete  unmount one, or all"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -107,6 +111,10 @@ static void usage(FILE *f) {
       "                         $SMBQ_CONFIG) instead of /etc/smbq/smbq.conf\n"
       "                         and ~/.config/smbq/smbq.conf (smbq.conf(5))\n"
       "      --no-config        read no configuration file\n"
+      "      --delete           use: unmount the mount point, or '*': all\n"
+      "  -y, --yes              use '*' --delete: do not ask\n"
+      "  -o, --mount-options OPT,...  use: smbq-mount -o options (ro,\n"
+      "                         uid=, allow_other, ...)\n"
       "  -v, --verbose          report the negotiated connection on stderr\n"
       "  -h, --help             this help\n"
       "      --version          print the version\n"
@@ -143,6 +151,8 @@ enum {
   OPT_NO_NTLM,
   OPT_KDC_PROXY,
   OPT_KDC_PROXY_ONLY,
+  /* use */
+  OPT_DELETE,
 };
 
 static const struct option long_opts[] = {
@@ -175,6 +185,9 @@ static const struct option long_opts[] = {
     {"no-ntlm", no_argument, NULL, OPT_NO_NTLM},
     {"kdc-proxy", required_argument, NULL, OPT_KDC_PROXY},
     {"kdc-proxy-only", no_argument, NULL, OPT_KDC_PROXY_ONLY},
+    {"delete", no_argument, NULL, OPT_DELETE},
+    {"yes", no_argument, NULL, 'y'},
+    {"mount-options", required_argument, NULL, 'o'},
     {NULL, 0, NULL, 0},
 };
 
@@ -281,6 +294,7 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     cli_config_no_files(cli->config);
     return 0;
   case 'k':
+    cli->kerberos = true;
     return smbq_opts_set_auth(cli->opts, SMBQ_AUTH_KERBEROS);
   case OPT_NO_NTLM:
     return smbq_opts_set_ntlm(cli->opts, 0);
@@ -288,6 +302,14 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return cli_kdc_proxy(cli->opts, arg);
   case OPT_KDC_PROXY_ONLY:
     return smbq_opts_set_kdc_proxy_only(cli->opts, 1);
+  case OPT_DELETE:
+    cli->use_delete = true;
+    return 0;
+  case 'y':
+    cli->yes = true;
+    return 0;
+  case 'o':
+    return 0; /* recorded for smbq use */
   default:
     return -1;
   }
@@ -297,8 +319,10 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
  * over smbq.conf and the environment and `smbq config` names them. */
 static int record_option(struct cli *cli, int c, const char *arg) {
   for (const struct option *o = long_opts; o->name; o++)
-    if (o->val == c)
+    if (o->val == c) {
+      cli->given[cli->ngiven++] = (struct cli_given){o->name, arg};
       return cli_config_cmdline(cli->config, o->name, arg);
+    }
   return 0;
 }
 
@@ -315,15 +339,18 @@ int main(int argc, char **argv) {
   cli.opts = smbq_opts_new();
   cli.config = cli_config_new();
   cli.prepare_server = cli_config_prepare;
-  if (!cli.opts || !cli.config) {
+  /* each option takes at least one argument of argv */
+  cli.given = calloc((size_t)argc, sizeof(*cli.given));
+  if (!cli.opts || !cli.config || !cli.given) {
     fprintf(stderr, "smbq: out of memory\n");
     smbq_opts_free(cli.opts);
     cli_config_free(cli.config);
+    free(cli.given);
     return SMBQ_EXIT_OTHER;
   }
   int c, rc = SMBQ_EXIT_USAGE;
   /* '+': options end at the command name, as in git. */
-  while ((c = getopt_long(argc, argv, "+t:p:U:rvhk", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+t:p:U:rvhkyo:", long_opts, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       rc = SMBQ_EXIT_OK;
@@ -359,7 +386,7 @@ int main(int argc, char **argv) {
   if (!args)
     goto out;
   while (optind < cargc) {
-    c = getopt_long(cargc, cargv, "-t:p:U:rvhk", long_opts, NULL);
+    c = getopt_long(cargc, cargv, "-t:p:U:rvhkyo:", long_opts, NULL);
     if (c == -1)
       break;
     if (c == 1) {
@@ -397,5 +424,6 @@ out:
   smbq_free_secret(cli.password);
   smbq_opts_free(cli.opts);
   cli_config_free(cli.config);
+  free(cli.given);
   return rc;
 }

@@ -121,6 +121,8 @@ static int resolve_password(struct cli *cli, const char *user,
   if (smbq_opts_have_kerberos_ticket(cli->opts, NULL, 0))
     return 0;
   cli->password = smbq_prompt_password(user, host);
+  if (!cli->password && cli->kerberos)
+    return 0; /* Kerberos without a ticket: the library says so */
   if (!cli->password) {
     fprintf(stderr, "smbq: no password: use --password-file FILE, set "
             "SMBQ_PASSWORD, or run on a terminal to be asked\n");
@@ -165,8 +167,8 @@ int cli_prepare(struct cli *cli, const struct smbq_url *u) {
   /* Kerberos: with no user named, the credentials cache's principal is
    * the user (an empty user name tells the library so) */
   smbq_opts_set_user(cli->opts, explicit_user(cli, u) ? user : "", NULL);
-  if (!explicit_user(cli, u) && !smbq_opts_have_kerberos_ticket(cli->opts,
-                                                                NULL, 0))
+  if (!explicit_user(cli, u) && !cli->kerberos &&
+      !smbq_opts_have_kerberos_ticket(cli->opts, NULL, 0))
     smbq_opts_set_user(cli->opts, user, NULL);
   rc = resolve_password(cli, user, u->host);
   if (rc)

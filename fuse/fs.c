@@ -50,8 +50,10 @@ void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
                   const char *path) {
   bool unexpected;
   int e = smbq_mount_errno(err, &unexpected);
-  if (unexpected)
+  if (unexpected) {
     log_unexpected(fs, what, path);
+    statefile_request_failed(&fs->state, err);
+  }
   fuse_reply_err(req, e);
 }
 
@@ -141,6 +143,7 @@ int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
   pthread_cond_init(&fs->doomed_cv, NULL);
   pthread_mutex_init(&fs->reads_mu, NULL);
   pthread_cond_init(&fs->reads_cv, NULL);
+  statefile_init(&fs->state);
   return 0;
 }
 
@@ -150,6 +153,7 @@ void fs_destroy(struct fs *fs) {
   pthread_cond_destroy(&fs->doomed_cv);
   pthread_mutex_destroy(&fs->reads_mu);
   pthread_cond_destroy(&fs->reads_cv);
+  statefile_destroy(&fs->state);
 }
 
 void fs_drain(struct fs *fs) {

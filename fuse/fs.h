@@ -8,6 +8,7 @@
 #include "mount.h"
 #include "nodes.h"
 #include "smbq/smbq.h"
+#include "state.h"
 
 struct fs {
   const struct mount_cfg *cfg;
@@ -26,6 +27,8 @@ struct fs {
   pthread_mutex_t reads_mu;
   pthread_cond_t reads_cv;
   unsigned reads;
+  /* What `smbq use` reads about this mount (state.h). */
+  struct statefile state;
 };
 
 /* Check that `prefix` (the folder of the URL inside the share) is a

@@ -119,11 +119,13 @@ static int run_session(struct mount_cfg *m, struct fuse_session *se,
   int rc = SMBQ_EXIT_OTHER;
   if (fuse_session_mount(se, m->mountpoint) == 0) {
     mount_raise_readahead(m->mountpoint, READAHEAD_KIB);
+    statefile_mounted(&fs->state, m->url, m->mountpoint, fs->conn);
     detach(notify_fd);
     log_mounted(m, fs);
     rc = loop(m, se);
     fs_drain(fs);
     fuse_session_unmount(se);
+    statefile_unmounted(&fs->state);
     mlog(LOG_INFO, "unmounted %s", m->mountpoint);
   }
   fuse_remove_signal_handlers(se);

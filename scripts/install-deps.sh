@@ -7,7 +7,12 @@ PKGS=(build-essential meson ninja-build pkg-config python3
   heimdal-dev heimdal-multidev libfuse3-dev fuse3 check
   libinih-dev # smbq.conf (cli/config.c)
   samba smbclient gnutls-bin passwd
-  nftables) # nftables: e2e connect policy drops a port (t_connect_policy.sh)
+  nftables # nftables: e2e connect policy drops a port (t_connect_policy.sh)
+  # Kerberos: libcurl (GnuTLS) for the KDC proxy client; the e2e AD DC
+  # (samba-ad-dc, samba-ad-provision, winbind), Heimdal's kinit/klist, the
+  # test KDC proxy (python3-kdcproxy), faketime for the clock cases
+  libcurl4-gnutls-dev heimdal-clients samba-ad-dc samba-ad-provision
+  winbind python3-kdcproxy faketime iproute2 util-linux procps)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -451,8 +451,8 @@ static int krb_refused(smbq_conn *c, struct krb_state *st, int rc,
   /* a KRB-ERROR in the reply tells why (clock skew, ...) */
   if (rd->token_len &&
       spnego_parse_resp(rd->token, rd->token_len, &resp) == 0 &&
-      resp.token && kgss_step(st->g, resp.token, resp.token_len, why,
-                              sizeof(why)) < 0)
+      resp.token && kgss_step(st->g, resp.token, resp.token_len, NULL,
+                              NULL, why, sizeof(why)) < 0)
     return api_fail(c, SMBQ_ERR_AUTH, rd->status,
                     "server %s refused the Kerberos logon of %s: %s",
                     c->server, kgss_principal(st->g), why);
@@ -492,20 +492,44 @@ static int krb_rounds(smbq_conn *c, struct krb_state *st,
   }
   c->sec.session_id = rd.session_id;
   struct spnego_resp resp;
-  rc = parse_krb_reply(c, &rd, &resp);
-  if (rc == 0 && resp.state == SPNEGO_REJECT)
-    rc = api_fail(c, SMBQ_ERR_AUTH, 0, "server %s rejected Kerberos",
-                  c->server);
-  if (rc == 0 && resp.supported_mech == SPNEGO_MECH_NTLMSSP && !resp.token &&
-      rd.status == NT_STATUS_MORE_PROCESSING_REQUIRED) {
-    round_clear(&rd);
-    return 1; /* the server prefers NTLM */
-  }
   char why[600] = "";
-  if (rc == 0 && (rc = kgss_step(st->g, resp.token, resp.token_len, why,
-                                 sizeof(why))) < 0)
-    rc = api_fail(c, rc, 0, "Kerberos mutual authentication with %s "
-                  "failed: %s", c->server, why);
+  for (int extra = 0;; extra++) {
+    rc = parse_krb_reply(c, &rd, &resp);
+    if (rc == 0 && resp.state == SPNEGO_REJECT)
+      rc = api_fail(c, SMBQ_ERR_AUTH, 0, "server %s rejected Kerberos",
+                    c->server);
+    if (rc == 0 && extra == 0 && resp.supported_mech == SPNEGO_MECH_NTLMSSP &&
+        !resp.token && rd.status == NT_STATUS_MORE_PROCESSING_REQUIRED) {
+      round_clear(&rd);
+      return 1; /* the server prefers NTLM */
+    }
+    uint8_t *next = NULL, *tok = NULL;
+    size_t next_len = 0, tok_len = 0;
+    bool more = rd.status == NT_STATUS_MORE_PROCESSING_REQUIRED && extra < 2;
+    if (rc == 0)
+      rc = kgss_step(st->g, resp.token, resp.token_len, more ? &next : NULL,
+                     &next_len, why, sizeof(why));
+    if (rc != 1) {
+      if (rc < 0)
+        rc = api_fail(c, rc, 0, "Kerberos mutual authentication with %s "
+                      "failed: %s", c->server, why);
+      break;
+    }
+    /* GSSAPI answers the server's KRB-ERROR (clock skew) with a new
+     * AP-REQ: one more round */
+    rc = spnego_build_resp(next, next_len, NULL, 0, &tok, &tok_len);
+    free(next);
+    if (rc < 0) {
+      rc = api_fail(c, rc, 0, "cannot build the SPNEGO token");
+      break;
+    }
+    rc = send_round(c, tok, tok_len, st->preauth, &rd);
+    free(tok);
+    if (rc < 0) {
+      rc = krb_refused(c, st, rc, &rd);
+      break;
+    }
+  }
   if (rc == 0)
     rc = krb_check_server_mic(c, st, &resp);
   const struct round *final = &rd;
@@ -614,7 +638,7 @@ int conn_session_setup(smbq_conn *c) {
     struct kgss_cfg cfg;
     kgss_cfg_of(&c->opts, c->server, NULL, &cfg);
     try_krb = kerberos_worth_trying(c, &of, &cfg) ||
-              (!ntlm_ok && of.krb5);
+              (!ntlm_ok && of.krb5 && !numeric_server(c->server));
   }
   if (try_krb && !of.krb5)
     return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,

@@ -144,7 +144,8 @@ static int krb_fail(struct kgss *g, krb5_error_code code, const char *what,
     snprintf(err, errlen, "clock skew too great: %s: this machine's clock "
              "and the %s's differ by more than Kerberos allows (usually 5 "
              "minutes): synchronise the clocks (NTP)", what,
-             service ? "server" : "KDC");
+             service && strcmp(service, "the server") == 0 ? "server"
+                                                          : "KDC");
     return SMBQ_ERR_AUTH;
   case KRB5KDC_ERR_PREAUTH_FAILED:
   case KRB5KRB_AP_ERR_BAD_INTEGRITY:
@@ -556,21 +557,45 @@ int kgss_start(const struct kgss_cfg *cfg, struct kgss **out,
   return 0;
 }
 
-int kgss_step(struct kgss *g, const uint8_t *in, size_t len, char *err,
-              size_t errlen) {
+int kgss_step(struct kgss *g, const uint8_t *in, size_t len, uint8_t **out,
+              size_t *out_len, char *err, size_t errlen) {
+  if (out) {
+    *out = NULL;
+    *out_len = 0;
+  }
   if (!g || g->complete || !in || !len) {
     snprintf(err, errlen, "the server sent no Kerberos reply (AP-REP): "
              "mutual authentication impossible");
     return SMBQ_ERR_PROTO;
   }
-  gss_buffer_desc ib = {len, (void *)in}, out = GSS_C_EMPTY_BUFFER;
+  gss_buffer_desc ib = {len, (void *)in}, ob = GSS_C_EMPTY_BUFFER;
   OM_uint32 min = 0, flags = 0;
   OM_uint32 maj = gss_init_sec_context(
       &min, g->cred, &g->gctx, g->target, GSS_KRB5_MECHANISM, GSS_FLAGS, 0,
-      GSS_C_NO_CHANNEL_BINDINGS, &ib, NULL, &out, &flags, NULL);
-  gss_release_buffer(&min, &out);
-  if (GSS_ERROR(maj))
+      GSS_C_NO_CHANNEL_BINDINGS, &ib, NULL, &ob, &flags, NULL);
+  if (GSS_ERROR(maj)) {
+    gss_release_buffer(&min, &ob);
     return gss_fail(g, maj, min, "checking the server's reply", err, errlen);
+  }
+  if (maj == GSS_S_CONTINUE_NEEDED && ob.length && out) {
+    int rc = 1;
+    *out = malloc(ob.length);
+    if (*out) {
+      memcpy(*out, ob.value, ob.length);
+      *out_len = ob.length;
+    } else {
+      rc = SMBQ_ERR_NOMEM;
+    }
+    gss_release_buffer(&min, &ob);
+    return rc;
+  }
+  gss_release_buffer(&min, &ob);
+  if (maj == GSS_S_CONTINUE_NEEDED) {
+    snprintf(err, errlen, "clock skew too great: the server refused the "
+             "ticket for the time in it, also after a retry in the "
+             "server's time: synchronise the clocks (NTP)");
+    return SMBQ_ERR_AUTH;
+  }
   if (maj != GSS_S_COMPLETE || !(flags & GSS_C_MUTUAL_FLAG)) {
     snprintf(err, errlen, "the server's Kerberos reply did not complete "
              "mutual authentication");

@@ -69,11 +69,14 @@ int kgss_start(const struct kgss_cfg *cfg, struct kgss **out,
                size_t errlen);
 
 /* Feed the server's reply token (AP-REP, or a KRB-ERROR). Returns 0 when
- * the context is complete with mutual authentication, else an error:
- * SMBQ_ERR_AUTH (the server refused the ticket: clock skew, ...),
- * SMBQ_ERR_SIGNATURE (mutual authentication failed), SMBQ_ERR_PROTO. */
-int kgss_step(struct kgss *g, const uint8_t *in, size_t len, char *err,
-              size_t errlen);
+ * the context is complete with mutual authentication; 1 when GSSAPI wants
+ * another round with *out (malloc'd, caller frees): Heimdal answers a
+ * KRB_AP_ERR_SKEW from the server once with a new AP-REQ in the server's
+ * time; else an error: SMBQ_ERR_AUTH (the server refused the ticket:
+ * clock skew, ...), SMBQ_ERR_SIGNATURE (mutual authentication failed),
+ * SMBQ_ERR_PROTO. out may be NULL: then a second round is an error. */
+int kgss_step(struct kgss *g, const uint8_t *in, size_t len, uint8_t **out,
+              size_t *out_len, char *err, size_t errlen);
 
 /* MS-SMB2 3.2.5.3.1: the GSS session key (GSS_C_INQ_SSPI_SESSION_KEY),
  * first 16 bytes, zero-padded if shorter. SMBQ_ERR_INVAL before

@@ -31,6 +31,32 @@ START_TEST(init_token_layout) {
 }
 END_TEST
 
+START_TEST(kerberos_init_mech_order) {
+  /* Kerberos first (RFC 4121 OID, then Microsoft's), NTLMSSP last: the
+   * mechTypes DER that the mechListMIC covers */
+  static const enum spnego_mech mechs[] = {
+      SPNEGO_MECH_KRB5, SPNEGO_MECH_MSKRB5, SPNEGO_MECH_NTLMSSP};
+  const uint8_t tok[2] = {0x60, 0x00};
+  uint8_t *out, *mt;
+  size_t len, mtl;
+  ck_assert_int_eq(spnego_build_init(mechs, 3, tok, 2, &out, &len, &mt, &mtl),
+                   0);
+  ck_assert_uint_eq(mtl, 36);
+  ck_assert_mem_hex(mt, "3022 06092a864886f712010202 06092a864882f712010202"
+                        "060a2b06010401823702020a");
+  struct spnego_init_hint h;
+  ck_assert_int_eq(spnego_parse_hint(out, len, &h), 0);
+  ck_assert_uint_eq(h.n_mechs, 3);
+  ck_assert_int_eq(h.mechs[0], SPNEGO_MECH_KRB5);
+  ck_assert_int_eq(h.mechs[1], SPNEGO_MECH_MSKRB5);
+  ck_assert_int_eq(h.mechs[2], SPNEGO_MECH_NTLMSSP);
+  /* the optimistic token follows the list: [2] { OCTET STRING 60 00 } */
+  ck_assert_mem_hex(out + len - 6, "a204 0402 6000");
+  free(out);
+  free(mt);
+}
+END_TEST
+
 START_TEST(windows_hint) {
   size_t n;
   uint8_t *rsp = unhex(vec_negotiate_rsp, &n);
@@ -295,6 +321,9 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("spnego");
+  TCase *tk = tcase_create("kerberos");
+  tcase_add_test(tk, kerberos_init_mech_order);
+  suite_add_tcase(s, tk);
   TCase *tc = tcase_create("spnego");
   tcase_add_test(tc, init_token_layout);
   tcase_add_test(tc, windows_hint);
