@@ -87,6 +87,12 @@ int cli_fail(struct cli_share *s, int err, const char *fmt, ...)
  * o. Prints why and returns -1 when malformed. */
 int cli_kdc_proxy(smbq_opts *o, const char *arg);
 
+/* "auto", "tcp" or "quic" (any case) -> *m; 0, or -1 for anything else.
+ * Prints nothing: the callers word their own errors. */
+int cli_parse_transport(const char *s, enum smbq_transport_mode *m);
+/* A port number 1-65535 -> *out; 0, or -1. Prints nothing. */
+int cli_parse_port(const char *s, uint16_t *out);
+
 /* Print a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -11,9 +11,9 @@
  * What is mounted comes from /proc/self/mountinfo (type fuse.smbq-mount);
  * transport and state from the state file each smbq-mount daemon keeps
  * (mount_state.h). A mount whose daemon is gone is Unavailable. */
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
-#include <dirent.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -72,12 +72,12 @@ static bool daemon_alive(long pid) {
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n] = '\0';
-  char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-  if (!open || !close || close < open || close[1] != ' ')
+  /* "PID (COMM) STATE ..." */
+  char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+  if (!lp || !rp || rp < lp || rp[1] != ' ')
     return false;
-  *close = '\0';
-  return strcmp(open + 1, MOUNT_PROGRAM) == 0 && close[2] != 'Z' &&
-         close[2] != 'X';
+  *rp = '\0';
+  return strcmp(lp + 1, MOUNT_PROGRAM) == 0 && rp[2] != 'Z' && rp[2] != 'X';
 }
 
 static void *grow(void *v, size_t n, size_t size) {
@@ -174,9 +174,9 @@ static void join(struct use_list *l) {
     }
   for (size_t i = 0; i < l->n; i++) {
     struct use_mount *m = &l->m[i];
-    m->status = !m->st         ? STATUS_UNKNOWN
-                : m->st->alive ? m->st->s.state
-                               : STATUS_UNAVAILABLE;
+    m->status = !m->st || !m->st->s.state[0] ? STATUS_UNKNOWN
+                : m->st->alive                 ? m->st->s.state
+                                               : STATUS_UNAVAILABLE;
   }
 }
 
@@ -428,24 +428,23 @@ static long now_ms(void) {
   return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Until the daemon has exited: through a pidfd (it is not our child),
- * else by looking every 50 ms. Returns 0, or -1 on timeout. */
+/* Until the daemon has exited: a pidfd (it is not our child) becomes
+ * readable then; without one, look every 50 ms. Returns 0, or -1 on
+ * timeout. */
 static int wait_exit(int pidfd, long pid) {
   long deadline = now_ms() + DAEMON_EXIT_WAIT_MS;
-  for (;;) {
-    long left = deadline - now_ms();
-    if (!daemon_alive(pid))
+  for (long left = DAEMON_EXIT_WAIT_MS; left > 0; left = deadline - now_ms()) {
+    if (pidfd < 0 && !daemon_alive(pid))
       return 0;
-    if (left <= 0)
-      return -1;
     if (pidfd < 0) {
       usleep(50000);
       continue;
     }
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
-      return -1;
+    if (poll(&p, 1, (int)left) > 0)
+      return 0;
   }
+  return -1;
 }
 
 static int delete_mount(struct use_mount *m) {

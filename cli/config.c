@@ -757,32 +757,21 @@ int cli_config_quic_allowed(const struct cli_config *c, const char *server) {
 static const char *or_null(const char *s) { return s && s[0] ? s : NULL; }
 
 static int set_transport(smbq_opts *o, const char *v) {
-  static const struct {
-    const char *name;
-    enum smbq_transport_mode mode;
-  } modes[] = {{"auto", SMBQ_TRANSPORT_AUTO},
-               {"tcp", SMBQ_TRANSPORT_TCP},
-               {"quic", SMBQ_TRANSPORT_QUIC}};
-  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-    if (strcasecmp(v, modes[i].name) == 0)
-      return smbq_opts_set_transport(o, modes[i].mode);
-  return SMBQ_ERR_INVAL;
-}
-
-static long port_of(const char *v) {
-  char *end;
-  long p = strtol(v, &end, 10);
-  return *v && !*end && p >= 1 && p <= 65535 ? p : -1;
+  enum smbq_transport_mode mode;
+  if (cli_parse_transport(v, &mode) < 0)
+    return SMBQ_ERR_INVAL;
+  return smbq_opts_set_transport(o, mode);
 }
 
 static int set_port(smbq_opts *o, const char *v) {
-  long p = port_of(v);
-  return p < 0 ? SMBQ_ERR_INVAL : smbq_opts_set_port(o, (uint16_t)p);
+  uint16_t p;
+  return cli_parse_port(v, &p) < 0 ? SMBQ_ERR_INVAL : smbq_opts_set_port(o, p);
 }
 
 static int set_quic_port(smbq_opts *o, const char *v) {
-  long p = port_of(v);
-  return p < 0 ? SMBQ_ERR_INVAL : smbq_opts_set_quic_port(o, (uint16_t)p);
+  uint16_t p;
+  return cli_parse_port(v, &p) < 0 ? SMBQ_ERR_INVAL
+                                   : smbq_opts_set_quic_port(o, p);
 }
 
 static int set_ca_file(smbq_opts *o, const char *v) {

@@ -192,28 +192,15 @@ static const struct option long_opts[] = {
 };
 
 static int parse_port(const char *s, uint16_t *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < 1 || v > 65535) {
-    fprintf(stderr, "smbq: invalid port '%s' (expected 1-65535)\n", s);
-    return -1;
-  }
-  *out = (uint16_t)v;
-  return 0;
+  if (cli_parse_port(s, out) == 0)
+    return 0;
+  fprintf(stderr, "smbq: invalid port '%s' (expected 1-65535)\n", s);
+  return -1;
 }
 
 static int parse_transport(const char *s, enum smbq_transport_mode *m) {
-  static const struct {
-    const char *name;
-    enum smbq_transport_mode mode;
-  } modes[] = {{"auto", SMBQ_TRANSPORT_AUTO},
-               {"tcp", SMBQ_TRANSPORT_TCP},
-               {"quic", SMBQ_TRANSPORT_QUIC}};
-  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-    if (strcmp(s, modes[i].name) == 0) {
-      *m = modes[i].mode;
-      return 0;
-    }
+  if (cli_parse_transport(s, m) == 0)
+    return 0;
   fprintf(stderr, "smbq: invalid transport '%s' (use auto, tcp or quic)\n",
           s);
   return -1;

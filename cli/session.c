@@ -74,6 +74,31 @@ const char *cli_user(const struct cli *cli, const struct smbq_url *u) {
   return env ? env : "guest";
 }
 
+int cli_parse_transport(const char *s, enum smbq_transport_mode *m) {
+  static const struct {
+    const char *name;
+    enum smbq_transport_mode mode;
+  } modes[] = {{"auto", SMBQ_TRANSPORT_AUTO},
+               {"tcp", SMBQ_TRANSPORT_TCP},
+               {"quic", SMBQ_TRANSPORT_QUIC}};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    if (strcasecmp(s, modes[i].name) == 0) {
+      *m = modes[i].mode;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int cli_parse_port(const char *s, uint16_t *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 1 || v > 65535)
+    return -1;
+  *out = (uint16_t)v;
+  return 0;
+}
+
 int cli_kdc_proxy(smbq_opts *o, const char *arg) {
   const char *eq = strchr(arg, '=');
   char realm[256];

@@ -47,24 +47,15 @@ __attribute__((format(printf, 1, 2))) static int bad(const char *fmt,
 /* ---- connection options (as in cli/main.c) ---------------------------- */
 
 static int parse_port(const char *s, uint16_t *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < 1 || v > 65535)
-    return bad("invalid port '%s' (expected 1-65535)", s);
-  *out = (uint16_t)v;
-  return 0;
+  if (cli_parse_port(s, out) == 0)
+    return 0;
+  return bad("invalid port '%s' (expected 1-65535)", s);
 }
 
 static int opt_transport(struct mount_cfg *m, const char *arg) {
-  static const struct {
-    const char *name;
-    enum smbq_transport_mode mode;
-  } modes[] = {{"auto", SMBQ_TRANSPORT_AUTO},
-               {"tcp", SMBQ_TRANSPORT_TCP},
-               {"quic", SMBQ_TRANSPORT_QUIC}};
-  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-    if (strcmp(arg, modes[i].name) == 0)
-      return smbq_opts_set_transport(m->cli.opts, modes[i].mode);
+  enum smbq_transport_mode mode;
+  if (cli_parse_transport(arg, &mode) == 0)
+    return smbq_opts_set_transport(m->cli.opts, mode);
   return bad("invalid transport '%s' (use auto, tcp or quic)", arg);
 }
 
@@ -133,6 +124,27 @@ static int opt_resolve(struct mount_cfg *m, const char *arg) {
 static int opt_encrypt(struct mount_cfg *m, const char *arg) {
   (void)arg;
   return smbq_opts_set_encrypt(m->cli.opts, 1);
+}
+
+/* Kerberos, as smbq's -k, --no-ntlm, --kdc-proxy, --kdc-proxy-only. */
+static int opt_kerberos(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  m->cli.kerberos = true;
+  return smbq_opts_set_auth(m->cli.opts, SMBQ_AUTH_KERBEROS);
+}
+
+static int opt_no_ntlm(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  return smbq_opts_set_ntlm(m->cli.opts, 0);
+}
+
+static int opt_kdc_proxy(struct mount_cfg *m, const char *arg) {
+  return cli_kdc_proxy(m->cli.opts, arg);
+}
+
+static int opt_kdc_proxy_only(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  return smbq_opts_set_kdc_proxy_only(m->cli.opts, 1);
 }
 
 static int opt_transport_cache(struct mount_cfg *m, const char *arg) {
@@ -305,6 +317,10 @@ static const struct mopt mopts[] = {
     {"client-key", 0, true, true, opt_client_key, NULL},
     {"resolve", 0, true, true, opt_resolve, NULL},
     {"encrypt", 0, false, true, opt_encrypt, NULL},
+    {"kerberos", 'k', false, true, opt_kerberos, NULL},
+    {"no-ntlm", 0, false, true, opt_no_ntlm, NULL},
+    {"kdc-proxy", 0, true, true, opt_kdc_proxy, NULL},
+    {"kdc-proxy-only", 0, false, true, opt_kdc_proxy_only, NULL},
     {"transport-cache", 0, true, true, opt_transport_cache, NULL},
     {"no-transport-cache", 0, false, true, opt_no_transport_cache, NULL},
     {"no-quic", 0, false, true, opt_no_quic, NULL},

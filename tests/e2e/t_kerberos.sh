@@ -175,15 +175,17 @@ KRB5_CONFIG=$DC_DIR/krb5-unreach.conf expect_rc 6 k -k -U "$DC_USER" \
 expect_stderr "KDC unreachable"
 expect_msg "certificate|SSL|TLS"
 
-# ---- a mount with the ccache ------------------------------------------------
-if [ -n "${SMBQ_MOUNT:-}" ] && [ -x "$SMBQ_MOUNT" ] && [ -c /dev/fuse ] &&
-  command -v fusermount3 >/dev/null; then
+# ---- a mount with the ccache, Kerberos required (-k) ------------------------
+[ -x "${SMBQ_MOUNT:-}" ] || fail "SMBQ_MOUNT must point at smbq-mount"
+[ -c /dev/fuse ] && command -v fusermount3 >/dev/null ||
+  fail "the mount case needs /dev/fuse and fusermount3 (scripts/install-deps.sh)"
+{
   unset SMBQ_PASSWORD
   export KRB5CCNAME=FILE:$CC
   M=$DC_DIR/mnt
   mkdir -p "$M"
   # shellcheck disable=SC2046
-  "$SMBQ_MOUNT" -f -v "$SHARE" "$M" $(transport_opts) 2>"$DC_DIR/mount.log" </dev/null &
+  "$SMBQ_MOUNT" -f -v -k "$SHARE" "$M" $(transport_opts) 2>"$DC_DIR/mount.log" </dev/null &
   MPID=$!
   DC_PIDS="$DC_PIDS $MPID"
   for _ in $(seq 1 200); do
@@ -200,7 +202,5 @@ if [ -n "${SMBQ_MOUNT:-}" ] && [ -x "$SMBQ_MOUNT" ] && [ -c /dev/fuse ] &&
   same_file "$W/big.bin" "$S/mounted.bin"
   fusermount3 -u "$M"
   wait "$MPID" || fail "smbq-mount exited non-zero: $(cat "$DC_DIR/mount.log")"
-else
-  echo "note: no smbq-mount or /dev/fuse: mount case skipped"
-fi
+}
 echo "PASS"

@@ -8,7 +8,8 @@
 # connection as Disconnected, '*' --delete asking on a terminal and
 # refusing without --yes when stdin is not one, '*' --delete --yes, a
 # wrong password (exit 3, no mount, no state file), --delete of a
-# directory that is not an smbq mount, usage errors.
+# directory that is not an smbq mount, usage errors; the smbq-mount next to
+# smbq found before the one in PATH, with the options given to smbq.
 #
 # `'*' --delete` unmounts every smbq mount in sight, so the script runs in
 # its own mount namespace with its own /run/smbq (where root's smbq-mount
@@ -223,6 +224,18 @@ expect_rc 2 sq use --delete
 expect_rc 2 sq use "$(url share)" "$M4" --delete
 expect_rc 2 sq use '*'
 expect_rc 2 sq use "$(url share)" "$M4" --recursive
+
+step "smbq-mount next to smbq comes before PATH"
+BIN=$W/bin
+mkdir -p "$BIN"
+cp "$SMBQ" "$BIN/smbq"
+printf '#!/bin/sh\necho "$@" >%s\nexec %s "$@"\n' "$W/beside.args" "$SMBQ_MOUNT" >"$BIN/smbq-mount"
+chmod +x "$BIN/smbq-mount"
+M6=$(newmnt m6)
+SMBQ=$BIN/smbq expect_rc 0 sq use "$(url share)" "$M6" -o ro
+grep -q -- "--user=$SMBQ_TEST_USER .*-o ro" "$W/beside.args" ||
+  fail "smbq-mount beside smbq not run with the options: $(cat "$W/beside.args" 2>&1)"
+expect_rc 0 sq use "$M6" --delete
 
 # ---- a lost connection: Disconnected ------------------------------------------
 step "lost connection: Disconnected"
