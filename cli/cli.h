@@ -87,6 +87,10 @@ int cli_fail(struct cli_share *s, int err, const char *fmt, ...)
  * o. Prints why and returns -1 when malformed. */
 int cli_kdc_proxy(smbq_opts *o, const char *arg);
 
+/* The password stays in memory while the program runs (the library keeps
+ * it to authenticate): no core dumps, no ptrace by other users. */
+void cli_no_core_dumps(void);
+
 /* "auto", "tcp" or "quic" (any case) -> *m; 0, or -1 for anything else.
  * Prints nothing: the callers word their own errors. */
 int cli_parse_transport(const char *s, enum smbq_transport_mode *m);

@@ -323,6 +323,7 @@ static const struct cmd *find_cmd(const char *name) {
 int main(int argc, char **argv) {
   struct cli cli;
   memset(&cli, 0, sizeof(cli));
+  cli_no_core_dumps();
   cli.opts = smbq_opts_new();
   cli.config = cli_config_new();
   cli.prepare_server = cli_config_prepare;

@@ -1,6 +1,8 @@
 /* Connecting the CLI to a share, error printing and exit codes. */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,12 @@ const char *cli_user(const struct cli *cli, const struct smbq_url *u) {
     return cli->config_user;
   const char *env = getenv("USER");
   return env ? env : "guest";
+}
+
+void cli_no_core_dumps(void) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int cli_parse_transport(const char *s, enum smbq_transport_mode *m) {

@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,13 +28,6 @@
  * follows max_write), which libsmbq pipelines. */
 #define READAHEAD_KIB 4096
 
-/* The password is in memory for the whole run (the library keeps it to
- * re-authenticate): no core dumps, no ptrace by other users. */
-static void no_core_dumps(void) {
-  struct rlimit none = {0, 0};
-  setrlimit(RLIMIT_CORE, &none);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
 
 /* Our own copies of the password go as soon as the session is up; so does
  * SMBQ_PASSWORD, which /proc/PID/environ would otherwise show. */
@@ -211,7 +202,7 @@ static int start(struct mount_cfg *m) {
 }
 
 int main(int argc, char **argv) {
-  no_core_dumps();
+  cli_no_core_dumps();
   mlog_capture_fuse();
   struct mount_cfg m;
   memset(&m, 0, sizeof(m));
