@@ -159,6 +159,20 @@ EOF
     cat "$d/samba.out" "$d"/log.* >&2 2>/dev/null
     fail "samba (AD DC) did not start"
   }
+  # Open ports are not enough: until samba's winbindd maps the user's
+  # SIDs, session setups fail with STATUS_INTERNAL_ERROR. Wait for one
+  # logon to go through (smbclient, NTLM: independent of the code under
+  # test), 30 s at most.
+  local i
+  for i in $(seq 1 150); do
+    smbclient "//127.0.0.1/share" -U "alice%$DC_PASSWORD" -W "$DC_REALM" \
+      -c ls >"$d/ready.log" 2>&1 && break
+    kill -0 "$DC_SAMBA_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  smbclient "//127.0.0.1/share" -U "alice%$DC_PASSWORD" -W "$DC_REALM" \
+    -c ls >"$d/ready.log" 2>&1 ||
+    fail "the AD DC accepts no logon: $(cat "$d/ready.log")"
   DC_SHAREDIR=$d/share
   SMBQ_TEST_HOST=$DC_HOST
   SMBQ_TEST_PORT=445
