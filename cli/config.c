@@ -657,29 +657,14 @@ void cli_config_use_file(struct cli_config *c, const char *path) {
 
 void cli_config_no_files(struct cli_config *c) { c->no_files = true; }
 
-/* Repeated --quic-exception options add up to one list. */
-static int append_exception(struct cli_config *c, const char *server) {
+/* Repeated list options on the command line (--quic-exception,
+ * --kdc-proxy) add up to one comma-separated entry. */
+static int append_cmdline_list(struct cli_config *c, enum cfg_key key,
+                               const char *v,
+                               const char *origin) {
   for (size_t i = 0; i < c->n; i++) {
     struct entry *e = &c->v[i];
-    if (e->key != K_QUIC_EXCEPTIONS || e->layer != L_CMDLINE)
-      continue;
-    size_t n = strlen(e->value);
-    char *v = realloc(e->value, n + strlen(server) + 2);
-    if (!v)
-      return -1;
-    snprintf(v + n, strlen(server) + 2, "%s%s", n ? "," : "", server);
-    e->value = v;
-    return 0;
-  }
-  return add_entry(c, K_QUIC_EXCEPTIONS, L_CMDLINE, NULL, server,
-                   "command line --quic-exception");
-}
-
-/* Repeated --kdc-proxy options add up to one list, too. */
-static int append_kdc_proxy(struct cli_config *c, const char *v) {
-  for (size_t i = 0; i < c->n; i++) {
-    struct entry *e = &c->v[i];
-    if (e->key != K_KDC_PROXY || e->layer != L_CMDLINE)
+    if (e->key != key || e->layer != L_CMDLINE)
       continue;
     size_t n = strlen(e->value);
     char *nv = realloc(e->value, n + strlen(v) + 2);
@@ -689,8 +674,7 @@ static int append_kdc_proxy(struct cli_config *c, const char *v) {
     e->value = nv;
     return 0;
   }
-  return add_entry(c, K_KDC_PROXY, L_CMDLINE, NULL, v,
-                   "command line --kdc-proxy");
+  return add_entry(c, key, L_CMDLINE, NULL, v, origin);
 }
 
 int cli_config_cmdline(struct cli_config *c, const char *opt,
@@ -701,10 +685,9 @@ int cli_config_cmdline(struct cli_config *c, const char *opt,
     const char *v = opt_keys[i].fixed ? opt_keys[i].fixed : arg ? arg : "";
     char origin[64], server[256];
     snprintf(origin, sizeof(origin), "command line --%s", opt);
-    if (opt_keys[i].key == K_QUIC_EXCEPTIONS)
-      return append_exception(c, v);
-    if (opt_keys[i].key == K_KDC_PROXY)
-      return append_kdc_proxy(c, v);
+    if (opt_keys[i].key == K_QUIC_EXCEPTIONS ||
+        opt_keys[i].key == K_KDC_PROXY)
+      return append_cmdline_list(c, opt_keys[i].key, v, origin);
     if (opt_keys[i].key != K_ADDRESS)
       return add_entry(c, opt_keys[i].key, L_CMDLINE, NULL, v, origin);
     /* --resolve HOST:ADDR is HOST's address (checked by the caller) */

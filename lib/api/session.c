@@ -11,6 +11,7 @@
 #include "api/conn_internal.h"
 #include "auth/krb5_gss.h"
 #include "auth/ntlmssp.h"
+#include "smbq_host.h"
 #include "auth/spnego.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
@@ -383,22 +384,10 @@ int smbq_opts_have_kerberos_ticket(const smbq_opts *o, char *why,
   return kgss_have_ticket(&cfg, why, len);
 }
 
-static bool numeric_server(const char *s) {
-  unsigned char b[16];
-  char tmp[64];
-  size_t n = strlen(s);
-  if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(tmp)) {
-    memcpy(tmp, s + 1, n - 2);
-    tmp[n - 2] = '\0';
-    s = tmp;
-  }
-  return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
 /* AUTO: whether Kerberos is worth trying (see smbq_opts_set_auth). */
 static bool kerberos_worth_trying(smbq_conn *c, const struct offer *of,
                                   const struct kgss_cfg *cfg) {
-  if (!of->krb5 || numeric_server(c->server))
+  if (!of->krb5 || smbq_host_is_address(c->server))
     return false;
   char realm[256];
   if (c->opts.password && c->opts.password[0] &&
@@ -638,7 +627,7 @@ int conn_session_setup(smbq_conn *c) {
     struct kgss_cfg cfg;
     kgss_cfg_of(&c->opts, c->server, NULL, &cfg);
     try_krb = kerberos_worth_trying(c, &of, &cfg) ||
-              (!ntlm_ok && of.krb5 && !numeric_server(c->server));
+              (!ntlm_ok && of.krb5 && !smbq_host_is_address(c->server));
   }
   if (try_krb && !of.krb5)
     return api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
@@ -661,7 +650,7 @@ int conn_session_setup(smbq_conn *c) {
                     "is not possible with %s (%s): run kinit, or give "
                     "user@REALM and a password", c->server,
                     !of.krb5 ? "the server does not offer it"
-                    : numeric_server(c->server)
+                    : smbq_host_is_address(c->server)
                         ? "the server was given by address, not by name"
                         : why);
   }

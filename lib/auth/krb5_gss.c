@@ -7,6 +7,7 @@
  * context, where the route applies, stores them in the ccache that it then
  * hands to GSSAPI (gss_krb5_import_cred); GSSAPI finds the service ticket
  * there and needs no KDC. */
+#include "smbq_host.h"
 #include "auth/krb5_gss.h"
 
 #include <arpa/inet.h>
@@ -80,18 +81,6 @@ int kgss_explicit_realm(const struct kgss_cfg *cfg, char *realm,
   char name[256];
   split_user(cfg, name, sizeof(name), realm, len);
   return name[0] && realm[0] ? 1 : 0;
-}
-
-static bool numeric_host(const char *h) {
-  unsigned char b[16];
-  char tmp[64];
-  size_t n = strlen(h);
-  if (n >= 2 && h[0] == '[' && h[n - 1] == ']' && n - 2 < sizeof(tmp)) {
-    memcpy(tmp, h + 1, n - 2);
-    tmp[n - 2] = '\0';
-    h = tmp;
-  }
-  return inet_pton(AF_INET, h, b) == 1 || inet_pton(AF_INET6, h, b) == 1;
 }
 
 /* ---- errors ---------------------------------------------------------- */
@@ -497,7 +486,7 @@ int kgss_start(const struct kgss_cfg *cfg, struct kgss **out,
   *out = NULL;
   *token = NULL;
   *token_len = 0;
-  if (!cfg->server || !cfg->server[0] || numeric_host(cfg->server)) {
+  if (!cfg->server || !cfg->server[0] || smbq_host_is_address(cfg->server)) {
     snprintf(err, errlen, "Kerberos needs the server's name, not an "
              "address (%s): connect by name (--resolve NAME:ADDR keeps the "
              "name)", cfg->server ? cfg->server : "");

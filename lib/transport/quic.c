@@ -23,6 +23,7 @@
 
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
+#include "smbq_host.h"
 #include "transport/quic_cert.h"
 #include "transport/quic_tickets.h"
 #include "transport/transport.h"
@@ -371,9 +372,7 @@ static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
       gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0)
     return SMBQ_ERR_TLS;
   /* SNI: the server name as typed, unless it is an address literal */
-  struct in6_addr tmp;
-  if (inet_pton(AF_INET, q->host, &tmp) != 1 &&
-      inet_pton(AF_INET6, q->host, &tmp) != 1)
+  if (!smbq_host_is_address(q->host))
     gnutls_server_name_set(q->tls, GNUTLS_NAME_DNS, q->host,
                            strlen(q->host));
   q->conn_ref.get_conn = get_conn;
