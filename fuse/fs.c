@@ -114,9 +114,8 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n,
   fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
 }
 
-/* Path of dir/name for a request, or a reply with the error and NULL. */
-static char *child_path(fuse_req_t req, struct fs *fs, struct node *dir,
-                        const char *name) {
+char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
+                    const char *name) {
   char *path = nodes_child_path(&fs->nodes, dir, name);
   if (!path)
     fuse_reply_err(req, errno);
@@ -190,7 +189,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  char *path = child_path(req, fs, dir, name);
+  char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
   struct smbq_stat s;
@@ -366,7 +365,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_reply_err(req, EINVAL);
     return;
   }
-  char *path = child_path(req, fs, dir, name);
+  char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
   struct smbq_stat s;
@@ -437,7 +436,7 @@ static int delete_open_file(struct fs *fs, struct node *dir,
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct fs *fs = req_fs(req);
   struct node *dir = ino_node(fs, parent);
-  char *path = child_path(req, fs, dir, name);
+  char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
   int rc = nodes_open_count(&fs->nodes, dir, name) > 0
@@ -479,7 +478,7 @@ static bool wait_doomed(struct fs *fs) {
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct fs *fs = req_fs(req);
   struct node *dir = ino_node(fs, parent);
-  char *path = child_path(req, fs, dir, name);
+  char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
   int rc = smbq_rmdir(fs->tree, path);
@@ -542,8 +541,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     return;
   }
   struct node *dir = ino_node(fs, parent), *newdir = ino_node(fs, newparent);
-  char *from = child_path(req, fs, dir, name);
-  char *to = from ? child_path(req, fs, newdir, newname) : NULL;
+  char *from = fs_child_path(req, fs, dir, name);
+  char *to = from ? fs_child_path(req, fs, newdir, newname) : NULL;
   if (!to) {
     free(from);
     return;

@@ -119,11 +119,9 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_reply_err(req, EINVAL);
     return;
   }
-  char *path = nodes_child_path(&fs->nodes, dir, name);
-  if (!path) {
-    fuse_reply_err(req, errno);
+  char *path = fs_child_path(req, fs, dir, name);
+  if (!path)
     return;
-  }
   smbq_file *f;
   struct smbq_stat s;
   int rc = create_file(fs, path, fi->flags, &f, &s);
@@ -163,11 +161,9 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_reply_err(req, S_ISREG(mode) ? EINVAL : EPERM);
     return;
   }
-  char *path = nodes_child_path(&fs->nodes, dir, name);
-  if (!path) {
-    fuse_reply_err(req, errno);
+  char *path = fs_child_path(req, fs, dir, name);
+  if (!path)
     return;
-  }
   smbq_file *f;
   struct smbq_stat s;
   int rc = create_file(fs, path, O_RDWR | O_EXCL, &f, &s);

@@ -46,6 +46,11 @@ void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
  * separator to the server, ':' names an alternate data stream. */
 bool fs_bad_name(const char *name);
 
+/* Path of dir/name for a request (caller frees), or NULL after replying
+ * with the error. */
+char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
+                    const char *name);
+
 void fs_fill_attr(const struct fs *fs, const struct node *n,
                   const struct smbq_stat *s, struct stat *st);
 void fs_fill_entry(const struct fs *fs, struct node *n,

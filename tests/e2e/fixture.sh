@@ -31,15 +31,23 @@ s.close()
 EOF
 }
 
+# Skip (exit 77, saying why) unless every TOOL is installed.
+fixture_need_tools() { # fixture_need_tools TOOL...
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || {
+      echo "SKIP: $tool is not installed (run scripts/install-deps.sh)"
+      exit 77
+    }
+  done
+}
+
 fixture_skip_unless_root() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "SKIP: the Samba fixture needs root (smbd, useradd)"
     exit 77
   fi
-  if ! command -v smbd >/dev/null; then
-    echo "SKIP: smbd is not installed (run scripts/install-deps.sh)"
-    exit 77
-  fi
+  fixture_need_tools smbd
 }
 
 fixture_cleanup() {

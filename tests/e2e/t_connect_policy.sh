@@ -13,12 +13,7 @@
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 fixture_skip_unless_root
-for tool in nft setpriv; do
-  command -v "$tool" >/dev/null || {
-    echo "SKIP: $tool is not installed (run scripts/install-deps.sh)"
-    exit 77
-  }
-done
+fixture_need_tools nft setpriv
 SMBQ_TRANSPORT=quic fixture_start
 
 TABLE=smbq_test_$$

@@ -12,12 +12,7 @@ SMBQ_TRANSPORT=quic # the fixture starts the QUIC front as well as smbd
 export -n SMBQ_TRANSPORT
 . "$(dirname "$0")/fixture.sh"
 fixture_skip_unless_root
-for tool in nft setpriv; do
-  command -v "$tool" >/dev/null || {
-    echo "SKIP: $tool is not installed (run scripts/install-deps.sh)"
-    exit 77
-  }
-done
+fixture_need_tools nft setpriv
 unset SMBQ_USER SMBQ_PORT SMBQ_QUIC_PORT SMBQ_CA_FILE
 fixture_start
 

@@ -358,30 +358,10 @@ expect_rc 3 env SMBQ_PASSWORD=wrong "$SMBQ_MOUNT" -f "$(url share)" "$M2" -U "$S
 # no credentials at all: asked on the terminal, without echo, before
 # detaching
 # shellcheck disable=SC2046
-python3 - "$SMBQ_MOUNT" "$(url share)" "$M2" "$SMBQ_TEST_USER" "$PW" $(transport_opts) <<'PY' ||
-import os, pty, signal, sys
-signal.alarm(60)  # fail, do not hang, if the prompt never comes
-prog, url, mnt, user, pw = sys.argv[1:6]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(prog, [prog, url, mnt, "-U", user] + sys.argv[6:])
-out = b""
-while b"Password for" not in out:
-    out += os.read(fd, 1024)
-os.write(fd, pw.encode() + b"\n")
-while True:
-    try:
-        d = os.read(fd, 1024)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, st = os.waitpid(pid, 0)
-assert os.waitstatus_to_exitcode(st) == 0, out
-assert pw.encode() not in out, "password echoed"
-PY
-  fail "mount with the password typed at the prompt"
+"$(dirname "$0")/on_tty.py" "Password for" "$PW" "$W/tty.out" \
+  "$SMBQ_MOUNT" "$(url share)" "$M2" -U "$SMBQ_TEST_USER" $(transport_opts) ||
+  fail "mount with the password typed at the prompt: $(cat "$W/tty.out")"
+! grep -qF -- "$PW" "$W/tty.out" || fail "the password was echoed"
 is_mounted "$M2" || fail "prompted mount not mounted"
 [ "$(cat "$M2/r2")" = one ] || fail "read through the prompted mount"
 fusermount3 -u "$M2"

@@ -262,28 +262,11 @@ expect_rc 2 sq use '*' --delete </dev/null
 expect_stderr "add --yes"
 is_mounted "$M1" || fail "'*' --delete without --yes unmounted"
 # on a terminal it asks; "n" keeps everything
-python3 - "$SMBQ" <<'PY' || fail "'*' --delete on a terminal"
-import os, pty, signal, sys
-signal.alarm(60)
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "use", "*", "--delete"])
-out = b""
-while b"(Y/N)" not in out:
-    out += os.read(fd, 1024)
-os.write(fd, b"n\n")
-while True:
-    try:
-        d = os.read(fd, 1024)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, st = os.waitpid(pid, 0)
-assert os.waitstatus_to_exitcode(st) == 1, out
-assert b"Nothing was unmounted" in out, out
-PY
+rc=0
+"$(dirname "$0")/on_tty.py" "(Y/N)" n "$SMBQ_TEST_DIR/tty.out" \
+  "$SMBQ" use '*' --delete || rc=$?
+[ "$rc" -eq 1 ] && grep -q "Nothing was unmounted" "$SMBQ_TEST_DIR/tty.out" ||
+  fail "'*' --delete on a terminal, answered n: exit $rc: $(cat "$SMBQ_TEST_DIR/tty.out")"
 { is_mounted "$M1" && is_mounted "$M5"; } || fail "answering n unmounted something"
 
 PIDS=$(daemon_pids)
