@@ -49,6 +49,7 @@ struct cli {
   int ngiven;
   /* use */
   bool use_delete;           /* --delete */
+  bool use_stats;            /* --stats */
   bool yes;                  /* -y, --yes */
 };
 
@@ -59,11 +60,14 @@ struct cli_share {
   struct smbq_url url;
   smbq_conn *conn;
   smbq_tree *tree;
+  bool verbose;              /* -v: cli_close prints the counters */
 };
 
 /* Connect to the server and share named by url_str. On failure prints the
  * error and returns the exit code (>0); 0 on success. */
 int cli_open(struct cli *cli, const char *url_str, struct cli_share *s);
+/* Disconnect and free; with -v, first print the connection's counters
+ * (cli_print_stats). */
 void cli_close(struct cli_share *s);
 /* As cli_open for a location naming only a server (//host): connects and
  * authenticates, no tree (s->tree stays NULL). */
@@ -77,6 +81,11 @@ int cli_prepare(struct cli *cli, const struct smbq_url *u);
 /* The user name for u: -U, else smb://user@, else the configuration,
  * else $USER, else "guest". */
 const char *cli_user(const struct cli *cli, const struct smbq_url *u);
+
+/* "round trips: N, requests: M, sent: X bytes, received: Y bytes,
+ * breaks: B" on stderr, what -v prints at the end of a command (nothing
+ * when c is not connected). */
+void cli_print_stats(smbq_conn *c);
 
 /* Print "smbq: <what>: <library message>" and return the exit code for
  * err. */

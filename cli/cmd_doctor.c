@@ -747,6 +747,10 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
   load_settings(d);
   run_checks(d);
   rc = d->exit_code;
+  if (cli->verbose) { /* one line per connection made */
+    cli_print_stats(d->tcp.conn);
+    cli_print_stats(d->quic.conn);
+  }
   smbq_conn_free(d->tcp.conn);
   smbq_conn_free(d->quic.conn);
 out:

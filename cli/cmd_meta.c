@@ -195,7 +195,7 @@ static void json_field(const char *name, const char *value) {
 }
 
 static void print_info_json(const struct smbq_conn_info *i, const char *share,
-                            const char *enc) {
+                            const char *enc, const struct smbq_stats *st) {
   printf("{\"server\":");
   cli_json_str(stdout, i->server);
   json_field("share", share);
@@ -222,11 +222,15 @@ static void print_info_json(const struct smbq_conn_info *i, const char *share,
     printf(",\"tls_resumed\":%s,\"handshake_us\":%u",
            i->tls_resumed ? "true" : "false", i->handshake_us);
   }
-  printf("}\n");
+  printf(",\"stats\":{\"requests\":%" PRIu64 ",\"round_trips\":%" PRIu64
+         ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64
+         ",\"breaks\":%" PRIu64 "}}\n",
+         st->requests, st->round_trips, st->bytes_sent, st->bytes_received,
+         st->breaks);
 }
 
 static void print_info_text(const struct smbq_conn_info *i, const char *share,
-                            const char *enc) {
+                            const char *enc, const struct smbq_stats *st) {
   printf("Server:      %s (%s)\nShare:       %s\nTransport:   %s\n",
          i->server, i->peer, share, i->transport);
   if (strcmp(i->transport, "quic") == 0) {
@@ -245,6 +249,11 @@ static void print_info_text(const struct smbq_conn_info *i, const char *share,
          i->signing_required ? " (required by server)" : "", enc,
          i->transport_security ? " (TLS protects the transport)" : "",
          i->auth, i->max_read, i->max_write);
+  printf("Round trips: %" PRIu64 " (%" PRIu64 " requests)\n"
+         "Sent:        %" PRIu64 " bytes\nReceived:    %" PRIu64 " bytes\n"
+         "Breaks:      %" PRIu64 "\n",
+         st->round_trips, st->requests, st->bytes_sent, st->bytes_received,
+         st->breaks);
 }
 
 int cmd_info(struct cli *cli, int argc, char **argv) {
@@ -254,7 +263,10 @@ int cmd_info(struct cli *cli, int argc, char **argv) {
   if (rc)
     return rc;
   struct smbq_conn_info i;
+  struct smbq_stats st;
   int err = smbq_conn_get_info(s.conn, &i);
+  if (err == 0)
+    err = smbq_conn_get_stats(s.conn, &st);
   if (err < 0) {
     rc = cli_fail(&s, err, "cannot read connection info");
     cli_close(&s);
@@ -262,9 +274,9 @@ int cmd_info(struct cli *cli, int argc, char **argv) {
   }
   const char *enc = smbq_tree_encrypted(s.tree) ? i.cipher : "none";
   if (cli->json)
-    print_info_json(&i, s.url.share, enc);
+    print_info_json(&i, s.url.share, enc, &st);
   else
-    print_info_text(&i, s.url.share, enc);
+    print_info_text(&i, s.url.share, enc, &st);
   cli_close(&s);
   return 0;
 }

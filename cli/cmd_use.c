@@ -7,6 +7,9 @@
  *                                     and exit codes are smbq-mount's)
  *   smbq use MOUNTPOINT --delete      unmount, wait for the daemon to exit
  *   smbq use '*' --delete [--yes]     unmount every smbq mount
+ *   smbq use --stats MOUNTPOINT       the mount's counters, read from the
+ *                                     daemon as the extended attribute
+ *                                     user.smbq.stats of its root
  *
  * What is mounted comes from /proc/self/mountinfo (type fuse.smbq-mount);
  * transport and state from the state file each smbq-mount daemon keeps
@@ -23,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +42,10 @@
  * write one, or whose file is where we do not look. */
 #define STATUS_UNKNOWN "Unknown"
 #define STATUS_UNAVAILABLE "Unavailable"
+/* What smbq-mount answers on its root (fuse/fs_stats.c): lines
+ * "requests N", "round_trips N", "bytes_sent N", "bytes_received N",
+ * "breaks N". */
+#define STATS_XATTR "user.smbq.stats"
 
 /* ---- what is mounted -------------------------------------------------- */
 
@@ -517,6 +525,7 @@ static const struct {
   enum fwd what;
 } use_opts[] = {
     {"json", LOCAL},     {"yes", LOCAL},      {"delete", LOCAL},
+    {"stats", LOCAL},
     {"recursive", REFUSE}, {"resume", REFUSE}, {"progress", REFUSE},
     {"no-progress", REFUSE},
 };
@@ -658,6 +667,33 @@ static int use_show(struct cli *cli, struct use_list *l, const char *arg) {
   return SMBQ_EXIT_OK;
 }
 
+/* The counters of the mount named by arg, as its daemon reports them. */
+static int use_stats(struct use_list *l, const char *arg) {
+  struct use_mount *m = mount_named(l, arg);
+  if (!m)
+    return not_a_mount(arg);
+  const char *path = m->mi.mountpoint;
+  char buf[1024];
+  ssize_t n = getxattr(path, STATS_XATTR, buf, sizeof(buf) - 1);
+  if (n < 0 && errno == ENOTCONN) {
+    fprintf(stderr, "smbq: %s: the smbq-mount serving it is gone; 'smbq "
+            "use %s --delete' removes the mount\n", arg, arg);
+    return SMBQ_EXIT_OTHER;
+  }
+  if (n < 0) {
+    /* ENODATA, EOPNOTSUPP: a daemon from before the counters */
+    fprintf(stderr, "smbq: cannot read the counters of %s: %s (its "
+            "smbq-mount may be too old to report them)\n", arg,
+            strerror(errno));
+    return SMBQ_EXIT_OTHER;
+  }
+  buf[n] = '\0';
+  fputs(buf, stdout);
+  if (n > 0 && buf[n - 1] != '\n')
+    putchar('\n');
+  return SMBQ_EXIT_OK;
+}
+
 static int use_delete(struct cli *cli, struct use_list *l, const char *arg) {
   if (strcmp(arg, "*") == 0)
     return delete_all(cli, l);
@@ -667,11 +703,15 @@ static int use_delete(struct cli *cli, struct use_list *l, const char *arg) {
 
 static int use_usage(const char *why) {
   fprintf(stderr, "smbq: use: %s\nUsage: smbq use [URL MOUNTPOINT | "
-          "MOUNTPOINT [--delete] | '*' --delete [--yes]]\n", why);
+          "MOUNTPOINT [--delete] | '*' --delete [--yes] | --stats "
+          "MOUNTPOINT]\n", why);
   return SMBQ_EXIT_USAGE;
 }
 
 int cmd_use(struct cli *cli, int argc, char **argv) {
+  if (cli->use_stats && (argc != 1 || cli->use_delete ||
+                         strcmp(argv[0], "*") == 0))
+    return use_usage("--stats takes one mount point (and no --delete)");
   if (argc == 2 && cli->use_delete)
     return use_usage("--delete takes only the mount point");
   if (argc == 2)
@@ -690,6 +730,8 @@ int cmd_use(struct cli *cli, int argc, char **argv) {
     print_table(&l);
   else if (cli->use_delete)
     rc = use_delete(cli, &l, argv[0]);
+  else if (cli->use_stats)
+    rc = use_stats(&l, argv[0]);
   else
     rc = use_show(cli, &l, argv[0]);
   list_free(&l);

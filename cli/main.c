@@ -45,7 +45,9 @@ static const struct cmd commands[] = {
     {"use", 0, 2, cmd_use,
      "use [[URL] MOUNTPOINT]       list smbq mounts, show one, or mount\n"
      "                               URL there (as net use)\n"
-     "  use MOUNTPOINT|'*' --delete  unmount one, or all"},
+     "  use MOUNTPOINT|'*' --delete  unmount one, or all\n"
+     "  use --stats MOUNTPOINT       the mount's counters (requests,\n"
+     "                               round trips, bytes, breaks)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -112,10 +114,13 @@ static void usage(FILE *f) {
       "                         and ~/.config/smbq/smbq.conf (smbq.conf(5))\n"
       "      --no-config        read no configuration file\n"
       "      --delete           use: unmount the mount point, or '*': all\n"
+      "      --stats            use: print a mount's counters\n"
       "  -y, --yes              use '*' --delete: do not ask\n"
       "  -o, --mount-options OPT,...  use: smbq-mount -o options (ro,\n"
       "                         uid=, allow_other, ...)\n"
-      "  -v, --verbose          report the negotiated connection on stderr\n"
+      "  -v, --verbose          report the negotiated connection on stderr,\n"
+      "                         and at the end its round trips, requests\n"
+      "                         and bytes\n"
       "  -h, --help             this help\n"
       "      --version          print the version\n"
       "\n"
@@ -153,6 +158,7 @@ enum {
   OPT_KDC_PROXY_ONLY,
   /* use */
   OPT_DELETE,
+  OPT_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +192,7 @@ static const struct option long_opts[] = {
     {"kdc-proxy", required_argument, NULL, OPT_KDC_PROXY},
     {"kdc-proxy-only", no_argument, NULL, OPT_KDC_PROXY_ONLY},
     {"delete", no_argument, NULL, OPT_DELETE},
+    {"stats", no_argument, NULL, OPT_STATS},
     {"yes", no_argument, NULL, 'y'},
     {"mount-options", required_argument, NULL, 'o'},
     {NULL, 0, NULL, 0},
@@ -291,6 +298,9 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return smbq_opts_set_kdc_proxy_only(cli->opts, 1);
   case OPT_DELETE:
     cli->use_delete = true;
+    return 0;
+  case OPT_STATS:
+    cli->use_stats = true;
     return 0;
   case 'y':
     cli->yes = true;

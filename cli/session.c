@@ -1,5 +1,6 @@
 /* Connecting the CLI to a share, error printing and exit codes. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -37,16 +38,65 @@ int smbq_exit_from_err(int err) {
   }
 }
 
+/* The library says what is wrong in its own words (naming its option
+ * functions); where one of our flags (smbq's and smbq-mount's alike) is the
+ * way out, we name it after the message. Matched on the library's wording;
+ * a message that already names the flag gets no second mention. %s in a
+ * hint is the server as the user typed it. */
+static const struct {
+  const char *says; /* part of the library's message */
+  const char *flag; /* the flag the hint names */
+  const char *hint; /* appended after "; " */
+} flag_hints[] = {
+    {"requires a client certificate", "--client-cert",
+     "use --client-cert FILE (and --client-key FILE)"},
+    {"refused our client certificate", "--client-cert",
+     "check --client-cert"},
+    {"if you trust it, configure its CA", "--ca-file",
+     "use --ca-file CA.pem"},
+    {"QUIC is disabled by policy", "--quic-exception",
+     "use --transport tcp, or --quic-exception %s"},
+    {"does not offer SMB 3.1.1", "--transport tcp", "use --transport tcp"},
+    {"no QUIC answer", "--quic-port", "try --transport tcp or --quic-port"},
+    {"not for SMB (ALPN", "--quic-port", "check --quic-port"},
+    {"the QUIC transport (UDP) may get through", "--transport quic",
+     "try --transport quic"},
+    {"the port is right", "--port", "check --port"},
+    {"cannot resolve server name", "--resolve",
+     "or use --resolve %s:ADDRESS"},
+    {"smbq_opts_set_resolve) is not a numeric IP", "--resolve",
+     "check --resolve"},
+    {"Kerberos needs the server's name", "--resolve",
+     "use --resolve NAME:ADDR"},
+    {"no KDC proxy is configured", "--kdc-proxy",
+     "use --kdc-proxy REALM=https://HOST/PATH"},
+};
+
+static void add_flag_hints(char *msg, size_t cap, const char *server) {
+  for (size_t i = 0; i < sizeof(flag_hints) / sizeof(flag_hints[0]); i++) {
+    const char *h = flag_hints[i].hint, *at = strstr(h, "%s");
+    if (!strstr(msg, flag_hints[i].says) || strstr(msg, flag_hints[i].flag))
+      continue;
+    size_t n = strlen(msg);
+    if (at)
+      snprintf(msg + n, cap - n, "; %.*s%s%s", (int)(at - h), h, server,
+               at + 2);
+    else
+      snprintf(msg + n, cap - n, "; %s", h);
+  }
+}
+
 int cli_fail(struct cli_share *s, int err, const char *fmt, ...) {
   char what[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof(what), fmt, ap);
   va_end(ap);
-  char msg[512];
-  if (s && s->conn)
+  char msg[1024];
+  if (s && s->conn) {
     smbq_conn_errmsg(s->conn, msg, sizeof(msg));
-  else
+    add_flag_hints(msg, sizeof(msg), s->url.host);
+  } else
     snprintf(msg, sizeof(msg), "%s", smbq_strerror(err));
   fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, msg);
   return smbq_exit_from_err(err);
@@ -192,6 +242,17 @@ static void report_connection(struct cli_share *s) {
             i.cert_issuer, i.cert_sha256);
 }
 
+void cli_print_stats(smbq_conn *c) {
+  struct smbq_stats st;
+  if (!c || smbq_conn_get_stats(c, &st) < 0)
+    return;
+  fprintf(stderr,
+          "round trips: %" PRIu64 ", requests: %" PRIu64 ", sent: %" PRIu64
+          " bytes, received: %" PRIu64 " bytes, breaks: %" PRIu64 "\n",
+          st.round_trips, st.requests, st.bytes_sent, st.bytes_received,
+          st.breaks);
+}
+
 int cli_prepare(struct cli *cli, const struct smbq_url *u) {
   int rc = cli->prepare_server ? cli->prepare_server(cli, u->host) : 0;
   if (rc)
@@ -244,6 +305,7 @@ int cli_open_server(struct cli *cli, const char *url_str,
                     struct cli_share *s) {
   char err[512];
   memset(s, 0, sizeof(*s));
+  s->verbose = cli->verbose > 0;
   if (smbq_url_parse(url_str, false, &s->url, err, sizeof(err)) < 0) {
     fprintf(stderr, "smbq: %s\n", err);
     return SMBQ_EXIT_USAGE;
@@ -262,6 +324,7 @@ int cli_open_server(struct cli *cli, const char *url_str,
 int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
   char err[512];
   memset(s, 0, sizeof(*s));
+  s->verbose = cli->verbose > 0;
   if (smbq_url_parse(url_str, true, &s->url, err, sizeof(err)) < 0) {
     fprintf(stderr, "smbq: %s\n", err);
     return SMBQ_EXIT_USAGE;
@@ -282,9 +345,12 @@ int cli_open(struct cli *cli, const char *url_str, struct cli_share *s) {
 }
 
 void cli_close(struct cli_share *s) {
-  if (s->tree)
-    smbq_tree_disconnect(s->tree);
+  /* smbq_conn_free closes what is open and drops the tree and session
+   * with the connection, as Windows does: no TREE_DISCONNECT or LOGOFF
+   * round trips before exiting */
   s->tree = NULL;
+  if (s->verbose)
+    cli_print_stats(s->conn);
   smbq_conn_free(s->conn);
   s->conn = NULL;
 }

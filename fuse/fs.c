@@ -84,8 +84,17 @@ void fs_fill_attr(const struct fs *fs, const struct node *n,
   st->st_ctim = s->ctime.tv_sec ? s->ctime : s->mtime;
 }
 
-void fs_fill_entry(const struct fs *fs, struct node *n,
-                   const struct smbq_stat *s, struct fuse_entry_param *e) {
+void fs_fill_entry(struct fs *fs, struct node *n, const struct smbq_stat *s,
+                   struct fuse_entry_param *e) {
+  nodes_lock(&fs->nodes);
+  struct node_cache *c = &n->cache;
+  if (!c->kattr_known) {
+    c->kattr_known = true;
+    c->kmtime_known = true;
+    c->ksize = s->size;
+    c->kmtime = s->mtime;
+  }
+  nodes_unlock(&fs->nodes);
   memset(e, 0, sizeof(*e));
   e->ino = nodes_ino(&fs->nodes, n);
   e->attr_timeout = fs->cfg->attr_timeout;
@@ -103,6 +112,51 @@ void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *dir,
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, s, &e);
   /* -ENOENT: the request was interrupted, the kernel took no lookup. */
+  if (fuse_reply_entry(req, &e) == -ENOENT)
+    nodes_forget(&fs->nodes, n, 1);
+}
+
+void fs_note_ksize(struct fs *fs, struct node *n, uint64_t size, bool grow) {
+  nodes_lock(&fs->nodes);
+  struct node_cache *c = &n->cache;
+  if (c->kattr_known && (!grow || size > c->ksize))
+    c->ksize = size;
+  nodes_unlock(&fs->nodes);
+}
+
+/* With the writeback cache, whether the kernel's inode for n (if it has
+ * one) is out of date: the server's file has another size or mtime than
+ * the kernel believes. Runs with the table locked. */
+static bool kernel_copy_stale(struct node *n, void *arg) {
+  const struct smbq_stat *s = arg;
+  const struct node_cache *c = &n->cache;
+  if (s->type != SMBQ_TYPE_FILE || !c->kattr_known)
+    return false;
+  return c->ksize != s->size ||
+         (c->kmtime_known && !fs_same_time(c->kmtime, s->mtime));
+}
+
+/* A lookup's reply. With the writeback cache the kernel would keep the
+ * size and mtime of an inode it already has (and its pages), whatever the
+ * server says: a file changed behind a closed inode gets a new node
+ * number instead, so the kernel makes a new inode from these attributes. */
+static void reply_lookup(fuse_req_t req, struct fs *fs, struct node *dir,
+                         const char *name, struct smbq_stat *s) {
+  if (!fs->writeback) {
+    fs_reply_entry(req, fs, dir, name, s);
+    return;
+  }
+  bool renewed;
+  struct node *n = nodes_lookup_renew(&fs->nodes, dir, name,
+                                      kernel_copy_stale, s, &renewed);
+  if (!n) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  if (renewed)
+    mlog(LOG_DEBUG, "'%s' changed on the server: new inode", name);
+  struct fuse_entry_param e;
+  fs_fill_entry(fs, n, s, &e);
   if (fuse_reply_entry(req, &e) == -ENOENT)
     nodes_forget(&fs->nodes, n, 1);
 }
@@ -126,7 +180,9 @@ char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
 
 int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
             smbq_tree *tree, const char *prefix) {
-  memset(fs, 0, sizeof(*fs));
+  /* fs was zeroed before the connection was made: its lease break
+   * callback may look at fs->ready already */
+  pthread_mutex_init(&fs->break_mu, NULL);
   fs->cfg = cfg;
   fs->conn = conn;
   fs->tree = tree;
@@ -147,6 +203,12 @@ int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
 }
 
 void fs_destroy(struct fs *fs) {
+  /* No lease break reaches the table from now on (break_mu stays: a
+   * callback may still be about to take it) */
+  pthread_mutex_lock(&fs->break_mu);
+  __atomic_store_n(&fs->ready, false, __ATOMIC_RELEASE);
+  fs->se = NULL;
+  pthread_mutex_unlock(&fs->break_mu);
   nodes_destroy(&fs->nodes);
   pthread_mutex_destroy(&fs->doomed_mu);
   pthread_cond_destroy(&fs->doomed_cv);
@@ -163,7 +225,7 @@ void fs_drain(struct fs *fs) {
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
-  (void)userdata;
+  struct fs *fs = userdata;
   /* Large requests: libsmbq splits and pipelines them (libfuse caps this
    * at its buffer size, 1 MiB in 3.14). */
   conn->max_write = FS_IO_SIZE;
@@ -174,9 +236,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   /* Drop cached pages when the server's size or mtime changed. */
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
     conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-  /* A write returns only once the server acknowledged it: no kernel
-   * write-back cache. */
-  conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+  /* Writeback cache: write(2) fills the page cache, the kernel writes
+   * back later (close, fsync, a lease break, memory pressure). Opens
+   * without WRITE caching write through instead (direct I/O). */
+  fs->writeback = !fs->cfg->no_writeback && !fs->cfg->ro &&
+                  (conn->capable & FUSE_CAP_WRITEBACK_CACHE);
+  if (fs->writeback)
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  else
+    conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
   conn->time_gran = 100; /* SMB FILETIME ticks */
 }
 
@@ -201,7 +269,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "lookup", path);
   } else {
-    fs_reply_entry(req, fs, dir, name, &s);
+    reply_lookup(req, fs, dir, name, &s);
   }
   free(path);
 }
@@ -330,9 +398,28 @@ static int apply_setattr(struct fs *fs, const struct target *t,
     rc = set_size(fs, t, attr->st_size);
   if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
     rc = set_mode(fs, t->path, attr->st_mode);
-  if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+  /* With the writeback cache the kernel sends the mtime of its writes
+   * along after writing back; a file deleted while open has no name to
+   * set it on, and no one to show it to. */
+  if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) &&
+      (t->path || !t->fh))
     rc = set_times(fs, t->path, attr, to_set);
   return rc;
+}
+
+/* What the kernel's inode now has (it applied the change itself). */
+static void note_setattr(struct fs *fs, struct node *n, const struct stat *attr,
+                         int to_set) {
+  if (to_set & FUSE_SET_ATTR_SIZE)
+    fs_note_ksize(fs, n, (uint64_t)attr->st_size, false);
+  if (to_set & FUSE_SET_ATTR_MTIME) {
+    nodes_lock(&fs->nodes);
+    /* _NOW: the kernel's clock, which we do not know to the tick */
+    n->cache.kmtime_known = n->cache.kattr_known &&
+                            !(to_set & FUSE_SET_ATTR_MTIME_NOW);
+    n->cache.kmtime = attr->st_mtim;
+    nodes_unlock(&fs->nodes);
+  }
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -343,8 +430,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
   int e = target_get(fs, n, fi, &t);
   struct smbq_stat s;
   int rc = e ? 0 : apply_setattr(fs, &t, attr, to_set);
-  if (!e && rc == 0)
+  if (!e && rc == 0) {
+    note_setattr(fs, n, attr, to_set);
     rc = stat_target(fs, &t, &s);
+  }
   if (e)
     fuse_reply_err(req, e);
   else if (rc < 0)
@@ -598,4 +687,5 @@ const struct fuse_lowlevel_ops smbq_fs_ops = {
     .releasedir = fs_releasedir,
     .fsyncdir = fs_fsyncdir,
     .statfs = fs_statfs,
+    .getxattr = fs_getxattr,
 };

@@ -4,6 +4,7 @@
 #define SMBQ_MOUNT_FS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "mount.h"
 #include "nodes.h"
@@ -29,6 +30,14 @@ struct fs {
   unsigned reads;
   /* What `smbq use` reads about this mount (state.h). */
   struct statefile state;
+  /* The kernel's writeback cache is on (decided in init). */
+  bool writeback;
+  /* Lease breaks (fs_lease_break): the session to notify, set by
+   * fs_set_session; the callback works only while `ready`, checked under
+   * break_mu, so fs_destroy cannot free the inode table under it. */
+  struct fuse_session *se;
+  pthread_mutex_t break_mu;
+  bool ready;
 };
 
 /* Check that `prefix` (the folder of the URL inside the share) is a
@@ -36,6 +45,15 @@ struct fs {
 int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
             smbq_tree *tree, const char *prefix);
 void fs_destroy(struct fs *fs);
+/* Lease breaks may reach the kernel through se from now on (after
+ * fs_init); fs_destroy ends that, waiting for a callback in progress. */
+void fs_set_session(struct fs *fs, struct fuse_session *se);
+
+/* The smbq_opts_set_lease_break_cb callback (arg: the struct fs, which
+ * may still be uninitialised: breaks before fs_set_session are only
+ * acknowledged). Runs on libsmbq's break thread: drops what the kernel
+ * caches of the file, after writing back its dirty pages. */
+void fs_lease_break(void *arg, const struct smbq_lease_break *b);
 /* Wait until every read in flight has been answered; call after the FUSE
  * loop ended and before the session is destroyed. */
 void fs_drain(struct fs *fs);

@@ -1,24 +1,53 @@
-/* smbq-mount: open files. Reads are answered from libsmbq's completion
- * callback (no worker thread waits on the network); writes wait for the
- * server's acknowledgement, so a successful write(2) means the server has
- * the data. */
+/* smbq-mount: open files, and what the kernel may cache of them.
+ *
+ * Caching follows the file's lease (smbq.h, "leases"): pages stay cached
+ * across opens only while READ caching holds, and with the kernel's
+ * writeback cache (on unless --no-writeback) write(2) fills the page
+ * cache while WRITE caching holds; an open without it writes through
+ * (direct I/O). A break (fs_lease_break, on libsmbq's break thread) has
+ * the kernel write back dirty pages, which come here as writes that wait
+ * for the server's acknowledgement, and drop its pages and attributes:
+ * the lease is acknowledged only once the data is on the server.
+ *
+ * Reads are answered from libsmbq's completion callback (no worker thread
+ * waits on the network); writes wait for the server's acknowledgement, and
+ * a failed one is remembered and reported by close(2) and fsync(2). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmap.h"
 #include "fs_internal.h"
 #include "log.h"
 
-static unsigned open_flags(int flags) {
+/* With the writeback cache the kernel reads whole pages of a file opened
+ * write-only (a partial page write), so such files are opened for reading
+ * too (as libfuse's passthrough_hp does); O_APPEND is the kernel's job
+ * either way (it sends the offset). */
+static unsigned open_flags(int flags, bool writeback) {
   unsigned f = SMBQ_O_RDONLY;
   if ((flags & O_ACCMODE) == O_WRONLY)
-    f = SMBQ_O_WRONLY;
+    f = writeback ? SMBQ_O_RDWR : SMBQ_O_WRONLY;
   else if ((flags & O_ACCMODE) == O_RDWR)
     f = SMBQ_O_RDWR;
   if (flags & O_TRUNC)
     f |= SMBQ_O_TRUNC;
   return f;
+}
+
+/* Open; a write-only open widened for the writeback cache falls back to
+ * write-only where the server refuses reading (the kernel then reads
+ * nothing it needs: partial pages of such a file fail to fill, and the
+ * write reports it). */
+static int open_file(struct fs *fs, const char *path, int flags,
+                     unsigned extra, smbq_file **f) {
+  unsigned of = open_flags(flags, fs->writeback) | extra;
+  int rc = smbq_open(fs->tree, path, of, f);
+  if (rc == SMBQ_ERR_ACCESS && (flags & O_ACCMODE) == O_WRONLY &&
+      fs->writeback)
+    rc = smbq_open(fs->tree, path, (of & ~3u) | SMBQ_O_WRONLY, f);
+  return rc;
 }
 
 static struct fh *fi_fh(struct fuse_file_info *fi) {
@@ -66,6 +95,57 @@ void fs_fh_put(struct fs *fs, struct fh *fh) {
   free(fh);
 }
 
+bool fs_same_time(struct timespec a, struct timespec b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec / 100 == b.tv_nsec / 100;
+}
+
+static unsigned cache_breaks(struct fs *fs, struct node *n) {
+  nodes_lock(&fs->nodes);
+  unsigned b = n->cache.breaks;
+  nodes_unlock(&fs->nodes);
+  return b;
+}
+
+/* What the kernel may cache for an open that holds `held` (info is the
+ * open's; breaks: n->cache.breaks before the open was sent). Pages cached
+ * earlier are kept (keep_cache) only if READ caching held all along: no
+ * break or release came in between, and if the file was closed meanwhile
+ * (its lease may have lapsed: the release is reported asynchronously)
+ * the server's size and mtime are still those the pages were read under.
+ * An open without READ, or a writable one without WRITE, bypasses the
+ * page cache when the writeback cache is on: the kernel would otherwise
+ * keep data and size the server does not let us keep. */
+static void set_caching(struct fs *fs, struct node *n,
+                        struct fuse_file_info *fi,
+                        const struct smbq_file_info *info, unsigned breaks,
+                        bool truncated) {
+  struct node_cache *c = &n->cache;
+  bool read = info->cache & SMBQ_CACHE_READ;
+  bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+  nodes_lock(&fs->nodes);
+  bool same = c->valid_size == info->st.size &&
+              fs_same_time(c->valid_mtime, info->st.mtime);
+  bool keep = read && c->pages_valid && c->breaks == breaks &&
+              (!c->closed || same) && !truncated;
+  c->held = info->cache;
+  c->pages_valid = read;
+  c->closed = false;
+  c->valid_size = info->st.size;
+  c->valid_mtime = info->st.mtime;
+  if (truncated && c->kattr_known)
+    c->ksize = 0; /* the kernel truncates its copy (atomic O_TRUNC) */
+  nodes_unlock(&fs->nodes);
+  fi->keep_cache = keep;
+  fi->direct_io = fs->writeback &&
+                  (!read || (writable && !(info->cache & SMBQ_CACHE_WRITE)));
+}
+
+/* What a new open holds; nothing when the library cannot say. */
+static void file_info(smbq_file *f, struct smbq_file_info *i) {
+  if (smbq_file_get_info(f, i) < 0)
+    memset(i, 0, sizeof(*i));
+}
+
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
@@ -74,8 +154,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, errno);
     return;
   }
+  unsigned breaks = cache_breaks(fs, n);
   smbq_file *f;
-  int rc = smbq_open(fs->tree, path, open_flags(fi->flags), &f);
+  int rc = open_file(fs, path, fi->flags, 0, &f);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "open", path);
     free(path);
@@ -89,23 +170,24 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     return;
   }
   fi->fh = (uintptr_t)fh;
-  /* Close-to-open consistency: drop cached pages of a file another
-   * client may have changed (the default, said here on purpose). */
-  fi->keep_cache = 0;
+  struct smbq_file_info info;
+  file_info(f, &info);
+  set_caching(fs, n, fi, &info, breaks, (fi->flags & O_TRUNC) != 0);
   if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted */
     fs_fh_put(fs, fh);
 }
 
-/* Open with O_CREAT and stat the new handle. */
+/* Open with O_CREAT; the attributes come with the CREATE reply. */
 static int create_file(struct fs *fs, const char *path, int flags,
-                       smbq_file **f, struct smbq_stat *s) {
-  unsigned of = open_flags(flags) | SMBQ_O_CREAT;
-  if (flags & O_EXCL)
-    of |= SMBQ_O_EXCL;
-  int rc = smbq_open(fs->tree, path, of, f);
+                       smbq_file **f, struct smbq_file_info *info) {
+  unsigned extra = SMBQ_O_CREAT | ((flags & O_EXCL) ? SMBQ_O_EXCL : 0);
+  int rc = open_file(fs, path, flags, extra, f);
   if (rc < 0)
     return rc;
-  rc = smbq_fstat(*f, s);
+  if (smbq_file_get_info(*f, info) == 0)
+    return 0;
+  memset(info, 0, sizeof(*info)); /* cache nothing */
+  rc = smbq_fstat(*f, &info->st);
   if (rc < 0)
     smbq_close(*f);
   return rc;
@@ -123,8 +205,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
   if (!path)
     return;
   smbq_file *f;
-  struct smbq_stat s;
-  int rc = create_file(fs, path, fi->flags, &f, &s);
+  struct smbq_file_info info;
+  int rc = create_file(fs, path, fi->flags, &f, &info);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "create", path);
     free(path);
@@ -142,9 +224,11 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
   }
   fh->readonly_on_close = !(mode & 0222);
   fi->fh = (uintptr_t)fh;
-  fi->keep_cache = 0;
   struct fuse_entry_param e;
-  fs_fill_entry(fs, n, &s, &e);
+  fs_fill_entry(fs, n, &info.st, &e);
+  /* a new inode: nothing cached to keep */
+  set_caching(fs, n, fi, &info, cache_breaks(fs, n), false);
+  fi->keep_cache = 0;
   if (fuse_reply_create(req, &e, fi) == -ENOENT) { /* interrupted */
     fs_fh_put(fs, fh);
     nodes_forget(&fs->nodes, n, 1);
@@ -165,14 +249,14 @@ void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
   if (!path)
     return;
   smbq_file *f;
-  struct smbq_stat s;
-  int rc = create_file(fs, path, O_RDWR | O_EXCL, &f, &s);
+  struct smbq_file_info info;
+  int rc = create_file(fs, path, O_RDWR | O_EXCL, &f, &info);
   if (rc == 0)
     rc = smbq_close(f);
   if (rc < 0)
     fs_reply_err(req, fs, rc, "mknod", path);
   else
-    fs_reply_entry(req, fs, dir, name, &s);
+    fs_reply_entry(req, fs, dir, name, &info.st);
   free(path);
 }
 
@@ -231,26 +315,55 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
               off_t off, struct fuse_file_info *fi) {
-  (void)ino;
   struct fs *fs = req_fs(req);
-  ssize_t n = smbq_pwrite(fi_fh(fi)->f, buf, size, (uint64_t)off);
-  if (n < 0)
+  struct fh *fh = fi_fh(fi);
+  ssize_t n = smbq_pwrite(fh->f, buf, size, (uint64_t)off);
+  if (n < 0) {
+    int expected = 0;
+    __atomic_compare_exchange_n(&fh->write_err, &expected, (int)n, false,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     fs_reply_err(req, fs, (int)n, "write", NULL);
-  else
-    fuse_reply_write(req, (size_t)n);
+    return;
+  }
+  fs_note_ksize(fs, ino_node(fs, ino), (uint64_t)off + (uint64_t)n, true);
+  fuse_reply_write(req, (size_t)n);
 }
 
-/* close(2): every write was acknowledged already, nothing is pending. */
+/* A write of this handle that failed, as the reply to a flush or fsync
+ * (the error stays: the data it carried is lost). */
+static bool reply_write_err(fuse_req_t req, struct fs *fs, struct fh *fh,
+                            const char *what) {
+  int err = __atomic_load_n(&fh->write_err, __ATOMIC_RELAXED);
+  if (err == 0)
+    return false;
+  bool unexpected;
+  int e = smbq_mount_errno(err, &unexpected);
+  (void)unexpected;
+  mlog(LOG_WARNING, "%s: reporting a failed write: %s", what,
+       smbq_strerror(err));
+  fuse_reply_err(req, e ? e : EIO);
+  return true;
+}
+
+/* close(2) of one descriptor. The kernel has written back the file's
+ * dirty pages before it sends FLUSH (fuse_flush: write_inode_now, then
+ * waiting for writes in flight), and every write waited for the server's
+ * acknowledgement: nothing is pending, but a write that failed on the
+ * way must fail close(2). */
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  (void)ino, (void)fi;
-  fuse_reply_err(req, 0);
+  (void)ino;
+  if (!reply_write_err(req, req_fs(req), fi_fh(fi), "close"))
+    fuse_reply_err(req, 0);
 }
 
-/* fsync(2): SMB2 FLUSH makes the server write the file to stable storage. */
+/* fsync(2): the kernel wrote back first (as for flush); SMB2 FLUSH makes
+ * the server write the file to stable storage. */
 void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
               struct fuse_file_info *fi) {
   (void)ino, (void)datasync;
   struct fs *fs = req_fs(req);
+  if (reply_write_err(req, fs, fi_fh(fi), "fsync"))
+    return;
   int rc = smbq_fflush(fi_fh(fi)->f);
   if (rc < 0)
     fs_reply_err(req, fs, rc, "fsync", NULL);
@@ -262,4 +375,85 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
   fs_fh_put(req_fs(req), fi_fh(fi));
   fuse_reply_err(req, 0);
+}
+
+/* ---- leases ------------------------------------------------------------ */
+
+void fs_set_session(struct fs *fs, struct fuse_session *se) {
+  pthread_mutex_lock(&fs->break_mu);
+  fs->se = se;
+  __atomic_store_n(&fs->ready, true, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&fs->break_mu);
+}
+
+/* What a break changes in the node of b->path, under the table's lock.
+ * Fills what the kernel must be told; false if it has no node for it. */
+struct break_plan {
+  uint64_t ino, parent;
+  bool inval_inode;
+  char *name; /* drop the name too (malloc'd), or NULL */
+};
+
+static bool plan_break(struct fs *fs, const struct smbq_lease_break *b,
+                       struct break_plan *p) {
+  unsigned lost = b->old_state & ~b->new_state;
+  memset(p, 0, sizeof(*p));
+  nodes_lock(&fs->nodes);
+  struct node *n = nodes_find_locked(&fs->nodes, b->path, &p->parent);
+  if (n) {
+    struct node_cache *c = &n->cache;
+    p->ino = nodes_ino(&fs->nodes, n);
+    c->breaks++;
+    c->held = b->new_state;
+    if (!(b->new_state & SMBQ_CACHE_READ))
+      c->pages_valid = false;
+    /* WRITE lost: write back dirty pages; READ lost: drop pages and
+     * attributes. A directory: its attributes and entries. */
+    p->inval_inode = b->is_dir || (lost & (SMBQ_CACHE_READ | SMBQ_CACHE_WRITE));
+    /* With the writeback cache the kernel keeps the size and mtime of an
+     * inode it has and never takes the server's: once the file may change
+     * (READ lost) or be renamed or deleted (HANDLE lost) behind us, let
+     * the kernel forget the inode of a file nobody has open, so that the
+     * next lookup makes a new one from the server's attributes. */
+    if (fs->writeback && !b->is_dir && p->parent && n->open == 0 &&
+        (lost & (SMBQ_CACHE_READ | SMBQ_CACHE_HANDLE))) {
+      p->name = strdup(n->name);
+      c->kattr_known = false;
+      c->kmtime_known = false;
+    }
+  }
+  nodes_unlock(&fs->nodes);
+  return n != NULL;
+}
+
+void fs_lease_break(void *arg, const struct smbq_lease_break *b) {
+  struct fs *fs = arg;
+  if (!__atomic_load_n(&fs->ready, __ATOMIC_ACQUIRE))
+    return;
+  /* held while the kernel is notified: fs_destroy waits for it */
+  pthread_mutex_lock(&fs->break_mu);
+  struct break_plan p;
+  if (fs->ready && (!b->tree || b->tree == fs->tree) && b->path &&
+      plan_break(fs, b, &p)) {
+    mlog(LOG_DEBUG, "lease break on '%s': %#x -> %#x", b->path,
+         b->old_state, b->new_state);
+    /* Not inside a request on this inode (that would deadlock): this is
+     * libsmbq's break thread. Dirty pages are written back first, as
+     * write requests that this mount's workers send to the server. */
+    int rc = 0;
+    if (p.inval_inode)
+      rc = fuse_lowlevel_notify_inval_inode(fs->se, p.ino, 0, 0);
+    if (rc < 0 && rc != -ENOENT)
+      mlog(LOG_WARNING, "dropping the cache of '%s' after a lease break: %s",
+           b->path, strerror(-rc));
+    if (p.name) {
+      rc = fuse_lowlevel_notify_inval_entry(fs->se, p.parent, p.name,
+                                            strlen(p.name));
+      if (rc < 0 && rc != -ENOENT)
+        mlog(LOG_DEBUG, "dropping the name '%s': %s", b->path,
+             strerror(-rc));
+      free(p.name);
+    }
+  }
+  pthread_mutex_unlock(&fs->break_mu);
 }

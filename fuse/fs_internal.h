@@ -17,6 +17,10 @@ struct fh {
   struct node_handle h;   /* first: fh is found from it */
   smbq_file *f;
   bool readonly_on_close; /* created without write permission */
+  /* The first write that failed (an SMBQ_ERR_*, 0 = none), sticky: with
+   * the writeback cache a write(2) returned long before the data went to
+   * the server, so flush (close(2)) and fsync(2) must report it. */
+  int write_err;
 };
 
 static inline struct fs *req_fs(fuse_req_t req) {
@@ -53,8 +57,17 @@ char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
 
 void fs_fill_attr(const struct fs *fs, const struct node *n,
                   const struct smbq_stat *s, struct stat *st);
-void fs_fill_entry(const struct fs *fs, struct node *n,
-                   const struct smbq_stat *s, struct fuse_entry_param *e);
+/* Also notes, the first time the kernel hears of n, the size and mtime
+ * its new inode starts from (struct node_cache). */
+void fs_fill_entry(struct fs *fs, struct node *n, const struct smbq_stat *s,
+                   struct fuse_entry_param *e);
+
+/* SMB times have 100 ns ticks. */
+bool fs_same_time(struct timespec a, struct timespec b);
+
+/* The kernel changed its idea of n's size (truncate, a write past the
+ * end): keep the copy in n->cache in step. grow: only ever larger. */
+void fs_note_ksize(struct fs *fs, struct node *n, uint64_t size, bool grow);
 
 /* Reply to a lookup-like request (lookup, mkdir, mknod) for dir/name:
  * takes the kernel's lookup reference on the node. */
@@ -89,5 +102,7 @@ void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
                  struct fuse_file_info *fi);
 void fs_statfs(fuse_req_t req, fuse_ino_t ino);
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+                 size_t size); /* fs_stats.c: user.smbq.stats */
 
 #endif

@@ -109,6 +109,7 @@ static int run_session(struct mount_cfg *m, struct fuse_session *se,
     return SMBQ_EXIT_OTHER;
   int rc = SMBQ_EXIT_OTHER;
   if (fuse_session_mount(se, m->mountpoint) == 0) {
+    fs_set_session(fs, se); /* lease breaks may now reach the kernel */
     mount_raise_readahead(m->mountpoint, READAHEAD_KIB);
     statefile_mounted(&fs->state, m->url, m->mountpoint, fs->conn);
     detach(notify_fd);
@@ -191,6 +192,14 @@ static int serve_in_background(struct mount_cfg *m, struct fuse_session *se,
 static int start(struct mount_cfg *m) {
   struct fs fs;
   memset(&fs, 0, sizeof(fs));
+  /* Leases (on by default in libsmbq): a break drops what the kernel
+   * caches of the file, after writing back what it holds (fs_file.c). The
+   * callback only works once the mount is up (fs_set_session); the
+   * options are copied when the connection is made. */
+  if (smbq_opts_set_lease_break_cb(m->cli.opts, fs_lease_break, &fs) < 0) {
+    fprintf(stderr, "smbq-mount: cannot watch lease breaks\n");
+    return SMBQ_EXIT_OTHER;
+  }
   struct fuse_session *se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
                                              sizeof(smbq_fs_ops), &fs);
   if (!se)

@@ -22,6 +22,7 @@ struct mount_cfg {
   double entry_timeout;       /* kernel name cache, seconds */
   double negative_timeout;    /* cache of "no such name", seconds */
   bool ro;
+  bool no_writeback;          /* no kernel writeback cache */
   bool foreground;
   bool singlethread;
   bool help, version;

@@ -85,7 +85,7 @@ static char *build_path(struct nodes *t, struct node *n, const char *extra) {
   size_t pl = strlen(t->prefix);
   size_t len = pl + (extra ? strlen(extra) + 1 : 0);
   for (struct node *p = n; p != &t->root; p = p->parent) {
-    if (!p->hashed) {
+    if (!p->hashed && !p->superseded) {
       errno = ENOENT;
       return NULL;
     }
@@ -207,6 +207,68 @@ struct node *nodes_lookup(struct nodes *t, struct node *dir,
   return n;
 }
 
+struct node *nodes_lookup_renew(struct nodes *t, struct node *dir,
+                                const char *name,
+                                bool (*stale)(struct node *n, void *arg),
+                                void *arg, bool *renewed) {
+  pthread_mutex_lock(&t->mu);
+  *renewed = false;
+  struct node *n = *slot(t, dir, name);
+  if (n && n->open == 0 && !n->handles && stale(n, arg)) {
+    unhash(t, n);
+    n->superseded = true;
+    n = NULL;
+    *renewed = true;
+  }
+  if (!n)
+    n = new_node(t, dir, name);
+  if (n)
+    n->refs++;
+  pthread_mutex_unlock(&t->mu);
+  return n;
+}
+
+void nodes_lock(struct nodes *t) { pthread_mutex_lock(&t->mu); }
+void nodes_unlock(struct nodes *t) { pthread_mutex_unlock(&t->mu); }
+
+/* path without leading '/': "rest" after the mounted folder, or NULL. */
+static const char *strip_prefix(const struct nodes *t, const char *path) {
+  while (*path == '/')
+    path++;
+  const char *pre = t->prefix;
+  while (*pre == '/')
+    pre++;
+  size_t pl = strlen(pre);
+  while (pl > 0 && pre[pl - 1] == '/')
+    pl--;
+  if (pl == 0)
+    return path;
+  if (strncmp(path, pre, pl) != 0 || (path[pl] != '\0' && path[pl] != '/'))
+    return NULL;
+  return path + pl;
+}
+
+struct node *nodes_find_locked(struct nodes *t, const char *path,
+                               uint64_t *parent_ino) {
+  const char *rest = strip_prefix(t, path);
+  if (!rest)
+    return NULL;
+  char *copy = strdup(rest);
+  if (!copy)
+    return NULL;
+  struct node *n = &t->root, *parent = NULL;
+  char *save = NULL;
+  for (char *c = strtok_r(copy, "/", &save); c && n;
+       c = strtok_r(NULL, "/", &save)) {
+    parent = n;
+    n = *slot(t, n, c);
+  }
+  free(copy);
+  if (n && parent_ino)
+    *parent_ino = parent ? nodes_ino(t, parent) : 0;
+  return n;
+}
+
 /* Drop refs; a node nobody refers to goes, and with it its ref on the
  * parent (iteratively: a deep chain must not recurse). */
 static void unref(struct nodes *t, struct node *n, uint64_t count) {
@@ -272,6 +334,8 @@ enum node_drop nodes_handle_drop(struct nodes *t, struct node_handle *h) {
     if (h->next)
       h->next->prev = h->prev;
     r = NODE_HANDLE_LAST;
+    if (n->open == 1)
+      n->cache.closed = true;
     if (--n->open == 0 && n->doomed) {
       n->doomed = false;
       r = NODE_HANDLE_DOOMED;

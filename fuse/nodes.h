@@ -20,6 +20,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+/* What the kernel may cache of a file, kept by fs_file.c and fs.c under
+ * the table's mutex (nodes_lock). */
+struct node_cache {
+  unsigned held;          /* SMBQ_CACHE_* of the file's lease, as last
+                             reported by an open or a break */
+  bool pages_valid;       /* the kernel's pages are the server's data for
+                             as long as READ caching holds */
+  unsigned breaks;        /* breaks and releases seen (an open compares) */
+  bool closed;            /* every handle was closed since (the lease may
+                             have lapsed) */
+  uint64_t valid_size;    /* the server's size and mtime when the pages */
+  struct timespec valid_mtime; /* became valid */
+  /* With the kernel's writeback cache, the kernel keeps the size and
+   * mtime of a cached inode and ignores the server's: what it believes,
+   * so a lookup can tell when the server's file changed behind it. */
+  bool kattr_known;
+  bool kmtime_known;
+  uint64_t ksize;
+  struct timespec kmtime;
+};
 
 struct node {
   struct node *parent;  /* holds a ref on it; NULL for the root */
@@ -32,6 +54,10 @@ struct node {
   struct node_handle *handles;
   bool doomed;          /* deleted on the server while open */
   bool hashed;          /* false once the name is gone on the server */
+  bool superseded;      /* out of the table, replaced by a fresh node for
+                           the same name (nodes_lookup_renew); its path
+                           still resolves for requests in flight */
+  struct node_cache cache;
 };
 
 struct nodes {
@@ -65,6 +91,27 @@ char *nodes_child_path(struct nodes *t, struct node *dir, const char *name);
  * new). NULL when out of memory. */
 struct node *nodes_lookup(struct nodes *t, struct node *dir,
                           const char *name);
+/* As nodes_lookup, but when the existing node has no open handle and
+ * stale(node, arg) says the kernel's copy of the file is outdated, that
+ * node leaves the table (it lives on until forgotten) and a fresh one
+ * with a new number takes the name: the kernel then drops its old inode
+ * with the cached pages, size and mtime, and makes a new one from the
+ * attributes replied. *renewed says which happened. stale runs locked. */
+struct node *nodes_lookup_renew(struct nodes *t, struct node *dir,
+                                const char *name,
+                                bool (*stale)(struct node *n, void *arg),
+                                void *arg, bool *renewed);
+
+/* The node and its parent's number for a share-relative path
+ * ('/'-separated, as libsmbq reports it), without creating anything or
+ * taking a reference: call locked, and use the node only until
+ * nodes_unlock. NULL if the kernel has no node for it (or the path is
+ * outside the mounted folder). */
+struct node *nodes_find_locked(struct nodes *t, const char *path,
+                               uint64_t *parent_ino);
+void nodes_lock(struct nodes *t);
+void nodes_unlock(struct nodes *t);
+
 /* The kernel dropped n lookups. */
 void nodes_forget(struct nodes *t, struct node *node, uint64_t n);
 

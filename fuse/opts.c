@@ -271,6 +271,12 @@ static int opt_ro(struct mount_cfg *m, const char *arg) {
   return fuse_opt_add_opt(&m->fuse_o, "ro");
 }
 
+static int opt_no_writeback(struct mount_cfg *m, const char *arg) {
+  (void)arg;
+  m->no_writeback = true;
+  return 0;
+}
+
 static int opt_foreground(struct mount_cfg *m, const char *arg) {
   (void)arg;
   m->foreground = true;
@@ -338,6 +344,7 @@ static const struct mopt mopts[] = {
     {"negative-timeout", 0, true, true, opt_negative_timeout, NULL},
     {"actimeo", 0, true, true, opt_actimeo, NULL},
     {"ro", 'r', false, true, opt_ro, NULL},
+    {"no-writeback", 0, false, true, opt_no_writeback, NULL},
     {"foreground", 'f', false, true, opt_foreground, NULL},
     {"debug", 'd', false, true, opt_debug, NULL},
     {"single-thread", 's', false, true, opt_single, NULL},
@@ -589,6 +596,9 @@ void mount_usage(FILE *f) {
       "      --negative-timeout=S cache of missing names (default 0)\n"
       "      --actimeo=S          attr-timeout and entry-timeout\n"
       "  -r, --ro                 read-only mount\n"
+      "      --no-writeback       no kernel writeback cache: every write(2)\n"
+      "                           waits for the server (default: writes are\n"
+      "                           cached while the file's lease allows)\n"
       "  -f, --foreground         stay in the foreground, log to stderr\n"
       "  -d, --debug              foreground with FUSE request tracing\n"
       "  -s, --single-thread      serve one request at a time\n"

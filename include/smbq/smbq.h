@@ -260,8 +260,11 @@ SMBQ_EXPORT smbq_conn *smbq_conn_new(const smbq_opts *o);
  * SMBQ_ERR_SIGNATURE. */
 SMBQ_EXPORT int smbq_conn_connect(smbq_conn *c, const char *server);
 
-/* Log off, disconnect and free (also valid on a failed connection). Files
- * and trees still open are closed first. */
+/* Disconnect and free (also valid on a failed connection). Handles the
+ * library keeps open for reuse (see leases) are closed first; the trees
+ * and the session then end with the connection, as Windows ends them:
+ * no TREE_DISCONNECT or LOGOFF round trips (the server cleans both up
+ * when the transport closes). Close your own files before. */
 SMBQ_EXPORT void smbq_conn_free(smbq_conn *c);
 
 /* The message for the most recent failure on this connection in the
@@ -441,6 +444,89 @@ SMBQ_EXPORT int smbq_close(smbq_file *f);
 /* Largest single READ/WRITE the server accepts (for callers that size
  * their own buffers). */
 SMBQ_EXPORT size_t smbq_file_io_size(const smbq_file *f);
+
+/* ---- leases: what a client may cache ---------------------------------- */
+
+/* Caching rights (MS-SMB2 2.2.13.2.8 lease states). An oplock maps onto
+ * them (3.2.5.19.1): batch = READ|WRITE|HANDLE, exclusive = READ|WRITE,
+ * level II = READ.
+ *  READ    the file's data and attributes cannot change behind our back:
+ *          cached data and attributes stay valid;
+ *  WRITE   nobody else has the file open: writes may be held back
+ *          (written later, on close, flush or a break);
+ *  HANDLE  the file cannot be deleted or renamed by others: a closed
+ *          handle may be kept open for reuse. */
+#define SMBQ_CACHE_READ 0x1u
+#define SMBQ_CACHE_HANDLE 0x2u
+#define SMBQ_CACHE_WRITE 0x4u
+
+/* Leasing, on by default. Where the server offers SMB2_GLOBAL_CAP_LEASING,
+ * every open asks for READ|HANDLE|WRITE (READ|HANDLE for directories)
+ * with a lease — V2 with epoch and parent key on SMB 3.x, V1 on 2.1 — and
+ * a batch oplock on 2.0.2. All opens of one file from one connection share
+ * one lease key, so they never break each other. enabled = 0 asks for
+ * nothing (every operation then goes to the server). */
+SMBQ_EXPORT int smbq_opts_set_leases(smbq_opts *o, int enabled);
+
+struct smbq_lease_break {
+  smbq_tree *tree;        /* the share the file is on */
+  const char *path;       /* share-relative path of the file's most recent
+                             open, '/'-separated, UTF-8 */
+  unsigned old_state;     /* SMBQ_CACHE_* held until now */
+  unsigned new_state;     /* what the server leaves us (often 0 or READ) */
+  int is_dir;             /* a directory lease */
+  int local;              /* not the server's doing: the library gave the
+                             rights up itself (the file's last handle was
+                             closed, a kept handle expired); nothing is
+                             acknowledged. What was cached under the lease
+                             must be dropped all the same: nothing told us
+                             about changes since. */
+};
+
+/* Called when the server breaks a lease or oplock of this connection
+ * (and when the library gives one up, see .local), on a thread of the connection's own (never the I/O thread), one break at
+ * a time, so it may make sync calls: write held-back data (smbq_pwrite on
+ * any handle of the file, which still works), drop cached data and
+ * attributes. The acknowledgement is sent when it returns (MS-SMB2
+ * 3.2.5.19.2): return within the server's break timeout (35 s on Windows
+ * and Samba). Handles kept open for reuse lose that status first when
+ * HANDLE goes. Pointers in *b are valid during the call only. Without a
+ * callback the library acknowledges at once. */
+typedef void (*smbq_lease_break_fn)(void *arg,
+                                    const struct smbq_lease_break *b);
+SMBQ_EXPORT int smbq_opts_set_lease_break_cb(smbq_opts *o,
+                                             smbq_lease_break_fn cb,
+                                             void *arg);
+
+struct smbq_file_info {
+  unsigned cache;         /* SMBQ_CACHE_* now held for the file (changes
+                             when the server breaks the lease) */
+  int lease_version;      /* 2 or 1 for a lease, 0 otherwise */
+  uint8_t oplock_level;   /* the CREATE reply's OplockLevel: 0 none,
+                             1 level II, 8 exclusive, 9 batch, 0xFF lease */
+  int created;            /* this open created the file */
+  struct smbq_stat st;    /* attributes the CREATE reply carried (no extra
+                             round trip) */
+};
+
+/* What an open holds, without a round trip. Errors: SMBQ_ERR_INVAL. */
+SMBQ_EXPORT int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i);
+
+/* ---- counters ------------------------------------------------------------ */
+
+/* What a connection sent and received since it was made: round trips are
+ * counted, not guessed. A compound (CREATE+QUERY_INFO+CLOSE) is one round
+ * trip with three requests. */
+struct smbq_stats {
+  uint64_t requests;      /* SMB2 requests sent */
+  uint64_t round_trips;   /* frames sent: a lone request or one compound */
+  uint64_t bytes_sent;    /* bytes handed to the transport (SMB frames) */
+  uint64_t bytes_received;
+  uint64_t breaks;        /* lease and oplock breaks received */
+};
+
+/* Copy the counters. Errors: SMBQ_ERR_INVAL (not connected). */
+SMBQ_EXPORT int smbq_conn_get_stats(smbq_conn *c, struct smbq_stats *s);
 
 /* ---- shares ------------------------------------------------------------ */
 

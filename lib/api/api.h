@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/core_lease.h"
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
 #include "transport/transport.h"
@@ -48,6 +49,10 @@ struct smbq_opts {
   struct api_kdc_proxy *kdc_proxies;
   size_t n_kdc_proxies;
   bool kdc_proxy_only;
+  /* Leases (lease.c) */
+  bool leases_off;          /* smbq_opts_set_leases(o, 0) */
+  smbq_lease_break_fn lease_cb;
+  void *lease_arg;
 };
 
 struct api_kdc_proxy {
@@ -128,6 +133,10 @@ struct smbq_conn {
   char local[64];
   struct smbq_tls_info tls;     /* QUIC: the TLS handshake's results */
   struct smbq_tree *trees;
+  /* Leases (lease.c): the table is the core's; the break worker runs the
+   * caller's break callback and sends the acknowledgements. */
+  struct core_leases *leases;
+  struct api_breaks *breaks;
 };
 
 struct smbq_tree {
@@ -139,6 +148,9 @@ struct smbq_tree {
   uint8_t share_type;
   bool encrypt;
   char name[256];
+  struct smbq_file *cached; /* closed by the caller, kept open while the
+                               lease keeps HANDLE caching (lease.c);
+                               guarded by conn->lock */
 };
 
 struct smbq_file {
@@ -146,6 +158,13 @@ struct smbq_file {
   uint8_t file_id[16];
   bool is_dir;
   char path[1024];
+  unsigned flags;              /* SMBQ_O_* it was opened with */
+  struct core_lease *lease;    /* a reference, or NULL */
+  struct smb2_create_rsp created; /* what the CREATE reply said (its
+                                     context pointers are cleared) */
+  /* handle cache (lease.c) */
+  struct smbq_file *cache_next;
+  int64_t cached_until_ms;
 };
 
 /* ---- error reporting ---------------------------------------------------- */

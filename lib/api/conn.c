@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/conn_internal.h"
+#include "api/lease.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
 #include "transport/connect_race.h"
@@ -82,6 +83,7 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
   c->tls = tp->tls;
   snprintf(c->local, sizeof(c->local), "%s", tp->local);
   struct smb2_conn_env env = {.random = core_random, .user = c};
+  api_leases_env(c, &env);
   struct smb2_conn *core = smb2_conn_new(&env);
   if (core)
     c->io = smbq_io_start(core, tp);
@@ -96,6 +98,8 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
   if (rc == 0)
     rc = conn_session_setup(c);
   if (rc == 0)
+    rc = api_leases_start(c);
+  if (rc == 0)
     conn_report(c, SMBQ_EVENT_CONNECTED);
   return rc;
 }
@@ -103,10 +107,15 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
 void smbq_conn_free(smbq_conn *c) {
   if (!c)
     return;
+  /* Handles kept for reuse are closed (the server must not keep them);
+   * the trees and the session end with the connection, without waiting
+   * for TREE_DISCONNECT and LOGOFF replies (as Windows does: the server
+   * cleans both up when the transport closes). */
   while (c->trees)
-    smbq_tree_disconnect(c->trees);
-  conn_logoff(c);
+    api_tree_drop(c->trees);
+  api_leases_stop(c);
   smbq_io_stop(c->io);
+  api_leases_free(c);
   smbq_wipe(&c->sec, sizeof(c->sec));
   smbq_wipe(&c->enc_sec, sizeof(c->enc_sec));
   free(c->spnego_hint);

@@ -17,8 +17,9 @@ int conn_negotiate(smbq_conn *c);
 /* session.c: SESSION_SETUP rounds (SPNEGO/NTLMSSP), key derivation. */
 int conn_session_setup(smbq_conn *c);
 
-/* session.c: LOGOFF (best effort). */
-void conn_logoff(smbq_conn *c);
+/* tree.c: close t's kept handles and free it without TREE_DISCONNECT
+ * (the connection is going: the server ends the tree with it). */
+void api_tree_drop(smbq_tree *t);
 
 /* tree.c: FSCTL_VALIDATE_NEGOTIATE_INFO for 3.0/3.0.2 (3.2.5.5). */
 int conn_validate_negotiate(smbq_conn *c, smbq_tree *t);

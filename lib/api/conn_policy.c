@@ -21,11 +21,11 @@ bool conn_quic_allowed(const smbq_conn *c) {
 static int refuse_quic(smbq_conn *c) {
   char msg[1024];
   snprintf(msg, sizeof(msg),
-           "SMB over QUIC is disabled by policy (--no-quic, "
-           "smbq_opts_set_quic_enabled) and %s is not on its exception "
-           "list: connect with --transport tcp, or allow this server with "
-           "--quic-exception %s (smbq_opts_add_quic_exception)",
-           c->server, c->server);
+           "SMB over QUIC is disabled by policy "
+           "(smbq_opts_set_quic_enabled) and %s is not on its exception "
+           "list: connect over TCP, or put this server on the exception "
+           "list (smbq_opts_add_quic_exception)",
+           c->server);
   api_set_errmsg(c, 0, msg);
   return SMBQ_ERR_POLICY;
 }

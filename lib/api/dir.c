@@ -1,6 +1,10 @@
-/* Directory listing: CREATE the directory, then QUERY_DIRECTORY rounds of
- * up to 64 KiB of FileIdBothDirectoryInformation each (MS-SMB2 3.2.4.17),
- * handed out one entry at a time. */
+/* Directory listing (MS-SMB2 3.2.4.17): smbq_opendir sends CREATE and two
+ * QUERY_DIRECTORY requests on its handle as one related compound
+ * (3.2.4.1.4), so that a directory whose entries fit in the first reply
+ * (the second then answers STATUS_NO_MORE_FILES) is listed in one round
+ * trip. Larger ones go on with one QUERY_DIRECTORY per round trip. Each
+ * reply brings up to 64 KiB of FileIdBothDirectoryInformation; entries are
+ * handed out one at a time, in order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,30 +13,166 @@
 #include "smbq_utf16.h"
 
 #define DIR_BUF (64 * 1024)
+/* Replies fetched but not yet handed out: the compound's two. */
+#define DIR_QUEUE 2
+
+/* What one QUERY_DIRECTORY answered. */
+struct dir_batch {
+  uint8_t *data;        /* the entries (owned copy), NULL if none */
+  size_t len;
+  bool end;             /* STATUS_NO_MORE_FILES, or an empty success */
+  int rc;               /* an error to report when this batch's turn comes */
+  uint32_t status;
+};
 
 struct smbq_dir {
   smbq_tree *tree;
   uint8_t file_id[16];
-  uint8_t *buf;         /* entries of the last round (owned copy) */
-  size_t buf_len;
+  uint8_t *buf;         /* entries being handed out (owned) */
   struct smb2_dir_iter it;
-  bool first;
+  struct dir_batch queue[DIR_QUEUE]; /* replies waiting their turn */
+  size_t nq;
   bool eof;
   char path[1024];
 };
+
+static int status_rc(uint32_t status) {
+  int e = api_status_err(status);
+  return e ? e : SMBQ_ERR_PROTO;
+}
 
 static int parse_create(void *ctx, uint32_t status, const uint8_t *msg,
                         size_t len) {
   smbq_dir *d = ctx;
   struct smb2_create_rsp r;
-  if (status) {
-    int e = api_status_err(status);
-    return e ? e : SMBQ_ERR_PROTO;
-  }
+  if (status)
+    return status_rc(status);
   int rc = smb2_decode_create_rsp(msg, len, &r);
   if (rc == 0)
     memcpy(d->file_id, r.file_id, 16);
   return rc;
+}
+
+/* A QUERY_DIRECTORY reply into a batch (on the I/O thread). A success with
+ * OutputBufferLength 0 has no entries: the end, as NO_MORE_FILES. */
+static int parse_query(void *ctx, uint32_t status, const uint8_t *msg,
+                       size_t len) {
+  struct dir_batch *b = ctx;
+  if (status == NT_STATUS_NO_MORE_FILES) {
+    b->end = true;
+    return 0;
+  }
+  if (status)
+    return status_rc(status);
+  const uint8_t *buf;
+  size_t blen;
+  int rc = smb2_decode_query_dir_rsp(msg, len, &buf, &blen);
+  if (rc < 0)
+    return rc;
+  if (blen == 0 || !buf) {
+    b->end = true;
+    return 0;
+  }
+  b->data = malloc(blen);
+  if (!b->data)
+    return SMBQ_ERR_NOMEM;
+  memcpy(b->data, buf, blen);
+  b->len = blen;
+  return 0;
+}
+
+static struct smb2_req *query_req(smbq_tree *t, const uint8_t fid[16],
+                                  uint8_t flags) {
+  static const uint8_t star[2] = {'*', 0};
+  struct smb2_query_dir_req q = {
+      .info_class = SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION,
+      .flags = flags,
+      .pattern = star,
+      .pattern_len = 2,
+      .output_len = DIR_BUF,
+  };
+  memcpy(q.file_id, fid, 16);
+  struct smb2_req *r = api_req(t->conn, t, SMB2_QUERY_DIRECTORY, 34);
+  if (!r)
+    return NULL;
+  long n = smb2_encode_query_dir_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                     &q);
+  if (n < 0) {
+    smb2_req_free(r);
+    return NULL;
+  }
+  smb2_req_set_body_len(r, (size_t)n);
+  r->payload_size = DIR_BUF;
+  return r;
+}
+
+/* Queue a reply's result: its entries, its end, or its error. */
+static void enqueue(smbq_dir *d, struct dir_batch *b,
+                    const struct api_elem *e) {
+  if (e->rc < 0) {
+    free(b->data);
+    *b = (struct dir_batch){.rc = e->rc, .status = e->status};
+  }
+  d->queue[d->nq++] = *b;
+}
+
+static void close_handle(smbq_dir *d) {
+  struct smb2_req *r = api_close_req(d->tree, d->file_id);
+  if (r)
+    api_call1(d->tree->conn, r, NULL, NULL, NULL);
+}
+
+/* CREATE + QUERY_DIRECTORY (RESTART_SCANS) + QUERY_DIRECTORY, related. */
+static int open_and_list(smbq_dir *d, const char *path) {
+  smbq_tree *t = d->tree;
+  struct api_create_spec spec = {
+      .access = SMB2_FILE_LIST_DIRECTORY | SMB2_FILE_READ_ATTRIBUTES |
+                SMB2_SYNCHRONIZE,
+      .disposition = SMB2_FILE_OPEN,
+      .options = SMB2_FILE_DIRECTORY_FILE,
+  };
+  struct smb2_req *cr = api_create_req(t, path, &spec);
+  if (!cr)
+    return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
+  struct smb2_req *q1 = query_req(t, smb2_related_file_id,
+                                  SMB2_RESTART_SCANS);
+  struct smb2_req *q2 = query_req(t, smb2_related_file_id, 0);
+  if (!q1 || !q2) {
+    smb2_req_free(cr);
+    smb2_req_free(q1);
+    smb2_req_free(q2);
+    return SMBQ_ERR_NOMEM;
+  }
+  struct dir_batch b[2];
+  memset(b, 0, sizeof(b));
+  struct api_call call;
+  struct api_elem e[3];
+  api_elem_init(&e[0], &call, cr, parse_create, d);
+  api_elem_init(&e[1], &call, q1, parse_query, &b[0]);
+  api_elem_init(&e[2], &call, q2, parse_query, &b[1]);
+  cr->chain = q1;
+  q1->chain = q2;
+  int rc = api_run(t->conn, &call, 3, cr);
+  uint32_t status = 0;
+  if (rc == 0 && e[0].rc < 0) {
+    rc = e[0].rc;
+    status = e[0].status;
+  }
+  if (rc < 0) {
+    /* the QUERY_DIRECTORYs failed with the CREATE (3.3.5.2.7.2) */
+    free(b[0].data);
+    free(b[1].data);
+    return api_fail(t->conn, rc, status, "cannot open directory '%s'",
+                    path[0] ? path : "\\");
+  }
+  /* Errors of the listing itself are reported by smbq_readdir, in turn.
+   * After the first reply's end or error the second only repeats it. */
+  enqueue(d, &b[0], &e[1]);
+  if (e[1].rc == 0 && !b[0].end)
+    enqueue(d, &b[1], &e[2]);
+  else
+    free(b[1].data);
+  return 0;
 }
 
 int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
@@ -42,80 +182,51 @@ int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
   if (!d)
     return SMBQ_ERR_NOMEM;
   d->tree = t;
-  d->first = true;
   snprintf(d->path, sizeof(d->path), "%s", path);
-  struct api_create_spec spec = {
-      .access = SMB2_FILE_LIST_DIRECTORY | SMB2_FILE_READ_ATTRIBUTES |
-                SMB2_SYNCHRONIZE,
-      .disposition = SMB2_FILE_OPEN,
-      .options = SMB2_FILE_DIRECTORY_FILE,
-  };
-  struct smb2_req *r = api_create_req(t, path, &spec);
-  if (!r) {
-    free(d);
-    return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
-  }
-  uint32_t status = 0;
-  int rc = api_call1(t->conn, r, parse_create, d, &status);
+  int rc = open_and_list(d, path);
   if (rc < 0) {
     free(d);
-    return api_fail(t->conn, rc, status, "cannot open directory '%s'",
-                    path[0] ? path : "\\");
+    return rc;
   }
   *out = d;
   return 0;
 }
 
-static int parse_query(void *ctx, uint32_t status, const uint8_t *msg,
-                       size_t len) {
-  smbq_dir *d = ctx;
-  if (status == NT_STATUS_NO_MORE_FILES) {
-    d->eof = true;
-    return 0;
-  }
-  if (status) {
-    int e = api_status_err(status);
-    return e ? e : SMBQ_ERR_PROTO;
-  }
-  const uint8_t *buf;
-  size_t blen;
-  int rc = smb2_decode_query_dir_rsp(msg, len, &buf, &blen);
-  if (rc < 0)
-    return rc;
-  free(d->buf);
-  d->buf = malloc(blen ? blen : 1);
-  if (!d->buf)
+/* One more QUERY_DIRECTORY, its result queued. */
+static int fetch(smbq_dir *d) {
+  smbq_conn *c = d->tree->conn;
+  struct smb2_req *r = query_req(d->tree, d->file_id, 0);
+  if (!r)
     return SMBQ_ERR_NOMEM;
-  memcpy(d->buf, buf, blen);
-  d->buf_len = blen;
-  smb2_dir_iter_init(&d->it, d->buf, blen);
-  if (blen == 0)
-    d->eof = true;
+  struct dir_batch b;
+  memset(&b, 0, sizeof(b));
+  uint32_t status = 0;
+  int rc = api_call1(c, r, parse_query, &b, &status);
+  if (rc < 0) {
+    free(b.data);
+    return api_fail(c, rc, status, "listing '%s' failed", d->path);
+  }
+  d->queue[d->nq++] = b;
   return 0;
 }
 
-static int fetch(smbq_dir *d) {
-  static const uint8_t star[2] = {'*', 0};
-  smbq_conn *c = d->tree->conn;
-  struct smb2_query_dir_req q = {
-      .info_class = SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION,
-      .flags = d->first ? SMB2_RESTART_SCANS : 0,
-      .pattern = star,
-      .pattern_len = 2,
-      .output_len = DIR_BUF,
-  };
-  memcpy(q.file_id, d->file_id, 16);
-  struct smb2_req *r = api_req(c, d->tree, SMB2_QUERY_DIRECTORY, 34);
-  if (!r)
-    return SMBQ_ERR_NOMEM;
-  smb2_req_set_body_len(r, (size_t)smb2_encode_query_dir_req(
-                               smb2_req_body(r), smb2_req_body_cap(r), &q));
-  r->payload_size = DIR_BUF;
-  d->first = false;
-  uint32_t status = 0;
-  int rc = api_call1(c, r, parse_query, d, &status);
-  return rc < 0 ? api_fail(c, rc, status, "listing '%s' failed", d->path)
-                : 0;
+/* Hand the oldest queued reply to the iterator. Returns 1 with entries to
+ * walk, 0 at the end, or the batch's error. */
+static int next_batch(smbq_dir *d) {
+  struct dir_batch b = d->queue[0];
+  memmove(&d->queue[0], &d->queue[1], (d->nq - 1) * sizeof(d->queue[0]));
+  d->nq--;
+  if (b.rc < 0)
+    return api_fail(d->tree->conn, b.rc, b.status, "listing '%s' failed",
+                    d->path);
+  if (b.end) {
+    d->eof = true;
+    return 0;
+  }
+  free(d->buf);
+  d->buf = b.data;
+  smb2_dir_iter_init(&d->it, d->buf, b.len);
+  return 1;
 }
 
 static bool is_dot(const struct smb2_dir_entry *e) {
@@ -165,8 +276,10 @@ int smbq_readdir(smbq_dir *d, struct smbq_dirent *out) {
     }
     if (d->eof)
       return 0;
-    rc = fetch(d);
-    if (rc < 0)
+    if (d->nq == 0 && (rc = fetch(d)) < 0)
+      return rc;
+    rc = next_batch(d);
+    if (rc <= 0)
       return rc;
   }
 }
@@ -174,9 +287,9 @@ int smbq_readdir(smbq_dir *d, struct smbq_dirent *out) {
 void smbq_closedir(smbq_dir *d) {
   if (!d)
     return;
-  struct smb2_req *r = api_close_req(d->tree, d->file_id);
-  if (r)
-    api_call1(d->tree->conn, r, NULL, NULL, NULL);
+  close_handle(d);
   free(d->buf);
+  for (size_t i = 0; i < d->nq; i++)
+    free(d->queue[i].data);
   free(d);
 }

@@ -7,6 +7,7 @@
 
 #include "api/fileops.h"
 #include "api/conn_internal.h"
+#include "api/lease.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
 
@@ -57,6 +58,15 @@ struct smb2_req *api_create_req(smbq_tree *t, const char *path,
   size_t nlen;
   if (api_path_utf16(path, &name, &nlen) < 0)
     return NULL;
+  struct smb2_create_ctx ctx;
+  uint8_t ctx_buf[SMB2_LEASE_V2_SIZE];
+  uint8_t oplock = SMB2_OPLOCK_LEVEL_NONE;
+  int n_ctx = core_lease_request(t->conn->leases, s->lease, s->lease_want,
+                                 &ctx, ctx_buf, &oplock);
+  if (n_ctx < 0) {
+    free(name);
+    return NULL;
+  }
   struct smb2_create_req cr = {
       .desired_access = s->access,
       .file_attributes = s->attributes,
@@ -65,8 +75,14 @@ struct smb2_req *api_create_req(smbq_tree *t, const char *path,
       .options = s->options,
       .name = name,
       .name_len = nlen,
+      .oplock_level = oplock,
+      .contexts = n_ctx ? &ctx : NULL,
+      .n_contexts = (size_t)n_ctx,
   };
-  struct smb2_req *r = api_req(t->conn, t, SMB2_CREATE, 57 + nlen);
+  /* 2.2.13: fixed part, name, padding to 8, the context (16-byte header,
+   * 4-byte name padded to 8, data) */
+  size_t cap = 57 + nlen + (n_ctx ? 7 + 24 + ctx.data_len : 0);
+  struct smb2_req *r = api_req(t->conn, t, SMB2_CREATE, cap);
   long n = r ? smb2_encode_create_req(smb2_req_body(r),
                                        smb2_req_body_cap(r), &cr)
              : -1;
@@ -79,38 +95,95 @@ struct smb2_req *api_create_req(smbq_tree *t, const char *path,
   return r;
 }
 
+/* The rights an open asks for: a file opened for writing may hold back
+ * writes (WRITE); every open may cache data (READ) and its handle
+ * (HANDLE). */
+static uint32_t lease_want(unsigned flags) {
+  uint32_t want = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+  return (flags & 3u) ? want | SMB2_LEASE_WRITE : want;
+}
+
+static smbq_file *new_file(smbq_tree *t, const char *path, unsigned flags,
+                           struct core_lease *lease,
+                           const struct smb2_create_rsp *cr) {
+  smbq_file *f = calloc(1, sizeof(*f));
+  if (!f)
+    return NULL;
+  f->tree = t;
+  memcpy(f->file_id, cr->file_id, 16);
+  snprintf(f->path, sizeof(f->path), "%s", path);
+  f->flags = flags;
+  f->lease = lease;
+  f->created = *cr;
+  f->created.contexts = NULL; /* points into the reply, gone by now */
+  f->created.contexts_len = 0;
+  return f;
+}
+
+struct open_ctx {
+  smbq_conn *c;
+  struct core_lease *lease;
+  struct smb2_create_rsp rsp;
+};
+
+/* On the I/O thread: the grant is recorded while the reply is at hand. */
+static int parse_open(void *arg, uint32_t status, const uint8_t *msg,
+                      size_t len) {
+  struct open_ctx *o = arg;
+  int rc = parse_create(&o->rsp, status, msg, len);
+  /* A lease context for another key or a malformed one grants nothing:
+   * the open itself is good. */
+  if (rc == 0)
+    core_lease_granted(o->c->leases, o->lease, &o->rsp);
+  return rc;
+}
+
 int smbq_open(smbq_tree *t, const char *path, unsigned flags,
               smbq_file **out) {
   if (!t || !path || !out)
     return SMBQ_ERR_INVAL;
   smbq_conn *c = t->conn;
+  /* A handle kept open under a lease with HANDLE caching: no round trip */
+  smbq_file *f = api_cache_take(t, path, flags);
+  if (f) {
+    *out = f;
+    return 0;
+  }
+  struct open_ctx o = {.c = c};
+  o.lease = core_lease_get(c->leases, t->tree_id, path, false);
   struct api_create_spec spec = {
       .access = open_access(flags),
       .disposition = open_disposition(flags),
       .options = SMB2_FILE_NON_DIRECTORY_FILE,
       .attributes = SMB2_ATTR_NORMAL,
+      .lease = o.lease,
+      .lease_want = lease_want(flags),
   };
   struct smb2_req *r = api_create_req(t, path, &spec);
-  if (!r)
+  if (!r) {
+    core_lease_put(c->leases, o.lease);
     return api_fail(c, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
-  struct smb2_create_rsp cr;
+  }
   uint32_t status = 0;
-  int rc = api_call1(c, r, parse_create, &cr, &status);
-  if (rc < 0)
+  int rc = api_call1(c, r, parse_open, &o, &status);
+  if (rc < 0) {
+    core_lease_put(c->leases, o.lease);
     return api_fail(c, rc, status, "cannot open '%s'", path);
-  smbq_file *f = calloc(1, sizeof(*f));
-  if (!f)
+  }
+  f = new_file(t, path, flags, o.lease, &o.rsp);
+  if (!f) {
+    struct smbq_file tmp = {.tree = t, .lease = o.lease};
+    memcpy(tmp.file_id, o.rsp.file_id, 16);
+    api_file_close_now(&tmp);
     return SMBQ_ERR_NOMEM;
-  f->tree = t;
-  memcpy(f->file_id, cr.file_id, 16);
-  snprintf(f->path, sizeof(f->path), "%s", path);
+  }
   *out = f;
   return 0;
 }
 
-int smbq_close(smbq_file *f) {
-  if (!f)
-    return SMBQ_ERR_INVAL;
+/* The real CLOSE. f is freed unless it is a caller's stack copy (see
+ * smbq_open's allocation failure): only heap files have a path. */
+int api_file_close_now(smbq_file *f) {
   smbq_conn *c = f->tree->conn;
   struct smb2_req *r = api_req(c, f->tree, SMB2_CLOSE, 24);
   int rc = SMBQ_ERR_NOMEM;
@@ -120,10 +193,44 @@ int smbq_close(smbq_file *f) {
                                  smb2_req_body(r), 24, 0, f->file_id));
     rc = api_call1(c, r, NULL, NULL, &status);
   }
-  if (rc < 0)
+  if (rc < 0 && f->path[0])
     api_fail(c, rc, status, "closing '%s' failed", f->path);
-  free(f);
+  api_lease_release_file(f);
+  if (f->path[0])
+    free(f);
   return rc;
+}
+
+int smbq_close(smbq_file *f) {
+  if (!f)
+    return SMBQ_ERR_INVAL;
+  /* Every write was acknowledged already: keeping the handle open under
+   * HANDLE caching holds nothing back from the server. */
+  if (api_cache_put(f))
+    return 0;
+  return api_file_close_now(f);
+}
+
+int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
+  if (!f || !i)
+    return SMBQ_ERR_INVAL;
+  smbq_conn *c = f->tree->conn;
+  const struct smb2_create_rsp *cr = &f->created;
+  memset(i, 0, sizeof(*i));
+  i->cache = core_lease_state(c->leases, f->lease);
+  i->lease_version = core_lease_version(c->leases, f->lease);
+  i->oplock_level = cr->oplock_level;
+  i->created = cr->create_action == SMB2_FILE_CREATED;
+  i->st.type = (cr->attributes & SMB2_ATTR_DIRECTORY) ? SMBQ_TYPE_DIR
+                                                      : SMBQ_TYPE_FILE;
+  i->st.size = cr->end_of_file;
+  i->st.alloc_size = cr->allocation_size;
+  i->st.attributes = cr->attributes;
+  i->st.btime = api_filetime_to_ts(cr->times.creation);
+  i->st.atime = api_filetime_to_ts(cr->times.last_access);
+  i->st.mtime = api_filetime_to_ts(cr->times.last_write);
+  i->st.ctime = api_filetime_to_ts(cr->times.change);
+  return 0;
 }
 
 size_t smbq_file_io_size(const smbq_file *f) {
@@ -192,7 +299,8 @@ static void read_done(void *arg, int err, uint32_t status,
     if (smb2_decode_read_rsp(msg, len, &r) < 0 || r.data_len > ch->len) {
       set_err(op, SMBQ_ERR_PROTO, 0);
     } else {
-      memcpy(op->dst + ch->rel, r.data, r.data_len);
+      if (r.data_len) /* a server may answer success with no data */
+        memcpy(op->dst + ch->rel, r.data, r.data_len);
       got = r.data_len;
     }
   } else if (status != NT_STATUS_END_OF_FILE) {

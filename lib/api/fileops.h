@@ -12,6 +12,10 @@ struct api_create_spec {
   uint32_t disposition;
   uint32_t options;
   uint32_t attributes;
+  /* the file's lease entry (a lease context, or an oplock, is asked for)
+   * and the rights wanted (SMB2_LEASE_*); NULL: none */
+  struct core_lease *lease;
+  uint32_t lease_want;
 };
 
 struct smb2_req *api_create_req(smbq_tree *t, const char *path,

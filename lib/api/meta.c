@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/fileops.h"
+#include "api/lease.h"
 #include "smbq_bytes.h"
 
 #define FT_EPOCH SMB2_FILETIME_UNIX_EPOCH
@@ -186,6 +187,20 @@ int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv) {
                 : 0;
 }
 
+/* A path compound that opens with our lease key for the file when we
+ * hold one: the server then does not break our own lease (a delete or
+ * rename open breaks HANDLE caching of every other key). */
+static int lease_compound(smbq_tree *t, const char *path,
+                          struct api_create_spec *spec, struct smb2_req *mid,
+                          uint32_t *status) {
+  struct core_leases *leases = t->conn->leases;
+  spec->lease = core_lease_find(leases, t->tree_id, path);
+  spec->lease_want = core_lease_state(leases, spec->lease);
+  int rc = path_compound(t, path, spec, mid, NULL, NULL, status);
+  core_lease_put(leases, spec->lease);
+  return rc;
+}
+
 int smbq_mkdir(smbq_tree *t, const char *path) {
   if (!t || !path)
     return SMBQ_ERR_INVAL;
@@ -206,6 +221,8 @@ static int delete_path(smbq_tree *t, const char *path, uint32_t options,
                        const char *what) {
   if (!t || !path || !path[0])
     return SMBQ_ERR_INVAL;
+  /* a handle we keep for reuse would leave the name "delete pending" */
+  api_cache_flush(t, path);
   struct api_create_spec spec = {.access = SMB2_DELETE |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN,
@@ -216,7 +233,9 @@ static int delete_path(smbq_tree *t, const char *path, uint32_t options,
   if (!si)
     return SMBQ_ERR_NOMEM;
   uint32_t status;
-  int rc = path_compound(t, path, &spec, si, NULL, NULL, &status);
+  int rc = lease_compound(t, path, &spec, si, &status);
+  if (rc == 0)
+    core_lease_doom(t->conn->leases, t->tree_id, path);
   return rc < 0 ? api_fail(t->conn, rc, status, "cannot remove %s '%s'",
                            what, path)
                 : 0;
@@ -255,8 +274,16 @@ int smbq_rename(smbq_tree *t, const char *from, const char *to,
   struct api_create_spec spec = {.access = SMB2_DELETE |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN};
+  /* open handles below a renamed directory make the server refuse it;
+   * a kept handle on the target would keep the replaced file alive */
+  api_cache_flush(t, from);
+  api_cache_flush(t, to);
   uint32_t status;
-  int rc = path_compound(t, from, &spec, si, NULL, NULL, &status);
+  int rc = lease_compound(t, from, &spec, si, &status);
+  if (rc == 0) { /* the replaced file's key must not pass to the moved */
+    core_lease_doom(t->conn->leases, t->tree_id, to);
+    core_lease_rename(t->conn->leases, t->tree_id, from, to);
+  }
   return rc < 0 ? api_fail(t->conn, rc, status,
                            "cannot rename '%s' to '%s'", from, to)
                 : 0;
@@ -273,6 +300,9 @@ static int set_basic(smbq_tree *t, const char *path,
   struct api_create_spec spec = {.access = SMB2_FILE_WRITE_ATTRIBUTES |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN};
+  /* a kept handle was opened under the old attributes (read-only decides
+   * whether a write open succeeds): the next open must ask the server */
+  api_cache_flush(t, path);
   uint32_t status;
   int rc = path_compound(t, path, &spec, si, NULL, NULL, &status);
   return rc < 0 ? api_fail(t->conn, rc, status,

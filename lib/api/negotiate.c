@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/conn_internal.h"
+#include "api/lease.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_utf16.h"
 
@@ -37,8 +38,8 @@ size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out) {
 }
 
 uint32_t conn_client_caps(const smbq_conn *c) {
-  (void)c;
-  return SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+  return SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION |
+         api_lease_client_caps(c);
 }
 
 struct neg_ctx {

@@ -661,15 +661,3 @@ int conn_session_setup(smbq_conn *c) {
                     "password", c->server);
   return ntlm_session_setup(c);
 }
-
-void conn_logoff(smbq_conn *c) {
-  if (!c->session_valid || !c->io)
-    return;
-  struct smb2_req *r = api_req(c, NULL, SMB2_LOGOFF, 4);
-  if (!r)
-    return;
-  smb2_req_set_body_len(r, (size_t)smb2_encode_empty_req(smb2_req_body(r),
-                                                         4));
-  api_call1(c, r, NULL, NULL, NULL);
-  c->session_valid = false;
-}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/conn_internal.h"
+#include "api/lease.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
 #include "smbq_utf16.h"
@@ -116,11 +117,25 @@ int smbq_tree_encrypted(const smbq_tree *t) {
   return t && (t->encrypt || t->conn->sec.encrypt);
 }
 
+void api_tree_drop(smbq_tree *t) {
+  smbq_conn *c = t->conn;
+  api_cache_lock(c);
+  api_cache_flush_tree(t);
+  unlink_tree(c, t);
+  api_cache_unlock(c);
+  free(t);
+}
+
 int smbq_tree_disconnect(smbq_tree *t) {
   if (!t)
     return SMBQ_ERR_INVAL;
   smbq_conn *c = t->conn;
+  /* handles kept open for reuse go first, and the break worker must not
+   * be closing one of them while the tree goes */
+  api_cache_lock(c);
+  api_cache_flush_tree(t);
   unlink_tree(c, t);
+  api_cache_unlock(c);
   struct smb2_req *r = api_req(c, t, SMB2_TREE_DISCONNECT, 4);
   int rc = SMBQ_ERR_NOMEM;
   if (r) {

@@ -90,7 +90,7 @@ static int proxy_failure(const struct kgss *g, const char *realm, char *err,
   const char *url = kdcproxy_url_for(&g->route, realm);
   if (!url) {
     snprintf(err, errlen, "%s (no KDC proxy is configured for %s: "
-             "--kdc-proxy %s=https://...)", base, realm, realm);
+             "smbq_opts_set_kdc_proxy)", base, realm);
     return SMBQ_ERR_NET;
   }
   if (g->route.last_err) {
@@ -488,8 +488,8 @@ int kgss_start(const struct kgss_cfg *cfg, struct kgss **out,
   *token_len = 0;
   if (!cfg->server || !cfg->server[0] || smbq_host_is_address(cfg->server)) {
     snprintf(err, errlen, "Kerberos needs the server's name, not an "
-             "address (%s): connect by name (--resolve NAME:ADDR keeps the "
-             "name)", cfg->server ? cfg->server : "");
+             "address (%s): connect by name (smbq_opts_set_resolve gives "
+             "the address and keeps the name)", cfg->server ? cfg->server : "");
     return SMBQ_ERR_INVAL;
   }
   struct kgss *g = calloc(1, sizeof(*g));

@@ -1,5 +1,9 @@
-/* SMB2/3 cryptography: preauth integrity, key derivation, signing,
- * encryption. Built only on GnuTLS/nettle primitives.
+/* SMB2/3 cryptographic primitives: preauth integrity hashing, key
+ * derivation, the signing MACs and the encryption AEADs. Built only on
+ * GnuTLS/nettle. This layer knows no SMB2 header or TRANSFORM_HEADER
+ * layout: it hashes, MACs and encrypts the bytes it is given. Signing a
+ * message and building/parsing transform headers live in lib/smb2
+ * (smb2/smb2_secure.h).
  *
  * All functions are pure (no I/O, no clock, no hidden randomness, no
  * allocation by this code): nonces come from the caller. Keys are
@@ -10,7 +14,8 @@
  * memory, FIPS refusal) -- fatal for the connection.
  *
  * Sources: lib/crypto/smb2_kdf.c (preauth, KDF, key schedule),
- * smb2_sign.c (signing), smb2_encrypt.c (transform header, AEAD).
+ * smb2_mac.c (HMAC-SHA256, AES-CMAC, AES-GMAC), smb2_aead.c (AES-CCM,
+ * AES-GCM).
  */
 #ifndef SMB2_CRYPTO_H
 #define SMB2_CRYPTO_H
@@ -37,16 +42,14 @@
 #define SMB2_SIGNING_AES_CMAC 0x0001
 #define SMB2_SIGNING_AES_GMAC 0x0002
 
-#define SMB2_HDR_SIZE 64
-#define SMB2_SIG_OFFSET 48
-#define SMB2_SIG_SIZE 16
-#define SMB2_TRANSFORM_HDR_SIZE 52
+#define SMB2_MAC_SIZE 16      /* signature / AEAD tag length */
 #define SMB2_PREAUTH_HASH_SIZE 64
 
 /* Preauth integrity (MS-SMB2 3.2.5.2, 3.2.5.3; SHA-512 is the only
  * HashAlgorithm, 2.2.3.1.1): hash = SHA-512(hash || msg), updated in
  * place. Start from 64 zero bytes per connection; feed each NEGOTIATE and
- * SESSION_SETUP message (without the 4-byte transport header). */
+ * SESSION_SETUP message (without the 4-byte transport header). The bytes
+ * are hashed as given; nothing is parsed. */
 int smb2_preauth_update(uint8_t hash[SMB2_PREAUTH_HASH_SIZE],
                         const uint8_t *msg, size_t len);
 
@@ -81,22 +84,22 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher,
                      const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE],
                      struct smb2_keys *out);
 
-/* Sign one SMB2 message (header + body, no 4-byte transport header) in
- * place: computes over the message with the signature field taken as zero
- * (the message is not copied) and writes the result at offset 48.
- * alg: SMB2_SIGNING_* (HMAC-SHA256 truncated to 16 bytes for 2.0.2/2.1;
- * AES-CMAC for 3.x; AES-GMAC when negotiated). For AES-GMAC the nonce is
- * built from the header's MessageId and the SERVER_TO_REDIR / CANCEL bits
- * (MS-SMB2 3.1.4.1). In a compound, sign each message separately,
- * including its padding. Errors: SMBQ_ERR_INVAL (unknown alg),
- * SMBQ_ERR_PROTO (len < 64). */
-int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len);
+/* One piece of a MAC's input (the input is the concatenation). */
+struct smb2_crypto_buf {
+  const uint8_t *data;
+  size_t len;
+};
 
-/* Verify the signature of a received message (MS-SMB2 3.1.5.1). Does not
- * modify msg. Returns 0 if valid, SMBQ_ERR_SIGNATURE if not (constant-time
- * comparison), or the errors of smb2_sign(). */
-int smb2_verify(uint16_t alg, const uint8_t key[16], const uint8_t *msg,
-                size_t len);
+/* MAC of the concatenation of parts[0..nparts) with a 16-byte key (MS-SMB2
+ * 3.1.4.1 step 1). alg: SMB2_SIGNING_* -- HMAC-SHA256 truncated to 16
+ * bytes, AES-128-CMAC, or AES-128-GMAC, which takes a 12-byte `nonce`
+ * (ignored, may be NULL, for the others). The caller decides what the
+ * parts are (e.g. a message with its signature field replaced by zeros).
+ * Errors: SMBQ_ERR_INVAL (unknown alg, NULL key/tag, NULL part with a
+ * length, no nonce for GMAC). */
+int smb2_mac(uint16_t alg, const uint8_t key[16], const uint8_t *nonce,
+             const struct smb2_crypto_buf *parts, size_t nparts,
+             uint8_t tag[SMB2_MAC_SIZE]);
 
 /* Nonce length for a cipher: 11 for CCM, 12 for GCM. */
 size_t smb2_cipher_nonce_len(uint16_t cipher);
@@ -104,34 +107,25 @@ size_t smb2_cipher_nonce_len(uint16_t cipher);
 /* Key length for a cipher: 16 or 32 (0 for unknown). */
 size_t smb2_cipher_key_len(uint16_t cipher);
 
-/* Encrypt one or more (compounded) SMB2 messages into a TRANSFORM_HEADER
- * message (MS-SMB2 2.2.41, 3.1.4.3). `out` must hold
- * SMB2_TRANSFORM_HDR_SIZE + len bytes. `nonce` is nonce_len bytes (the
- * caller guarantees uniqueness per key; the rest of the 16-byte Nonce field
- * is zeroed). Flags/EncryptionAlgorithm field = 0x0001 (encrypted).
- * The payload is read once and written once: `msg` may be
- * out + SMB2_TRANSFORM_HDR_SIZE (encryption in place) but must not overlap
- * `out` otherwise. Errors: SMBQ_ERR_INVAL for an unknown cipher or a len
- * below 64 (one SMB2 header) or above UINT32_MAX. */
-int smb2_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id,
-                 const uint8_t *nonce, const uint8_t *msg, size_t len,
-                 uint8_t *out);
+/* AEAD encryption with a 16-byte tag (MS-SMB2 3.1.4.3): AES-CCM (RFC
+ * 3610, via nettle) or AES-GCM (GnuTLS), key of smb2_cipher_key_len()
+ * bytes, nonce of smb2_cipher_nonce_len() bytes. Reads `src` once and
+ * writes `dst` once: dst may equal src (in place) but must not overlap it
+ * otherwise. `aad` is read in full before anything is written to `dst`.
+ * Errors: SMBQ_ERR_INVAL for an unknown cipher or a NULL pointer. */
+int smb2_aead_encrypt(uint16_t cipher, const uint8_t *key,
+                      const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
+                      const uint8_t *src, uint8_t *dst, size_t len,
+                      uint8_t tag[SMB2_MAC_SIZE]);
 
-/* Decrypt a TRANSFORM_HEADER message (MS-SMB2 3.2.5.1.1). `in` starts
- * with 0xFD 'S' 'M' 'B'. `out` must hold inlen - SMB2_TRANSFORM_HDR_SIZE
- * bytes and may be in + SMB2_TRANSFORM_HDR_SIZE (decryption in place) but
- * must not overlap `in` otherwise; *outlen receives the plaintext length.
- * Pick the key first with smb2_transform_session_id().
- * Returns SMBQ_ERR_PROTO for a malformed header (wrong ProtocolId, Flags
- * != 0x0001, OriginalMessageSize != inlen - 52, or less than one SMB2
- * header of payload) -- drop the connection; SMBQ_ERR_SIGNATURE if
- * authentication fails (wrong key, tampering), in which case `out` has
- * been wiped. */
-int smb2_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *in,
-                 size_t inlen, uint8_t *out, size_t *outlen);
-
-/* SessionId from a transform header, or SMBQ_ERR_PROTO if too short. */
-int smb2_transform_session_id(const uint8_t *in, size_t inlen,
-                              uint64_t *session_id);
+/* AEAD decryption and tag check (MS-SMB2 3.2.5.1.1), same rules as
+ * smb2_aead_encrypt(); the tag is compared in constant time. Returns
+ * SMBQ_ERR_SIGNATURE if authentication fails (wrong key, tampering), in
+ * which case `dst` has been wiped: unauthenticated plaintext is never
+ * left behind. */
+int smb2_aead_decrypt(uint16_t cipher, const uint8_t *key,
+                      const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
+                      const uint8_t *src, uint8_t *dst, size_t len,
+                      const uint8_t tag[SMB2_MAC_SIZE]);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smb2/smb2_secure.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 
@@ -42,6 +43,7 @@ struct smb2_conn {
   const struct smb2_sec *secs[MAX_SECS];
   uint32_t timeout_ms;
   int64_t now_ms;
+  struct smb2_conn_stats stats;
   bool dead;
   char errbuf[160];
 };
@@ -148,6 +150,11 @@ size_t smb2_conn_outstanding(const struct smb2_conn *c) {
 }
 
 uint32_t smb2_conn_credits(const struct smb2_conn *c) { return c->credits; }
+
+void smb2_conn_get_stats(const struct smb2_conn *c,
+                         struct smb2_conn_stats *s) {
+  *s = c->stats;
+}
 
 const char *smb2_conn_last_error(const struct smb2_conn *c) {
   return c->errbuf[0] ? c->errbuf : "no error";
@@ -392,6 +399,7 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   assign_ids(c, head);
   for (struct smb2_req *r = head; r; r = r->chain) {
     c->n_queued--;
+    c->stats.requests++;
     inflight_add(c, r);
   }
   uint8_t *frame = NULL;
@@ -407,6 +415,8 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   }
   /* MS-SMB2 2.1: Direct TCP header, a zero byte and a 24-bit length. */
   smbq_put_be32(frame, (uint32_t)(flen - NBSS_HDR));
+  c->stats.frames++;
+  c->stats.bytes_out += flen;
   c->out = frame;
   c->out_len = flen;
   c->out_sent = 0;
@@ -501,6 +511,7 @@ static void complete(struct smb2_conn *c, struct smb2_req *r,
     fail_req(r, rc);
     return;
   }
+  c->stats.replies++;
   if (r->done)
     r->done(r->arg, 0, h->status, msg, len);
   smb2_req_free(r);
@@ -515,9 +526,18 @@ static int process_element(struct smb2_conn *c, const uint8_t *msg,
     set_error(c, "malformed SMB2 header from server");
     return SMBQ_ERR_PROTO;
   }
-  /* Oplock/lease break notifications: we request neither (3.2.5.19). */
-  if (h.message_id == UINT64_MAX)
+  /* Oplock/lease break notifications (3.2.5.19): they grant no credits
+   * and answer no request; the layer holding the leases decides. */
+  if (h.message_id == UINT64_MAX) {
+    if (h.command != SMB2_OPLOCK_BREAK) {
+      set_error(c, "unsolicited message that is not a break notification");
+      return SMBQ_ERR_PROTO;
+    }
+    c->stats.notifications++;
+    if (c->env.notify)
+      c->env.notify(c->env.user, msg, len, encrypted);
     return 0;
+  }
   c->credits += h.credits;
   bool interim = h.status == NT_STATUS_PENDING &&
                  (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
@@ -627,6 +647,7 @@ int smb2_conn_received(struct smb2_conn *c, size_t n) {
     if (c->in_len - off - NBSS_HDR < be)
       break;
     rc = process_frame(c, c->in + off + NBSS_HDR, be);
+    c->stats.bytes_in += NBSS_HDR + be;
     off += NBSS_HDR + be;
     if (rc < 0)
       break;

@@ -96,7 +96,27 @@ void smb2_req_set_body_len(struct smb2_req *r, size_t len);
 
 struct smb2_conn_env {
   int (*random)(void *user, uint8_t *buf, size_t n);
+  /* An unsolicited message: MessageId 0xFFFFFFFFFFFFFFFF, an oplock or
+   * lease break notification (MS-SMB2 3.2.5.19). Such messages are never
+   * signed (SessionId 0, 3.3.4.7); encrypted says whether it came inside
+   * a transform (it was then authenticated by a session's key). msg is the
+   * whole message (header + body), valid during the call only. NULL: they
+   * are dropped. */
+  void (*notify)(void *user, const uint8_t *msg, size_t len,
+                 bool encrypted);
   void *user;
+};
+
+/* What went over the wire on one connection (smb2_conn_get_stats). */
+struct smb2_conn_stats {
+  uint64_t requests;      /* request messages sent (each element of a
+                             compound counts) */
+  uint64_t frames;        /* frames sent: a lone request or a whole
+                             compound, i.e. one round trip each */
+  uint64_t bytes_out;     /* frame bytes handed to the transport */
+  uint64_t bytes_in;      /* frame bytes received */
+  uint64_t replies;       /* final replies matched to a request */
+  uint64_t notifications; /* unsolicited messages (breaks) */
 };
 
 struct smb2_conn_limits {
@@ -147,6 +167,10 @@ int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
 
 /* Number of requests queued or in flight. */
 size_t smb2_conn_outstanding(const struct smb2_conn *c);
+
+/* Counters since smb2_conn_new (copied into *s). */
+void smb2_conn_get_stats(const struct smb2_conn *c,
+                         struct smb2_conn_stats *s);
 
 /* Credits currently available (for tests and diagnostics). */
 uint32_t smb2_conn_credits(const struct smb2_conn *c);

@@ -106,9 +106,13 @@ int smb2_check_rsp_size(const uint8_t *msg, size_t len) {
     return SMBQ_ERR_PROTO;
   if (ss == 9 && d->rsp_size != 9)
     return smb2_decode_error_rsp(msg, len);
-  /* The odd sizes count one byte of the variable buffer (2.2.1.2). */
-  size_t fixed = d->rsp_size & ~1u;
-  if (ss != d->rsp_size || len < SMB2_HDR_SIZE + fixed)
+  /* The odd sizes count one byte of the variable buffer (2.2.1.2). The
+   * lease form of the break acknowledgement's reply is 36 (2.2.25.2). */
+  uint16_t want = d->rsp_size;
+  if (smbq_le16_at(msg + 12) == SMB2_OPLOCK_BREAK && ss == 36)
+    want = 36;
+  size_t fixed = want & ~1u;
+  if (ss != want || len < SMB2_HDR_SIZE + fixed)
     return SMBQ_ERR_PROTO;
   return 0;
 }

@@ -56,6 +56,12 @@ enum smb2_command {
 #define SMB2_TRANSFORM_PROTO_ID 0x424D53FDu /* 0xFD 'S' 'M' 'B' */
 #define SMB2_COMPRESS_PROTO_ID 0x424D53FCu
 
+/* Sizes and offsets of the headers (2.2.1, 2.2.41) */
+#define SMB2_HDR_SIZE 64
+#define SMB2_SIG_OFFSET 48
+#define SMB2_SIG_SIZE SMB2_MAC_SIZE /* 16 */
+#define SMB2_TRANSFORM_HDR_SIZE 52
+
 /* NTSTATUS values we act on (MS-ERREF 2.3.1) */
 #define NT_STATUS_SUCCESS 0x00000000u
 #define NT_STATUS_PENDING 0x00000103u

@@ -766,4 +766,119 @@ struct smb2_validate_negotiate_rsp {
 int smb2_decode_validate_negotiate(const uint8_t *buf, size_t len,
                                    struct smb2_validate_negotiate_rsp *r);
 
+/* ---- leases, oplock breaks, durable handles (smb2_lease.c) ------------- */
+
+/* Lease states and flags (MS-SMB2 2.2.13.2.8, 2.2.13.2.10, 2.2.14.2.10,
+ * 2.2.14.2.11, 2.2.23.2) */
+#define SMB2_LEASE_READ 0x01u
+#define SMB2_LEASE_HANDLE 0x02u
+#define SMB2_LEASE_WRITE 0x04u
+#define SMB2_LEASE_FLAG_BREAK_IN_PROGRESS 0x02u    /* replies */
+#define SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET 0x04u /* v2 */
+#define SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED 0x01u
+#define SMB2_LEASE_V1_SIZE 32 /* context data sizes */
+#define SMB2_LEASE_V2_SIZE 52
+
+struct smb2_lease {
+  int version;            /* 1 (SMB2_CREATE_REQUEST_LEASE) or 2 (_V2) */
+  uint8_t key[16];
+  uint32_t state;         /* SMB2_LEASE_* */
+  uint32_t flags;         /* SMB2_LEASE_FLAG_* */
+  uint8_t parent_key[16]; /* v2 */
+  uint16_t epoch;         /* v2 */
+};
+
+/* A whole "RqLs" create context for a struct smb2_create_ctx list: fills
+ * ctx (name a static tag, data pointing into buf) from l; buf must hold
+ * SMB2_LEASE_V2_SIZE bytes and outlive the encoding of the request.
+ * Writes 32 bytes (v1) or 52 (v2); LeaseDuration is 0, and for v1 the
+ * flags are sent as 0 (2.2.13.2.8: LeaseFlags MUST be 0). Remember
+ * oplock_level SMB2_OPLOCK_LEVEL_LEASE in the CREATE request.
+ * Returns 0 or SMBQ_ERR_INVAL (version not 1 or 2). */
+int smb2_lease_ctx(struct smb2_create_ctx *ctx, uint8_t *buf,
+                   const struct smb2_lease *l);
+/* Decode the data of a "RqLs" context from a CREATE reply: 32 bytes = v1,
+ * 52 = v2, anything else SMBQ_ERR_PROTO. LeaseDuration and Reserved are
+ * ignored. Returns 0 or SMBQ_ERR_PROTO. */
+int smb2_decode_lease_ctx(const uint8_t *data, size_t len,
+                          struct smb2_lease *l);
+/* Walk the reply's create contexts (smb2_create_ctx_iter) and find the
+ * lease one. The whole chain is checked. Returns 1 (found, *l filled),
+ * 0 (none, *l untouched), SMBQ_ERR_PROTO (malformed chain, lease data of
+ * a wrong size, or two lease contexts). */
+int smb2_create_rsp_lease(const struct smb2_create_rsp *r,
+                          struct smb2_lease *l);
+
+/* Break notifications: OPLOCK_BREAK command, MessageId 0xFFFFFFFFFFFFFFFF
+ * (2.2.23.1 oplock form, StructureSize 24; 2.2.23.2 lease form,
+ * StructureSize 44). */
+enum smb2_break_kind { SMB2_BREAK_OPLOCK = 1, SMB2_BREAK_LEASE = 2 };
+struct smb2_break_notify {
+  enum smb2_break_kind kind;
+  uint8_t oplock_level;    /* oplock form */
+  uint8_t file_id[16];     /* oplock form */
+  uint16_t new_epoch;      /* lease form */
+  uint32_t flags;          /* lease form: SMB2_NOTIFY_BREAK_LEASE_FLAG_* */
+  uint8_t lease_key[16];   /* lease form */
+  uint32_t current_state, new_state; /* lease form */
+};
+/* msg = whole message (64-byte header + body) as the core hands it.
+ * Checks the header (protocol id, StructureSize 64, SERVER_TO_REDIR set),
+ * Command == OPLOCK_BREAK, MessageId all-ones, the body StructureSize (24
+ * or 44, which gives n->kind) and that the body fits in len (trailing
+ * bytes are allowed). Fields of the other form are 0. Returns 0 or
+ * SMBQ_ERR_PROTO (drop the message; the connection may go on). */
+int smb2_decode_break_notify(const uint8_t *msg, size_t len,
+                             struct smb2_break_notify *n);
+/* Acknowledgement bodies (2.2.24.1 oplock: 24 bytes; 2.2.24.2 lease: 36
+ * bytes, LeaseDuration 0), sent as an OPLOCK_BREAK request. Return the
+ * bytes written or SMBQ_ERR_BUFSMALL. */
+long smb2_encode_oplock_break_ack(uint8_t *out, size_t cap,
+                                  const uint8_t file_id[16], uint8_t level);
+long smb2_encode_lease_break_ack(uint8_t *out, size_t cap,
+                                 const uint8_t key[16], uint32_t state);
+/* Responses to the acks (2.2.25.1: StructureSize 24; 2.2.25.2:
+ * StructureSize 36), msg = whole message; header checks as for the
+ * notification but for the MessageId. Return 0 or SMBQ_ERR_PROTO (also
+ * for an error body: look at the header status first).
+ * smb2_check_rsp_size() accepts both forms of OPLOCK_BREAK (24 and 36). */
+int smb2_decode_oplock_break_rsp(const uint8_t *msg, size_t len,
+                                 uint8_t *level, uint8_t file_id[16]);
+int smb2_decode_lease_break_rsp(const uint8_t *msg, size_t len,
+                                uint8_t key[16], uint32_t *state);
+
+/* Durable handles (2.2.13.2.3/.4/.11/.12, 2.2.14.2.3/.12). */
+#define SMB2_DHANDLE_FLAG_PERSISTENT 0x02u
+struct smb2_durable_req {
+  int version;             /* 1 = DHnQ, 2 = DH2Q */
+  uint32_t timeout_ms;     /* v2; 0 = server default */
+  uint32_t flags;          /* v2: SMB2_DHANDLE_FLAG_PERSISTENT */
+  uint8_t create_guid[16]; /* v2 */
+};
+/* Fills ctx: "DHnQ" with 16 zero bytes (v1) or "DH2Q" with 32 bytes (v2:
+ * Timeout, Flags, Reserved, CreateGuid); buf (32 bytes) must outlive the
+ * encoding. Returns 0 or SMBQ_ERR_INVAL (version). */
+int smb2_durable_req_ctx(struct smb2_create_ctx *ctx, uint8_t *buf,
+                         const struct smb2_durable_req *d);
+struct smb2_durable_rsp {
+  int version;             /* 1 = DHnQ reply, 2 = DH2Q reply */
+  uint32_t timeout_ms;     /* v2; 0 for v1 */
+  uint32_t flags;          /* v2; 0 for v1 */
+};
+/* Find the durable reply context: "DHnQ" (8 reserved bytes) or "DH2Q"
+ * (8 bytes: Timeout, Flags). The whole chain is checked. Returns 1 (found,
+ * *d filled), 0 (none: the open is not durable), SMBQ_ERR_PROTO (malformed
+ * chain, wrong data size, more than one durable reply context). */
+int smb2_create_rsp_durable(const struct smb2_create_rsp *r,
+                            struct smb2_durable_rsp *d);
+/* Reconnect contexts: "DHnC" (version 1: data = the 16-byte file id;
+ * create_guid and flags unused, may be NULL/0) and "DH2C" (version 2: file
+ * id 16, create guid 16, flags 4 = 36 bytes). buf (36 bytes) must outlive
+ * the encoding. Returns 0 or SMBQ_ERR_INVAL (version, or v2 without a
+ * create guid). */
+int smb2_durable_reconnect_ctx(struct smb2_create_ctx *ctx, uint8_t *buf,
+                               int version, const uint8_t file_id[16],
+                               const uint8_t create_guid[16],
+                               uint32_t flags);
+
 #endif

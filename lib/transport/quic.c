@@ -569,8 +569,8 @@ static void tls_alert_dead(struct quic_transport *q, uint8_t alert,
   switch (alert) {
   case GNUTLS_A_CERTIFICATE_REQUIRED:
     set_dead(q, SMBQ_ERR_CERT,
-             "QUIC server %s requires a client certificate: give one with "
-             "--client-cert FILE (and --client-key FILE)", q->host);
+             "QUIC server %s requires a client certificate: configure one "
+             "for this server (smbq_opts_set_client_cert)", q->host);
     return;
   case GNUTLS_A_BAD_CERTIFICATE:
   case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
@@ -582,12 +582,13 @@ static void tls_alert_dead(struct quic_transport *q, uint8_t alert,
     set_dead(q, SMBQ_ERR_CERT,
              "QUIC server %s refused our client certificate (TLS alert: "
              "%s): the server must trust its CA and allow it (client "
-             "access control); check --client-cert", q->host, name);
+             "access control); check which certificate is configured for "
+             "this server", q->host, name);
     return;
   case GNUTLS_A_NO_APPLICATION_PROTOCOL:
     set_dead(q, SMBQ_ERR_TLS,
              "%s answers QUIC but not for SMB (ALPN \"smb\" refused): "
-             "check the server and --quic-port", q->host);
+             "check the server and the QUIC port", q->host);
     return;
   default:
     set_dead(q, SMBQ_ERR_TLS, "TLS handshake with %s failed: %s sent the "
@@ -730,8 +731,8 @@ static int quic_step(struct smbq_transport *t, int64_t now_ms) {
     snprintf(why, sizeof(why), "%u", q->port);
     set_dead(q, SMBQ_ERR_TIMEOUT,
              "no QUIC answer from %s on UDP port %s: UDP may be blocked by "
-             "a firewall, or the server does not offer SMB over QUIC; try "
-             "--transport tcp or check --quic-port", q->host,
+             "a firewall, or the server does not offer SMB over QUIC there; "
+             "connect over TCP, or check the QUIC port", q->host,
              why);
     return q->fatal;
   }
@@ -942,8 +943,8 @@ static int open_socket(struct quic_transport *q,
   int rc = getaddrinfo(ep->addr ? ep->addr : ep->host, port, &hints, &ai);
   if (rc != 0) {
     snprintf(err, errlen, "cannot resolve server name '%s': %s; check the "
-             "name, or give its address with --resolve %s:ADDRESS",
-             ep->addr ? ep->addr : ep->host, gai_strerror(rc), ep->host);
+             "name, or give its address (smbq_opts_set_resolve)",
+             ep->addr ? ep->addr : ep->host, gai_strerror(rc));
     return SMBQ_ERR_NET;
   }
   q->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -98,8 +98,8 @@ static void explain(unsigned status, gnutls_x509_crt_t crt, const char *host,
     dn_of(crt, true, dn, sizeof(dn));
     dn_of(crt, false, subj, sizeof(subj));
     snprintf(msg, len,
-             "certificate for %s %s (issuer: %s); if you trust it, pass its "
-             "CA with --ca-file",
+             "certificate for %s %s (issuer: %s); if you trust it, configure "
+             "its CA as trusted for this server (smbq_opts_set_ca_file)",
              host,
              strcmp(dn, subj) == 0 ? "is self-signed, not issued by a trusted CA"
                                    : "is issued by an untrusted CA",

@@ -89,10 +89,11 @@ static int fail_connect(struct tcp_transport *tt) {
   const char *hint = "check the server address and port";
   int code = SMBQ_ERR_NET;
   if (e == ECONNREFUSED)
-    hint = "nothing listens there: is the SMB server running, and is the "
-           "port right (--port)?";
+    hint = "nothing listens there: check that the SMB server runs and the "
+           "port is right";
   else if (e == ETIMEDOUT) {
-    hint = "the port may be filtered by a firewall; try --transport quic";
+    hint = "the port may be filtered by a firewall; the QUIC transport "
+           "(UDP) may get through";
     code = SMBQ_ERR_TIMEOUT;
   } else if (e == ENETUNREACH || e == EHOSTUNREACH)
     hint = "no route to the server: check the network";
@@ -212,12 +213,13 @@ static int resolve(const struct smbq_endpoint *ep, struct addrinfo **out,
   if (rc == 0)
     return 0;
   if (ep->addr)
-    snprintf(err, errlen, "--resolve address '%s' is not a numeric IP "
-             "address: %s", ep->addr, gai_strerror(rc));
+    snprintf(err, errlen, "the address '%s' given for %s "
+             "(smbq_opts_set_resolve) is not a numeric IP address: %s",
+             ep->addr, ep->host, gai_strerror(rc));
   else
     snprintf(err, errlen, "cannot resolve server name '%s': %s; check the "
-             "name, or give its address with --resolve %s:ADDRESS",
-             ep->host, gai_strerror(rc), ep->host);
+             "name, or give its address (smbq_opts_set_resolve)",
+             ep->host, gai_strerror(rc));
   return SMBQ_ERR_NET;
 }
 

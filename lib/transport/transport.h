@@ -72,7 +72,7 @@ struct smbq_transport {
 struct smbq_endpoint {
   const char *host;        /* server name as the user typed it */
   const char *addr;        /* address to use instead of resolving host, or
-                              NULL (--resolve) */
+                              NULL (smbq_opts_set_resolve) */
   uint16_t port;
   uint32_t timeout_ms;     /* connect timeout */
   const char *ca_file;     /* QUIC: extra trust anchors (PEM), or NULL */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "smb2/smb2_conn.h"
+#include "smb2/smb2_secure.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 

@@ -1,10 +1,11 @@
-/* SMB2 message signing and verification (MS-SMB2 3.1.4.1, 3.1.5.1). */
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
+/* SMB2 message signing and verification (MS-SMB2 3.1.4.1, 3.1.5.1): which
+ * bytes are signed and where the signature goes. The MACs themselves are
+ * lib/crypto's (smb2_mac()). */
+#include <stdbool.h>
 #include <string.h>
 
 #include "crypto/smb2_crypto.h"
-#include "smb2/smb2_hdr.h"
+#include "smb2/smb2_secure.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 
@@ -24,52 +25,30 @@ static void gmac_nonce(const uint8_t *msg, uint8_t nonce[12]) {
   smbq_put_le32(nonce + 8, bits);
 }
 
-static int sig_mac(uint16_t alg, gnutls_mac_algorithm_t *mac) {
-  switch (alg) {
-  case SMB2_SIGNING_HMAC_SHA256: /* 2.0.2 / 2.1 */
-    *mac = GNUTLS_MAC_SHA256;
-    return 0;
-  case SMB2_SIGNING_AES_CMAC: /* 3.x default */
-    *mac = GNUTLS_MAC_AES_CMAC_128;
-    return 0;
-  case SMB2_SIGNING_AES_GMAC: /* 3.1.1 SMB2_SIGNING_CAPABILITIES */
-    *mac = GNUTLS_MAC_AES_GMAC_128;
-    return 0;
-  default:
-    return SMBQ_ERR_INVAL;
-  }
+static bool known_alg(uint16_t alg) {
+  return alg == SMB2_SIGNING_HMAC_SHA256 || alg == SMB2_SIGNING_AES_CMAC ||
+         alg == SMB2_SIGNING_AES_GMAC;
 }
 
 /* The MAC of msg with its Signature field taken as zero (3.1.4.1 step 1),
- * fed in three pieces so the message is neither copied nor modified. HMAC
- * output is truncated to 16 bytes (3.1.4.1, 2.0.2/2.1). */
+ * fed in three pieces so the message is neither copied nor modified. */
 static int compute_sig(uint16_t alg, const uint8_t key[16],
                        const uint8_t *msg, size_t len, uint8_t sig[16]) {
   static const uint8_t zero[SMB2_SIG_SIZE];
-  gnutls_mac_algorithm_t mac;
-  int rc = sig_mac(alg, &mac);
-  if (rc < 0 || !key || !msg)
+  if (!known_alg(alg) || !key || !msg)
     return SMBQ_ERR_INVAL;
   if (len < SMB2_HDR_SIZE)
     return SMBQ_ERR_PROTO;
-  gnutls_hmac_hd_t h;
-  uint8_t nonce[12], full[32];
-  if (gnutls_hmac_init(&h, mac, key, 16) < 0)
-    return SMBQ_ERR_CRYPTO;
-  if (alg == SMB2_SIGNING_AES_GMAC) {
+  uint8_t nonce[12];
+  if (alg == SMB2_SIGNING_AES_GMAC)
     gmac_nonce(msg, nonce);
-    gnutls_hmac_set_nonce(h, nonce, sizeof(nonce));
-  }
-  if (rc >= 0)
-    rc = gnutls_hmac(h, msg, SMB2_SIG_OFFSET);
-  if (rc >= 0)
-    rc = gnutls_hmac(h, zero, SMB2_SIG_SIZE);
-  if (rc >= 0 && len > SMB2_HDR_SIZE)
-    rc = gnutls_hmac(h, msg + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE);
-  gnutls_hmac_deinit(h, full);
-  if (rc >= 0)
-    memcpy(sig, full, SMB2_SIG_SIZE);
-  return rc < 0 ? SMBQ_ERR_CRYPTO : 0;
+  const struct smb2_crypto_buf parts[] = {
+      {msg, SMB2_SIG_OFFSET},
+      {zero, SMB2_SIG_SIZE},
+      {msg + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE},
+  };
+  return smb2_mac(alg, key, alg == SMB2_SIGNING_AES_GMAC ? nonce : NULL,
+                  parts, sizeof(parts) / sizeof(parts[0]), sig);
 }
 
 int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len) {

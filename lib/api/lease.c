@@ -1,0 +1,515 @@
+/* Leases on the API side (MS-SMB2 3.2.5.19): the options, the break
+ * worker that runs the caller's break callback and then acknowledges, and
+ * the handle cache that keeps a closed file open while the lease allows
+ * HANDLE caching (so the lease, and what the caller cached under it,
+ * survives a close and the next open costs no round trip).
+ *
+ * The lease table and its state machine are the core's (core_lease.c);
+ * this file only moves breaks from the I/O thread to the worker, because
+ * the callback may make sync calls (write held-back data) that the I/O
+ * thread must stay free to serve. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/conn_internal.h"
+#include "api/fileops.h"
+#include "api/lease.h"
+#include "smbq_bytes.h"
+
+/* How long a closed file stays open on the server for reuse while its
+ * lease holds READ and HANDLE caching. Long enough for the open-read-
+ * close-open patterns of editors, compilers and file managers; short
+ * enough not to pin server resources for files nobody uses. A break that
+ * takes HANDLE away closes it at once. */
+#define HANDLE_CACHE_MS 30000
+
+/* One break (or local release) waiting for the worker. */
+struct break_item {
+  struct break_item *next;
+  struct core_break b;
+  bool local;               /* we gave the rights up ourselves: no ack */
+};
+
+struct api_breaks {
+  pthread_t thread;
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  struct break_item *head, *tail;
+  bool stop;
+  pthread_mutex_t cache_mu; /* held by whoever closes cached handles of a
+                               tree that might otherwise be disconnected
+                               meanwhile (the worker, tree disconnect) */
+};
+
+static int64_t cache_expire(smbq_conn *c, int64_t now);
+
+/* ---- options --------------------------------------------------------------- */
+
+int smbq_opts_set_leases(smbq_opts *o, int enabled) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->leases_off = !enabled;
+  return 0;
+}
+
+int smbq_opts_set_lease_break_cb(smbq_opts *o, smbq_lease_break_fn cb,
+                                 void *arg) {
+  if (!o)
+    return SMBQ_ERR_INVAL;
+  o->lease_cb = cb;
+  o->lease_arg = arg;
+  return 0;
+}
+
+uint32_t api_lease_client_caps(const smbq_conn *c) {
+  if (c->opts.leases_off)
+    return 0;
+  return SMB2_GLOBAL_CAP_LEASING | SMB2_GLOBAL_CAP_DIRECTORY_LEASING;
+}
+
+/* MS-SMB2 3.2.4.3.8: V2 leases on 3.x, V1 on 2.1, and a batch oplock
+ * where the server leases nothing. */
+static enum core_lease_mode lease_mode(const smbq_conn *c) {
+  if (c->opts.leases_off)
+    return CORE_LEASE_OFF;
+  if (c->dialect == SMB2_DIALECT_202 ||
+      !(c->server_caps & SMB2_GLOBAL_CAP_LEASING))
+    return CORE_LEASE_OPLOCK;
+  return c->dialect == SMB2_DIALECT_210 ? CORE_LEASE_V1 : CORE_LEASE_V2;
+}
+
+/* ---- the worker ------------------------------------------------------------ */
+
+static void enqueue(smbq_conn *c, struct break_item *it) {
+  struct api_breaks *w = c->breaks;
+  pthread_mutex_lock(&w->m);
+  if (w->tail)
+    w->tail->next = it;
+  else
+    w->head = it;
+  w->tail = it;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->m);
+}
+
+static smbq_tree *tree_of(smbq_conn *c, uint32_t tree_id) {
+  pthread_mutex_lock(&c->lock);
+  smbq_tree *t = c->trees;
+  while (t && t->tree_id != tree_id)
+    t = t->next;
+  pthread_mutex_unlock(&c->lock);
+  return t;
+}
+
+static void call_back(smbq_conn *c, smbq_tree *t, const struct core_break *b,
+                      bool local) {
+  if (!c->opts.lease_cb)
+    return;
+  /* SMB2_LEASE_* and SMBQ_CACHE_* are the same bits on purpose */
+  struct smbq_lease_break ev = {
+      .tree = t,
+      .path = b->path,
+      .old_state = b->old_state,
+      .new_state = b->new_state,
+      .is_dir = b->is_dir,
+      .local = local,
+  };
+  c->opts.lease_cb(c->opts.lease_arg, &ev);
+}
+
+struct ack_ctx {
+  smbq_conn *c;
+  struct core_break *b;
+};
+
+static int parse_ack(void *arg, uint32_t status, const uint8_t *msg,
+                     size_t len) {
+  struct ack_ctx *a = arg;
+  core_break_done(a->c->leases, a->b, status ? NULL : msg, len);
+  return api_status_err(status);
+}
+
+/* MS-SMB2 3.2.4.24 (lease) / 3.2.4.23 (oplock): the acknowledgement. A
+ * failure needs no more than settling the state: the server moves on
+ * after its timeout anyway. */
+static void acknowledge(smbq_conn *c, smbq_tree *t, struct core_break *b) {
+  struct smb2_req *r = api_req(c, t, SMB2_OPLOCK_BREAK, 36);
+  long n = r ? core_break_ack_body(b, smb2_req_body(r), smb2_req_body_cap(r))
+             : -1;
+  if (n >= 0) {
+    smb2_req_set_body_len(r, (size_t)n);
+    struct ack_ctx a = {c, b};
+    api_call1(c, r, parse_ack, &a, NULL);
+  } else {
+    smb2_req_free(r);
+  }
+  core_break_done(c->leases, b, NULL, 0); /* no-op once parse_ack ran */
+}
+
+static void handle(smbq_conn *c, struct break_item *it) {
+  struct core_break *b = &it->b;
+  api_cache_lock(c);
+  smbq_tree *t = tree_of(c, b->tree_id);
+  /* 3.2.5.19.2: without HANDLE caching, handles we keep for reuse must be
+   * closed before the acknowledgement */
+  if (!it->local && t && (b->old_state & SMB2_LEASE_HANDLE) &&
+      !(b->new_state & SMB2_LEASE_HANDLE))
+    api_cache_flush_lease(t, b->lease);
+  api_cache_unlock(c);
+  /* the callback may disconnect trees itself: no lock held */
+  call_back(c, t, b, it->local);
+  if (it->local)
+    return;
+  api_cache_lock(c);
+  if (b->ack_required)
+    acknowledge(c, tree_of(c, b->tree_id), b);
+  else
+    core_break_done(c->leases, b, NULL, 0);
+  api_cache_unlock(c);
+}
+
+static void *worker(void *arg) {
+  smbq_conn *c = arg;
+  struct api_breaks *w = c->breaks;
+  for (;;) {
+    api_cache_lock(c);
+    int64_t next = cache_expire(c, smbq_now_ms());
+    api_cache_unlock(c);
+    pthread_mutex_lock(&w->m);
+    if (!w->head && !w->stop) {
+      if (next < 0) {
+        pthread_cond_wait(&w->cv, &w->m);
+      } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = next - smbq_now_ms();
+        if (wait < 0)
+          wait = 0;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+          ts.tv_sec++;
+          ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&w->cv, &w->m, &ts);
+      }
+    }
+    struct break_item *it = w->head;
+    if (it) {
+      w->head = it->next;
+      if (!w->head)
+        w->tail = NULL;
+    }
+    bool stop = w->stop && !it;
+    pthread_mutex_unlock(&w->m);
+    if (stop)
+      return NULL;
+    if (it) {
+      handle(c, it);
+      free(it);
+    }
+  }
+}
+
+/* Runs on the I/O thread (smb2_conn's notify): decode and queue. */
+static void on_notify(void *user, const uint8_t *msg, size_t len,
+                      bool encrypted) {
+  (void)encrypted;
+  smbq_conn *c = user;
+  if (!c->leases || !c->breaks)
+    return;
+  struct break_item *it = calloc(1, sizeof(*it));
+  if (!it)
+    return; /* the server times the break out; nothing is lost */
+  int rc = core_leases_on_notify(c->leases, msg, len, &it->b);
+  if (rc == 1) {
+    enqueue(c, it);
+    return;
+  }
+  free(it);
+  if (rc < 0) {
+    /* not the caller's failure: recorded for smbq_conn_errmsg only */
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->errmsg, sizeof(c->errmsg),
+             "server %s sent a malformed oplock or lease break "
+             "notification (ignored)", c->server);
+    pthread_mutex_unlock(&c->lock);
+  }
+}
+
+void api_leases_env(smbq_conn *c, struct smb2_conn_env *env) {
+  env->notify = on_notify;
+  env->user = c;
+}
+
+static int lease_random(void *user, uint8_t *buf, size_t n) {
+  return conn_random(user, buf, n);
+}
+
+int api_leases_start(smbq_conn *c) {
+  enum core_lease_mode mode = lease_mode(c);
+  if (mode == CORE_LEASE_OFF)
+    return 0;
+  struct api_breaks *w = calloc(1, sizeof(*w));
+  struct core_leases *t = core_leases_new(mode, lease_random, c);
+  if (!w || !t) {
+    free(w);
+    core_leases_free(t);
+    return api_fail(c, SMBQ_ERR_NOMEM, 0, "cannot set up leases");
+  }
+  pthread_mutex_init(&w->m, NULL);
+  pthread_mutex_init(&w->cache_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  c->leases = t;
+  c->breaks = w;
+  int err = pthread_create(&w->thread, NULL, worker, c);
+  if (err) {
+    c->breaks = NULL;
+    c->leases = NULL;
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->m);
+    pthread_mutex_destroy(&w->cache_mu);
+    free(w);
+    core_leases_free(t);
+    return api_fail(c, SMBQ_ERR_NOMEM, 0,
+                    "cannot start the lease break thread: %s",
+                    strerror(err));
+  }
+  return 0;
+}
+
+void api_leases_stop(smbq_conn *c) {
+  struct api_breaks *w = c->breaks;
+  if (!w)
+    return;
+  pthread_mutex_lock(&w->m);
+  w->stop = true;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->m);
+  pthread_join(w->thread, NULL);
+  /* breaks still queued when the connection goes: nothing to ack */
+  while (w->head) {
+    struct break_item *it = w->head;
+    w->head = it->next;
+    if (!it->local)
+      core_break_done(c->leases, &it->b, NULL, 0);
+    free(it);
+  }
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->m);
+  pthread_mutex_destroy(&w->cache_mu);
+  free(w);
+  c->breaks = NULL;
+}
+
+void api_leases_free(smbq_conn *c) {
+  core_leases_free(c->leases);
+  c->leases = NULL;
+}
+
+/* The entry's own path dies with it: the release names the file's. */
+void api_lease_release_file(smbq_file *f) {
+  smbq_conn *c = f->tree->conn;
+  struct core_lease *l = f->lease;
+  f->lease = NULL;
+  if (!l)
+    return;
+  uint32_t held = core_lease_state(c->leases, l);
+  uint32_t gone = core_lease_put(c->leases, l);
+  if (!gone || !held || !c->breaks || !c->opts.lease_cb)
+    return;
+  struct break_item *it = calloc(1, sizeof(*it));
+  if (!it)
+    return;
+  it->local = true;
+  it->b.tree_id = f->tree->tree_id;
+  it->b.old_state = gone;
+  it->b.new_state = 0;
+  snprintf(it->b.path, sizeof(it->b.path), "%s", f->path);
+  for (char *p = it->b.path; *p; p++)
+    if (*p == '\\')
+      *p = '/';
+  enqueue(c, it);
+}
+
+/* ---- handle cache ------------------------------------------------------ */
+
+static bool same_path(const char *a, const char *b) {
+  while (*a == '/' || *a == '\\')
+    a++;
+  while (*b == '/' || *b == '\\')
+    b++;
+  for (; *a && *b; a++, b++) {
+    char x = *a == '\\' ? '/' : *a, y = *b == '\\' ? '/' : *b;
+    if (x >= 'A' && x <= 'Z')
+      x = (char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = (char)(y - 'A' + 'a');
+    if (x != y)
+      return false;
+  }
+  return *a == *b;
+}
+
+/* Whether path names dir or lies below it. */
+static bool under(const char *path, const char *dir) {
+  while (*dir == '/' || *dir == '\\')
+    dir++;
+  if (!*dir)
+    return true;
+  size_t n = strlen(dir);
+  while (*path == '/' || *path == '\\')
+    path++;
+  if (strncasecmp(path, dir, n) != 0)
+    return same_path(path, dir);
+  return path[n] == '\0' || path[n] == '/' || path[n] == '\\';
+}
+
+bool api_cache_put(smbq_file *f) {
+  smbq_conn *c = f->tree->conn;
+  uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+  if (!c->breaks || f->is_dir ||
+      (core_lease_state(c->leases, f->lease) & need) != need ||
+      core_lease_doomed(c->leases, f->lease))
+    return false;
+  f->cached_until_ms = smbq_now_ms() + HANDLE_CACHE_MS;
+  pthread_mutex_lock(&c->lock);
+  f->cache_next = f->tree->cached;
+  f->tree->cached = f;
+  pthread_mutex_unlock(&c->lock);
+  /* the worker's next wake-up may now be earlier */
+  pthread_mutex_lock(&c->breaks->m);
+  pthread_cond_signal(&c->breaks->cv);
+  pthread_mutex_unlock(&c->breaks->m);
+  return true;
+}
+
+/* The access an open with `have` flags gives covers `want`'s. */
+static bool access_covers(unsigned have, unsigned want) {
+  unsigned h = have & 3u, w = want & 3u;
+  return h == w || h == SMBQ_O_RDWR;
+}
+
+smbq_file *api_cache_take(smbq_tree *t, const char *path, unsigned flags) {
+  if (flags & (SMBQ_O_CREAT | SMBQ_O_TRUNC | SMBQ_O_EXCL))
+    return NULL;
+  smbq_conn *c = t->conn;
+  uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+  pthread_mutex_lock(&c->lock);
+  smbq_file **pp = &t->cached;
+  for (; *pp; pp = &(*pp)->cache_next) {
+    smbq_file *f = *pp;
+    if (same_path(f->path, path) && access_covers(f->flags, flags) &&
+        (core_lease_state(c->leases, f->lease) & need) == need) {
+      *pp = f->cache_next;
+      f->cache_next = NULL;
+      pthread_mutex_unlock(&c->lock);
+      return f;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  return NULL;
+}
+
+/* Take the cached files that match out of t's list, then close them
+ * (outside the lock: closing waits for the server). */
+typedef bool (*cache_match_fn)(const smbq_file *f, const void *arg,
+                               int64_t now);
+
+static int64_t cache_close_matching(smbq_tree *t, cache_match_fn match,
+                                    const void *arg, int64_t now) {
+  smbq_conn *c = t->conn;
+  smbq_file *doomed = NULL;
+  int64_t next = -1;
+  pthread_mutex_lock(&c->lock);
+  smbq_file **pp = &t->cached;
+  while (*pp) {
+    smbq_file *f = *pp;
+    if (match(f, arg, now)) {
+      *pp = f->cache_next;
+      f->cache_next = doomed;
+      doomed = f;
+      continue;
+    }
+    if (next < 0 || f->cached_until_ms < next)
+      next = f->cached_until_ms;
+    pp = &f->cache_next;
+  }
+  pthread_mutex_unlock(&c->lock);
+  while (doomed) {
+    smbq_file *f = doomed;
+    doomed = f->cache_next;
+    api_file_close_now(f);
+  }
+  return next;
+}
+
+static bool match_under(const smbq_file *f, const void *arg, int64_t now) {
+  (void)now;
+  return under(f->path, arg);
+}
+
+static bool match_lease(const smbq_file *f, const void *arg, int64_t now) {
+  (void)now;
+  return f->lease == arg;
+}
+
+static bool match_expired(const smbq_file *f, const void *arg, int64_t now) {
+  (void)arg;
+  return f->cached_until_ms <= now;
+}
+
+static bool match_all(const smbq_file *f, const void *arg, int64_t now) {
+  (void)f, (void)arg, (void)now;
+  return true;
+}
+
+void api_cache_flush(smbq_tree *t, const char *path) {
+  if (t->cached)
+    cache_close_matching(t, match_under, path, 0);
+}
+
+void api_cache_flush_lease(smbq_tree *t, const struct core_lease *l) {
+  cache_close_matching(t, match_lease, l, 0);
+}
+
+void api_cache_flush_tree(smbq_tree *t) {
+  cache_close_matching(t, match_all, NULL, 0);
+}
+
+/* Runs on the worker with the cache lock held, so no tree goes away
+ * meanwhile (smbq_tree_disconnect takes it too). */
+static int64_t cache_expire(smbq_conn *c, int64_t now) {
+  int64_t next = -1;
+  uint32_t ids[64];
+  size_t n = 0;
+  pthread_mutex_lock(&c->lock);
+  for (smbq_tree *t = c->trees; t && n < 64; t = t->next)
+    if (t->cached)
+      ids[n++] = t->tree_id;
+  pthread_mutex_unlock(&c->lock);
+  for (size_t i = 0; i < n; i++) {
+    smbq_tree *t = tree_of(c, ids[i]);
+    int64_t nx = t ? cache_close_matching(t, match_expired, NULL, now) : -1;
+    if (nx >= 0 && (next < 0 || nx < next))
+      next = nx;
+  }
+  return next;
+}
+
+void api_cache_lock(smbq_conn *c) {
+  if (c->breaks)
+    pthread_mutex_lock(&c->breaks->cache_mu);
+}
+
+void api_cache_unlock(smbq_conn *c) {
+  if (c->breaks)
+    pthread_mutex_unlock(&c->breaks->cache_mu);
+}

@@ -1,0 +1,48 @@
+/* Leases on the API side (lease.c): options, the break worker and the
+ * handle cache. Not installed. */
+#ifndef SMBQ_API_LEASE_H
+#define SMBQ_API_LEASE_H
+
+#include "api/api.h"
+
+/* Capabilities to offer in NEGOTIATE for leasing (0 when disabled). */
+uint32_t api_lease_client_caps(const smbq_conn *c);
+
+/* Route the core's unsolicited messages (break notifications) here. */
+void api_leases_env(smbq_conn *c, struct smb2_conn_env *env);
+
+/* After NEGOTIATE: make the lease table for the dialect and the server's
+ * capabilities and start the break worker. 0 or SMBQ_ERR_NOMEM. */
+int api_leases_start(smbq_conn *c);
+/* Stop the worker (breaks still queued are dropped: the connection is
+ * going). Call after every tree's cached handles are closed. */
+void api_leases_stop(smbq_conn *c);
+/* Free the table, after the I/O thread stopped. */
+void api_leases_free(smbq_conn *c);
+
+/* Drop f's reference on its lease; when that gives up rights, the break
+ * callback hears of it (a local release, on the worker). */
+void api_lease_release_file(smbq_file *f);
+
+/* ---- handle cache: closed files kept open while READ|HANDLE is held ---- */
+
+/* smbq_close: keep f open for reuse instead (true), or not (false). */
+bool api_cache_put(smbq_file *f);
+/* smbq_open: a cached open of path whose access covers flags (plain
+ * opens only), taken off the cache, or NULL. */
+smbq_file *api_cache_take(smbq_tree *t, const char *path, unsigned flags);
+/* Close the cached opens of path and everything below it (before a
+ * delete or rename: an open handle would keep the name busy). */
+void api_cache_flush(smbq_tree *t, const char *path);
+/* Close the cached opens that use lease l (HANDLE was broken). */
+void api_cache_flush_lease(smbq_tree *t, const struct core_lease *l);
+/* Close every cached open of t (disconnect). */
+void api_cache_flush_tree(smbq_tree *t);
+/* Serialise closing cached handles with a tree's disconnect. */
+void api_cache_lock(smbq_conn *c);
+void api_cache_unlock(smbq_conn *c);
+
+/* file.c: send CLOSE now and free f (the handle cache's real close). */
+int api_file_close_now(smbq_file *f);
+
+#endif
