@@ -70,6 +70,7 @@ static const struct {
      "use --resolve NAME:ADDR"},
     {"no KDC proxy is configured", "--kdc-proxy",
      "use --kdc-proxy REALM=https://HOST/PATH"},
+    {"or list the server's shares", "smbq shares", "smbq shares //%s"},
 };
 
 static void add_flag_hints(char *msg, size_t cap, const char *server) {

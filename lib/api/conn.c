@@ -48,7 +48,7 @@ static int open_child(void *user, enum smbq_tp_kind kind,
               : smbq_tcp_open(&ep, smbq_now_ms(), tp, err, errlen);
 }
 
-/* --transport tcp or quic: that one only; auto: race them (TCP first, or
+/* Transport tcp or quic: that one only; auto: race them (TCP first, or
  * what the transport cache remembers), as conn_policy.c plans. */
 static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
   struct smbq_race_cfg cfg = {.open = open_child, .user = c};

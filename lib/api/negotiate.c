@@ -201,8 +201,8 @@ int conn_negotiate(smbq_conn *c) {
       /* MS-SMB2 2.1: SMB over QUIC carries dialect 3.1.1 only */
       return api_fail(c, rc, status,
                       "%s does not offer SMB 3.1.1, the only dialect SMB "
-                      "over QUIC carries; upgrade the server or use "
-                      "--transport tcp", c->server);
+                      "over QUIC carries; upgrade the server or connect "
+                      "over TCP", c->server);
     return api_fail(c, rc, status, "SMB negotiation with %s failed",
                     c->server);
   }

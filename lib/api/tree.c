@@ -82,8 +82,8 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
     free(t);
     if (rc == SMBQ_ERR_NOENT)
       return api_fail(c, rc, status,
-                      "share '%s' does not exist on %s; list the shares "
-                      "with smbclient -L or check the spelling", share,
+                      "share '%s' does not exist on %s; check the "
+                      "spelling, or list the server's shares", share,
                       c->server);
     return api_fail(c, rc, status, "cannot connect to share \\\\%s\\%s",
                     c->server, share);
