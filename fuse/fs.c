@@ -88,7 +88,8 @@ void fs_fill_entry(struct fs *fs, struct node *n, const struct smbq_stat *s,
                    struct fuse_entry_param *e) {
   nodes_lock(&fs->nodes);
   struct node_cache *c = &n->cache;
-  if (!c->kattr_known) {
+  /* without the writeback cache the kernel takes every reply's size */
+  if (!c->kattr_known || (!fs->writeback && s->type == SMBQ_TYPE_FILE)) {
     c->kattr_known = true;
     c->kmtime_known = true;
     c->ksize = s->size;
@@ -163,6 +164,13 @@ static void reply_lookup(fuse_req_t req, struct fs *fs, struct node *dir,
 
 static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n,
                        const struct smbq_stat *s) {
+  if (!fs->writeback && s->type == SMBQ_TYPE_FILE) {
+    /* the kernel takes the server's size (stale_size in fs_file.c) */
+    nodes_lock(&fs->nodes);
+    if (n->cache.kattr_known)
+      n->cache.ksize = s->size;
+    nodes_unlock(&fs->nodes);
+  }
   struct stat st;
   fs_fill_attr(fs, n, s, &st);
   fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
@@ -245,6 +253,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
     conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   else
     conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+  /* SMB has no set-user-ID bits to drop on write: the kernel need not
+   * ask for security.capability before every write(2), which it does
+   * once the file system answers getxattr (fs_stats.c). */
+  if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
+    conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
   conn->time_gran = 100; /* SMB FILETIME ticks */
 }
 

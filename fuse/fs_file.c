@@ -146,6 +146,43 @@ static void file_info(smbq_file *f, struct smbq_file_info *i) {
     memset(i, 0, sizeof(*i));
 }
 
+/* Whether the kernel's inode of n holds another size than the file that
+ * was just opened (another client changed it after our lookup; a lookup
+ * of a file another client is writing under a WRITE lease sees its size
+ * from before the break our open caused). With the writeback cache the
+ * kernel would go on with its own size: refuse the open with ESTALE,
+ * which makes the kernel look the name up again (LOOKUP_REVAL), where
+ * reply_lookup gives it a new inode, and open that, once. Only while
+ * nothing of ours has the file open (no dirty pages) and not for
+ * O_TRUNC (the kernel truncates its copy itself), nor while READ caching
+ * held all along (nobody else changed the file; a handle libsmbq kept
+ * open reports the attributes of its CREATE, from before our own writes).
+ * Without the writeback cache the kernel takes sizes from the server: its
+ * attributes are only marked stale. */
+static bool stale_size(struct fs *fs, struct node *n, int flags,
+                       const struct smbq_file_info *info, unsigned breaks) {
+  if (flags & O_TRUNC)
+    return false;
+  nodes_lock(&fs->nodes);
+  struct node_cache *c = &n->cache;
+  bool held = (info->cache & SMBQ_CACHE_READ) && c->pages_valid &&
+              c->breaks == breaks;
+  bool differ = !held && c->kattr_known && c->ksize != info->st.size;
+  bool refuse = differ && n->open == 0 && !c->estale_sent;
+  c->estale_sent = refuse;
+  if (differ && !fs->writeback)
+    c->ksize = info->st.size; /* the kernel is about to hear it */
+  nodes_unlock(&fs->nodes);
+  if (!differ)
+    return false;
+  if (!fs->writeback) {
+    /* attributes only (no page is touched): safe inside this open */
+    fuse_lowlevel_notify_inval_inode(fs->se, nodes_ino(&fs->nodes, n), -1, 0);
+    return false;
+  }
+  return refuse;
+}
+
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
@@ -162,6 +199,16 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     free(path);
     return;
   }
+  struct smbq_file_info info;
+  file_info(f, &info);
+  if (info.st.type == SMBQ_TYPE_FILE && stale_size(fs, n, fi->flags, &info, breaks)) {
+    mlog(LOG_DEBUG, "'%s' changed size on the server: ESTALE for a new "
+         "lookup", path);
+    free(path);
+    smbq_close(f);
+    fuse_reply_err(req, ESTALE);
+    return;
+  }
   free(path);
   struct fh *fh = new_fh(fs, n, f);
   if (!fh) {
@@ -170,8 +217,6 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     return;
   }
   fi->fh = (uintptr_t)fh;
-  struct smbq_file_info info;
-  file_info(f, &info);
   set_caching(fs, n, fi, &info, breaks, (fi->flags & O_TRUNC) != 0);
   if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted */
     fs_fh_put(fs, fh);

@@ -214,14 +214,19 @@ struct node *nodes_lookup_renew(struct nodes *t, struct node *dir,
   pthread_mutex_lock(&t->mu);
   *renewed = false;
   struct node *n = *slot(t, dir, name);
+  bool estale = false;
   if (n && n->open == 0 && !n->handles && stale(n, arg)) {
     unhash(t, n);
     n->superseded = true;
+    estale = n->cache.estale_sent;
     n = NULL;
     *renewed = true;
   }
-  if (!n)
+  if (!n) {
     n = new_node(t, dir, name);
+    if (n) /* an open retried after ESTALE is not refused again */
+      n->cache.estale_sent = estale;
+  }
   if (n)
     n->refs++;
   pthread_mutex_unlock(&t->mu);

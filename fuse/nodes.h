@@ -37,6 +37,7 @@ struct node_cache {
   /* With the kernel's writeback cache, the kernel keeps the size and
    * mtime of a cached inode and ignores the server's: what it believes,
    * so a lookup can tell when the server's file changed behind it. */
+  bool estale_sent;       /* an open was refused with ESTALE for this */
   bool kattr_known;
   bool kmtime_known;
   uint64_t ksize;

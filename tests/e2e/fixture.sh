@@ -295,3 +295,52 @@ export_example_env() {
     export SMBQ_CA_FILE=$SMBQ_TEST_PKI/ca.pem SMBQ_RESOLVE=127.0.0.1
   fi
 }
+
+# Put the TCP delay relay ($SMBQ_TCP_RELAY, tests/bench/tcp_delay_relay.c)
+# in front of the fixture's smbd: fixture_tcp_relay ADDR:PORT [OPTIONS...]
+# listens on ADDR:PORT (port 0: a free one) with relay options such as
+# --delay-ms MS (added each way) or --max-queue BYTES. Sets
+# FIXTURE_TCP_RELAY_PID and FIXTURE_TCP_RELAY_PORT (where it listens);
+# returns 1 if it could not listen there (the reason is in
+# $FIXTURE_TCP_RELAY_LOG), so a caller can skip what needs that address.
+# Several relays may run at once; fixture_tcp_relay_stop stops them all
+# (call it from your EXIT trap; the relays also die with this shell).
+# kill -USR1 "$FIXTURE_TCP_RELAY_PID" cuts every relayed connection and
+# refuses new ones, kill -USR2 restores.
+fixture_tcp_relay() {
+  local listen=$1 i
+  shift
+  FIXTURE_TCP_RELAY_N=$((${FIXTURE_TCP_RELAY_N:-0} + 1))
+  local base=$SMBQ_TEST_DIR/tcp_relay.$FIXTURE_TCP_RELAY_N
+  FIXTURE_TCP_RELAY_LOG=$base.log
+  "${SMBQ_TCP_RELAY:?SMBQ_TCP_RELAY must point at tcp_delay_relay}" \
+    --listen "$listen" --target "127.0.0.1:$SMBQ_TEST_PORT" \
+    --port-file "$base.port" "$@" >"$FIXTURE_TCP_RELAY_LOG" 2>&1 &
+  FIXTURE_TCP_RELAY_PID=$!
+  FIXTURE_TCP_RELAY_PIDS+=("$FIXTURE_TCP_RELAY_PID")
+  for i in $(seq 1 100); do
+    [ -s "$base.port" ] && break
+    kill -0 "$FIXTURE_TCP_RELAY_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ ! -s "$base.port" ]; then
+    fixture_tcp_relay_stop_one "$FIXTURE_TCP_RELAY_PID"
+    return 1
+  fi
+  FIXTURE_TCP_RELAY_PORT=$(cat "$base.port")
+}
+
+fixture_tcp_relay_stop_one() { # fixture_tcp_relay_stop_one PID
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Stop every relay fixture_tcp_relay started (each prints its counters to
+# its log as it stops).
+fixture_tcp_relay_stop() {
+  local pid
+  for pid in ${FIXTURE_TCP_RELAY_PIDS[@]+"${FIXTURE_TCP_RELAY_PIDS[@]}"}; do
+    fixture_tcp_relay_stop_one "$pid"
+  done
+  FIXTURE_TCP_RELAY_PIDS=()
+}
