@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/core_lease.h"
+#include "core/core_session.h"
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
 #include "transport/transport.h"
@@ -115,9 +116,9 @@ struct smbq_conn {
   uint16_t cipher;
   uint16_t signing_alg;
   uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
-  struct smb2_sec sec;      /* the session; referenced by every request */
-  struct smb2_sec enc_sec;  /* same keys, encryption forced (for trees
-                               with ENCRYPT_DATA) */
+  struct core_sess sess;    /* the session (core_session.c): its sec is
+                               referenced by every request, its enc_sec
+                               by trees with ENCRYPT_DATA */
   bool large_mtu;
   bool transport_encrypted;   /* QUIC: TLS protects the whole stream */
   bool transport_security;    /* server accepted transport-level security

@@ -116,8 +116,7 @@ void smbq_conn_free(smbq_conn *c) {
   api_leases_stop(c);
   smbq_io_stop(c->io);
   api_leases_free(c);
-  smbq_wipe(&c->sec, sizeof(c->sec));
-  smbq_wipe(&c->enc_sec, sizeof(c->enc_sec));
+  core_sess_clear(&c->sess);
   free(c->spnego_hint);
   api_opts_clear(&c->opts);
   pthread_mutex_destroy(&c->lock);
@@ -165,10 +164,11 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   snprintf(i->transport, sizeof(i->transport), "%s", c->transport);
   snprintf(i->dialect, sizeof(i->dialect), "%s",
            conn_dialect_name(c->dialect));
-  const char *sig = c->sec.sign ? conn_signing_name(c->signing_alg) : "none";
+  const char *sig =
+      c->sess.sec.sign ? conn_signing_name(c->signing_alg) : "none";
   snprintf(i->signing, sizeof(i->signing), "%s", sig);
   snprintf(i->encryption, sizeof(i->encryption), "%s",
-           c->sec.encrypt ? conn_cipher_name(c->cipher) : "none");
+           c->sess.sec.encrypt ? conn_cipher_name(c->cipher) : "none");
   snprintf(i->cipher, sizeof(i->cipher), "%s", conn_cipher_name(c->cipher));
   snprintf(i->auth, sizeof(i->auth), "%s", c->auth_mech);
   i->max_read = c->max_read;

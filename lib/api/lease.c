@@ -164,7 +164,7 @@ static void handle(smbq_conn *c, struct break_item *it) {
   if (it->local)
     return;
   api_cache_lock(c);
-  if (b->ack_required)
+  if (b->ack_required && !core_break_orphaned(c->leases, b))
     acknowledge(c, tree_of(c, b->tree_id), b);
   else
     core_break_done(c->leases, b, NULL, 0);

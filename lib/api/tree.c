@@ -114,7 +114,7 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
 }
 
 int smbq_tree_encrypted(const smbq_tree *t) {
-  return t && (t->encrypt || t->conn->sec.encrypt);
+  return t && (t->encrypt || t->conn->sess.sec.encrypt);
 }
 
 void api_tree_drop(smbq_tree *t) {

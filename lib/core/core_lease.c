@@ -421,6 +421,15 @@ int core_leases_on_notify(struct core_leases *t, const uint8_t *msg,
   return rc;
 }
 
+bool core_break_orphaned(struct core_leases *t, const struct core_break *b) {
+  if (!b->lease)
+    return true;
+  pthread_mutex_lock(&t->lock);
+  bool orphaned = b->lease->refs == 1;
+  pthread_mutex_unlock(&t->lock);
+  return orphaned;
+}
+
 long core_break_ack_body(const struct core_break *b, uint8_t *out,
                          size_t cap) {
   if (b->oplock)

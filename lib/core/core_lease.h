@@ -135,6 +135,11 @@ struct core_break {
 int core_leases_on_notify(struct core_leases *t, const uint8_t *msg,
                           size_t len, struct core_break *b);
 
+/* Whether b's entry has no open left (the break holds the last
+ * reference): closing every open answers a break (MS-SMB2 3.2.5.19.1,
+ * 3.3.4.6), so no acknowledgement is sent for it. */
+bool core_break_orphaned(struct core_leases *t, const struct core_break *b);
+
 /* The acknowledgement's command (SMB2_OPLOCK_BREAK) body for b: writes it
  * to out and returns its length, or a negative error. */
 long core_break_ack_body(const struct core_break *b, uint8_t *out,

@@ -145,6 +145,8 @@ void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms) {
   c->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
 }
 
+int64_t smb2_conn_now(const struct smb2_conn *c) { return c->now_ms; }
+
 size_t smb2_conn_outstanding(const struct smb2_conn *c) {
   return c->n_inflight + c->n_queued;
 }

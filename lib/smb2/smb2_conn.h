@@ -165,6 +165,11 @@ void smb2_conn_abort(struct smb2_conn *c, int err);
  * deadline (ms, absolute) or -1 if none. */
 int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
 
+/* The time the core was last given (by smb2_conn_submit or
+ * smb2_conn_tick): what a completion callback passes when it submits the
+ * next request of a state machine. */
+int64_t smb2_conn_now(const struct smb2_conn *c);
+
 /* Number of requests queued or in flight. */
 size_t smb2_conn_outstanding(const struct smb2_conn *c);
 

@@ -129,6 +129,7 @@ START_TEST(grant_break_ack) {
   ck_assert_uint_eq(smbq_le16_at(ack), 36);
   ck_assert(memcmp(ack + 8, key, 16) == 0);
   ck_assert_uint_eq(smbq_le32_at(ack + 24), 1);
+  ck_assert(!core_break_orphaned(t, &b)); /* the open is still there */
   core_break_done(t, &b, NULL, 0); /* the ack failed: state moves on */
   ck_assert_uint_eq(core_lease_state(t, l), 1);
   /* the break's reference is gone: the open's is the last */
