@@ -440,6 +440,15 @@ SMBQ_EXPORT int smbq_ftruncate(smbq_file *f, uint64_t size);
 SMBQ_EXPORT int smbq_fflush(smbq_file *f);
 /* Close and free the handle (also on error). */
 SMBQ_EXPORT int smbq_close(smbq_file *f);
+/* smbq_close that also tells the file's attributes after the close (st
+ * may be NULL), without a round trip of its own: the CLOSE asks for them
+ * (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB). A handle the library keeps open for
+ * reuse (see "leases") sends no CLOSE: st then has what the handle knows
+ * (its size follows our writes and truncates; write and change times
+ * that our writes made unknown are 0). st->file_id is 0 unless an
+ * smbq_fstat of the handle learnt it. Errors: as smbq_close (the handle
+ * is freed either way; st is filled only on success). */
+SMBQ_EXPORT int smbq_close_stat(smbq_file *f, struct smbq_stat *st);
 
 /* Largest single READ/WRITE the server accepts (for callers that size
  * their own buffers). */
@@ -505,12 +514,69 @@ struct smbq_file_info {
   uint8_t oplock_level;   /* the CREATE reply's OplockLevel: 0 none,
                              1 level II, 8 exclusive, 9 batch, 0xFF lease */
   int created;            /* this open created the file */
-  struct smbq_stat st;    /* attributes the CREATE reply carried (no extra
-                             round trip) */
+  struct smbq_stat st;    /* attributes without an extra round trip: the
+                             CREATE reply's, kept current by this
+                             handle's writes, truncates and smbq_fstat
+                             (also when a kept handle is reused); write
+                             and change times our writes made unknown
+                             are 0 until an smbq_fstat */
 };
 
 /* What an open holds, without a round trip. Errors: SMBQ_ERR_INVAL. */
 SMBQ_EXPORT int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i);
+
+/* ---- small files in one round trip ------------------------------------ */
+
+/* Which members of struct smbq_put_attrs to set. */
+#define SMBQ_PUT_ATIME 0x1u
+#define SMBQ_PUT_MTIME 0x2u
+#define SMBQ_PUT_ATTRIBUTES 0x4u
+
+struct smbq_put_attrs {
+  unsigned set;           /* SMBQ_PUT_* */
+  struct timespec atime;  /* last access */
+  struct timespec mtime;  /* last write (modification) */
+  uint32_t attributes;    /* SMBQ_ATTR_* replacing the file's (0: NORMAL,
+                             none); e.g. SMBQ_ATTR_READONLY, which the
+                             writing handle itself still ignores */
+};
+
+/* With SMBQ_O_* in smbq_put_small's flags: the server writes the data to
+ * stable storage before it answers (an SMB2 FLUSH in the compound). */
+#define SMBQ_PUT_SYNC 0x10000u
+
+/* The most bytes smbq_put_small takes: one WRITE of the connection
+ * (the server's MaxWriteSize, at most 1 MiB). 0 for NULL. */
+SMBQ_EXPORT size_t smbq_put_small_max(const smbq_tree *t);
+
+/* Write a whole small file in one round trip: CREATE, WRITE (none for
+ * len 0), SET_INFO of the times and attributes in attrs (none for NULL or
+ * attrs->set 0), QUERY_INFO of the file id, and CLOSE asking for the
+ * attributes after it, as one related compound (MS-SMB2 3.2.4.1.4).
+ * flags: SMBQ_O_CREAT, SMBQ_O_EXCL, SMBQ_O_TRUNC as for smbq_open (the
+ * data goes at offset 0: without SMBQ_O_TRUNC an existing longer file
+ * keeps its tail), and SMBQ_PUT_SYNC. The times in attrs are set after the
+ * data is written, so they stay. The CREATE carries this connection's
+ * lease key of the file when one of our opens holds a lease on it, so the
+ * call never breaks our own lease.
+ *
+ * Returns 0 once the server acknowledged every byte and the close; then
+ * *st_out (if not NULL) has the attributes from the CLOSE reply and the
+ * file id. Sync: not from an async callback.
+ * Errors: SMBQ_ERR_INVAL (NULL t or path, data NULL with len > 0, len over
+ * smbq_put_small_max, other flags, from a callback), SMBQ_ERR_EXISTS
+ * (SMBQ_O_EXCL and the name exists), SMBQ_ERR_NOENT (no SMBQ_O_CREAT and
+ * no such file, or a missing directory on the path), SMBQ_ERR_ISDIR,
+ * SMBQ_ERR_ACCESS, SMBQ_ERR_BUSY, SMBQ_ERR_NOSPACE (disk full or quota,
+ * also a short write), SMBQ_ERR_NOMEM, and the transport errors of any
+ * call (SMBQ_ERR_CLOSED, SMBQ_ERR_TIMEOUT, ...). A failure after the
+ * CREATE (a WRITE, SET_INFO or FLUSH refused) leaves the file created or
+ * truncated by it with what the server kept of the data: the CLOSE is
+ * still sent (it is in the compound); smbq_conn_errmsg names the step. */
+SMBQ_EXPORT int smbq_put_small(smbq_tree *t, const char *path,
+                               unsigned flags, const void *data, size_t len,
+                               const struct smbq_put_attrs *attrs,
+                               struct smbq_stat *st_out);
 
 /* ---- counters ------------------------------------------------------------ */
 

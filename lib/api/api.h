@@ -8,7 +8,9 @@
 #include <stdint.h>
 
 #include "core/core_lease.h"
+#include "core/core_negotiate.h"
 #include "core/core_session.h"
+#include "core/core_tree.h"
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
 #include "transport/transport.h"
@@ -107,26 +109,11 @@ struct smbq_conn {
   size_t n_err_slots;
   uint64_t err_stamp;
   /* set once while connecting, read-only afterwards */
-  uint16_t dialect;
-  uint32_t server_caps;
-  uint16_t server_security_mode;
-  uint8_t server_guid[16];
-  uint8_t client_guid[16];
-  uint32_t max_read, max_write, max_transact;
-  uint16_t cipher;
-  uint16_t signing_alg;
-  uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
+  struct core_neg neg;      /* what NEGOTIATE settled (core_negotiate.c) */
   struct core_sess sess;    /* the session (core_session.c): its sec is
                                referenced by every request, its enc_sec
                                by trees with ENCRYPT_DATA */
-  bool large_mtu;
   bool transport_encrypted;   /* QUIC: TLS protects the whole stream */
-  bool transport_security;    /* server accepted transport-level security
-                                 (MS-SMB2 2.2.3.1.5): no SMB signing or
-                                 encryption on top */
-  uint8_t *spnego_hint;     /* NEGOTIATE security buffer (owned) */
-  size_t spnego_hint_len;
-  bool validated;           /* FSCTL_VALIDATE_NEGOTIATE_INFO done */
   bool session_valid;
   char auth_mech[16];
   char transport[8];
@@ -143,12 +130,7 @@ struct smbq_conn {
 struct smbq_tree {
   smbq_conn *conn;
   struct smbq_tree *next;
-  uint32_t tree_id;
-  uint32_t share_flags;
-  uint32_t share_caps;
-  uint8_t share_type;
-  bool encrypt;
-  char name[256];
+  struct core_tree core;    /* the share's state (core_tree.c) */
   struct smbq_file *cached; /* closed by the caller, kept open while the
                                lease keeps HANDLE caching (lease.c);
                                guarded by conn->lock */

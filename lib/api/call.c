@@ -100,9 +100,8 @@ struct smb2_req *api_req(smbq_conn *c, smbq_tree *t, uint16_t cmd,
   if (!r)
     return NULL;
   if (c->session_valid)
-    r->sec = (t && t->encrypt && !c->sess.sec.encrypt) ? &c->sess.enc_sec
-                                                       : &c->sess.sec;
-  r->tree_id = t ? t->tree_id : 0;
+    r->sec = t ? core_tree_sec(&t->core) : &c->sess.sec;
+  r->tree_id = t ? t->core.tree_id : 0;
   return r;
 }
 

@@ -117,7 +117,7 @@ void smbq_conn_free(smbq_conn *c) {
   smbq_io_stop(c->io);
   api_leases_free(c);
   core_sess_clear(&c->sess);
-  free(c->spnego_hint);
+  core_neg_clear(&c->neg);
   api_opts_clear(&c->opts);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -163,20 +163,20 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   pthread_mutex_unlock(&c->lock);
   snprintf(i->transport, sizeof(i->transport), "%s", c->transport);
   snprintf(i->dialect, sizeof(i->dialect), "%s",
-           conn_dialect_name(c->dialect));
+           conn_dialect_name(c->neg.dialect));
   const char *sig =
-      c->sess.sec.sign ? conn_signing_name(c->signing_alg) : "none";
+      c->sess.sec.sign ? conn_signing_name(c->neg.signing_alg) : "none";
   snprintf(i->signing, sizeof(i->signing), "%s", sig);
   snprintf(i->encryption, sizeof(i->encryption), "%s",
-           c->sess.sec.encrypt ? conn_cipher_name(c->cipher) : "none");
-  snprintf(i->cipher, sizeof(i->cipher), "%s", conn_cipher_name(c->cipher));
+           c->sess.sec.encrypt ? conn_cipher_name(c->neg.cipher) : "none");
+  snprintf(i->cipher, sizeof(i->cipher), "%s", conn_cipher_name(c->neg.cipher));
   snprintf(i->auth, sizeof(i->auth), "%s", c->auth_mech);
-  i->max_read = c->max_read;
-  i->max_write = c->max_write;
-  i->max_transact = c->max_transact;
+  i->max_read = c->neg.max_read;
+  i->max_write = c->neg.max_write;
+  i->max_transact = c->neg.max_transact;
   i->signing_required =
-      (c->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) != 0;
-  i->transport_security = c->transport_security;
+      (c->neg.server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) != 0;
+  i->transport_security = c->neg.transport_security;
   pthread_mutex_lock(&c->lock); /* migration may update tls */
   snprintf(i->tls_version, sizeof(i->tls_version), "%s", c->tls.version);
   snprintf(i->tls_cipher, sizeof(i->tls_cipher), "%s", c->tls.cipher);

@@ -21,9 +21,6 @@ int conn_session_setup(smbq_conn *c);
  * (the connection is going: the server ends the tree with it). */
 void api_tree_drop(smbq_tree *t);
 
-/* tree.c: FSCTL_VALIDATE_NEGOTIATE_INFO for 3.0/3.0.2 (3.2.5.5). */
-int conn_validate_negotiate(smbq_conn *c, smbq_tree *t);
-
 /* Tell the options' event callback (if any) about ev. */
 void conn_report(smbq_conn *c, enum smbq_event ev);
 

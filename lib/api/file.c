@@ -7,6 +7,7 @@
 
 #include "api/fileops.h"
 #include "api/conn_internal.h"
+#include "api/file_ext.h"
 #include "api/lease.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
@@ -26,7 +27,7 @@ static int parse_create(void *ctx, uint32_t status, const uint8_t *msg,
   return smb2_decode_create_rsp(msg, len, out);
 }
 
-static uint32_t open_disposition(unsigned flags) {
+uint32_t api_open_disposition(unsigned flags) {
   if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_EXCL))
     return SMB2_FILE_CREATE;
   if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_TRUNC))
@@ -103,12 +104,94 @@ static uint32_t lease_want(unsigned flags) {
   return (flags & 3u) ? want | SMB2_LEASE_WRITE : want;
 }
 
+/* What a handle knows of its file's attributes, kept current (the
+ * smbq_file a caller holds is the first member: file.c allocates every
+ * smbq_file this way). The CREATE reply gives them; a WRITE or a
+ * truncate through the handle moves the size (known) and the server's
+ * change and write times (not known until the server is asked: a QUERY_INFO
+ * or the CLOSE reply). A handle the handle cache hands out again goes on
+ * with what it knew, so smbq_file_get_info does not report the CREATE
+ * reply of an open made long before. */
+struct file_ext {
+  struct smbq_file f;
+  pthread_mutex_t mu;     /* the I/O thread updates st on completions */
+  struct smbq_stat st;
+  bool times_known;       /* st's write and change times are the server's */
+};
+
+static struct file_ext *file_ext(smbq_file *f) {
+  return (struct file_ext *)f;
+}
+
+static void stat_from_create(const struct smb2_create_rsp *cr,
+                             struct smbq_stat *st) {
+  memset(st, 0, sizeof(*st));
+  st->type = (cr->attributes & SMB2_ATTR_DIRECTORY) ? SMBQ_TYPE_DIR
+                                                    : SMBQ_TYPE_FILE;
+  st->size = cr->end_of_file;
+  st->alloc_size = cr->allocation_size;
+  st->attributes = cr->attributes;
+  st->btime = api_filetime_to_ts(cr->times.creation);
+  st->atime = api_filetime_to_ts(cr->times.last_access);
+  st->mtime = api_filetime_to_ts(cr->times.last_write);
+  st->ctime = api_filetime_to_ts(cr->times.change);
+}
+
+void api_close_rsp_stat(const struct smb2_close_rsp *r, struct smbq_stat *st) {
+  memset(st, 0, sizeof(*st));
+  st->type = (r->attributes & SMB2_ATTR_DIRECTORY) ? SMBQ_TYPE_DIR
+                                                   : SMBQ_TYPE_FILE;
+  st->size = r->end_of_file;
+  st->alloc_size = r->allocation_size;
+  st->attributes = r->attributes;
+  st->btime = api_filetime_to_ts(r->times.creation);
+  st->atime = api_filetime_to_ts(r->times.last_access);
+  st->mtime = api_filetime_to_ts(r->times.last_write);
+  st->ctime = api_filetime_to_ts(r->times.change);
+}
+
+/* Our own WRITE (end: its end offset) or truncate (to `size`) went
+ * through: the size is known, the server's times moved on. */
+static void note_size(smbq_file *f, uint64_t size, bool grow_only) {
+  struct file_ext *x = file_ext(f);
+  pthread_mutex_lock(&x->mu);
+  if (!grow_only || size > x->st.size)
+    x->st.size = size;
+  x->times_known = false;
+  pthread_mutex_unlock(&x->mu);
+}
+
+/* The server told us the attributes (QUERY_INFO). */
+static void note_stat(smbq_file *f, const struct smbq_stat *st) {
+  struct file_ext *x = file_ext(f);
+  pthread_mutex_lock(&x->mu);
+  x->st = *st;
+  x->times_known = true;
+  pthread_mutex_unlock(&x->mu);
+}
+
+/* What the handle knows; times it does not know are 0. */
+static void known_stat(smbq_file *f, struct smbq_stat *st) {
+  struct file_ext *x = file_ext(f);
+  pthread_mutex_lock(&x->mu);
+  *st = x->st;
+  if (!x->times_known) {
+    st->mtime = (struct timespec){0, 0};
+    st->ctime = (struct timespec){0, 0};
+  }
+  pthread_mutex_unlock(&x->mu);
+}
+
 static smbq_file *new_file(smbq_tree *t, const char *path, unsigned flags,
                            struct core_lease *lease,
                            const struct smb2_create_rsp *cr) {
-  smbq_file *f = calloc(1, sizeof(*f));
-  if (!f)
+  struct file_ext *x = calloc(1, sizeof(*x));
+  if (!x)
     return NULL;
+  pthread_mutex_init(&x->mu, NULL);
+  stat_from_create(cr, &x->st);
+  x->times_known = true;
+  smbq_file *f = &x->f;
   f->tree = t;
   memcpy(f->file_id, cr->file_id, 16);
   snprintf(f->path, sizeof(f->path), "%s", path);
@@ -138,39 +221,52 @@ static int parse_open(void *arg, uint32_t status, const uint8_t *msg,
   return rc;
 }
 
+/* One CREATE of path with the file's lease key. */
+static int open_once(smbq_tree *t, const char *path, unsigned flags,
+                     struct open_ctx *o, uint32_t *status) {
+  smbq_conn *c = t->conn;
+  o->lease = core_lease_get(c->leases, t->core.tree_id, path, false);
+  struct api_create_spec spec = {
+      .access = open_access(flags),
+      .disposition = api_open_disposition(flags),
+      .options = SMB2_FILE_NON_DIRECTORY_FILE,
+      .attributes = SMB2_ATTR_NORMAL,
+      .lease = o->lease,
+      .lease_want = lease_want(flags),
+  };
+  struct smb2_req *r = api_create_req(t, path, &spec);
+  if (!r) {
+    core_lease_put(c->leases, o->lease);
+    return api_fail(c, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
+  }
+  int rc = api_call1(c, r, parse_open, o, status);
+  if (rc < 0)
+    core_lease_put(c->leases, o->lease);
+  return rc;
+}
+
+/* Every open asks the server (the name is the server's to resolve: a
+ * handle we keep open may have been renamed away by another client, which
+ * a server need not tell us). */
 int smbq_open(smbq_tree *t, const char *path, unsigned flags,
               smbq_file **out) {
   if (!t || !path || !out)
     return SMBQ_ERR_INVAL;
   smbq_conn *c = t->conn;
-  /* A handle kept open under a lease with HANDLE caching: no round trip */
-  smbq_file *f = api_cache_take(t, path, flags);
-  if (f) {
-    *out = f;
-    return 0;
-  }
   struct open_ctx o = {.c = c};
-  o.lease = core_lease_get(c->leases, t->tree_id, path, false);
-  struct api_create_spec spec = {
-      .access = open_access(flags),
-      .disposition = open_disposition(flags),
-      .options = SMB2_FILE_NON_DIRECTORY_FILE,
-      .attributes = SMB2_ATTR_NORMAL,
-      .lease = o.lease,
-      .lease_want = lease_want(flags),
-  };
-  struct smb2_req *r = api_create_req(t, path, &spec);
-  if (!r) {
-    core_lease_put(c->leases, o.lease);
-    return api_fail(c, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
-  }
   uint32_t status = 0;
-  int rc = api_call1(c, r, parse_open, &o, &status);
-  if (rc < 0) {
-    core_lease_put(c->leases, o.lease);
-    return api_fail(c, rc, status, "cannot open '%s'", path);
+  int rc = open_once(t, path, flags, &o, &status);
+  /* MS-SMB2 3.3.5.9.8: our key for this name belongs to another file (the
+   * one we knew was renamed or deleted behind our back): forget the
+   * name's entry and open with a new key */
+  if (rc < 0 && status == NT_STATUS_INVALID_PARAMETER && c->leases &&
+      core_leases_mode(c->leases) >= CORE_LEASE_V1) {
+    core_lease_doom(c->leases, t->core.tree_id, path);
+    rc = open_once(t, path, flags, &o, &status);
   }
-  f = new_file(t, path, flags, o.lease, &o.rsp);
+  if (rc < 0)
+    return api_fail(c, rc, status, "cannot open '%s'", path);
+  smbq_file *f = new_file(t, path, flags, o.lease, &o.rsp);
   if (!f) {
     struct smbq_file tmp = {.tree = t, .lease = o.lease};
     memcpy(tmp.file_id, o.rsp.file_id, 16);
@@ -181,35 +277,75 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
   return 0;
 }
 
-/* The real CLOSE. f is freed unless it is a caller's stack copy (see
- * smbq_open's allocation failure): only heap files have a path. */
-int api_file_close_now(smbq_file *f) {
-  smbq_conn *c = f->tree->conn;
-  struct smb2_req *r = api_req(c, f->tree, SMB2_CLOSE, 24);
-  int rc = SMBQ_ERR_NOMEM;
-  uint32_t status = 0;
-  if (r) {
-    smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(
-                                 smb2_req_body(r), 24, 0, f->file_id));
-    rc = api_call1(c, r, NULL, NULL, &status);
+struct close_ctx {
+  struct smbq_stat *st;
+  bool got;
+};
+
+static int parse_close(void *arg, uint32_t status, const uint8_t *msg,
+                       size_t len) {
+  struct close_ctx *cc = arg;
+  int rc = api_status_err(status);
+  if (status && !rc)
+    rc = SMBQ_ERR_PROTO;
+  struct smb2_close_rsp r;
+  if (rc == 0 && cc->st && smb2_decode_close_rsp(msg, len, &r) == 0 &&
+      (r.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB)) {
+    api_close_rsp_stat(&r, cc->st);
+    cc->got = true;
   }
-  if (rc < 0 && f->path[0])
-    api_fail(c, rc, status, "closing '%s' failed", f->path);
-  api_lease_release_file(f);
-  if (f->path[0])
-    free(f);
   return rc;
 }
 
-int smbq_close(smbq_file *f) {
+/* The real CLOSE; with st, the attributes after it (POSTQUERY_ATTRIB;
+ * what the handle knew if the server sent none). f is freed unless it is
+ * a caller's stack copy (see smbq_open's allocation failure): only heap
+ * files have a path. */
+static int close_now(smbq_file *f, struct smbq_stat *st) {
+  smbq_conn *c = f->tree->conn;
+  bool heap = f->path[0] != '\0';
+  struct smb2_req *r = api_req(c, f->tree, SMB2_CLOSE, 24);
+  int rc = SMBQ_ERR_NOMEM;
+  uint32_t status = 0;
+  struct close_ctx cc = {.st = heap ? st : NULL};
+  if (r) {
+    uint16_t flags = cc.st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
+    smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(
+                                 smb2_req_body(r), 24, flags, f->file_id));
+    rc = api_call1(c, r, parse_close, &cc, &status);
+  }
+  if (rc < 0 && heap)
+    api_fail(c, rc, status, "closing '%s' failed", f->path);
+  if (rc == 0 && cc.st) {
+    uint64_t id = file_ext(f)->st.file_id; /* CLOSE has none */
+    if (!cc.got)
+      known_stat(f, cc.st);
+    cc.st->file_id = id;
+  }
+  api_lease_release_file(f);
+  if (heap) {
+    pthread_mutex_destroy(&file_ext(f)->mu);
+    free(file_ext(f));
+  }
+  return rc;
+}
+
+int api_file_close_now(smbq_file *f) { return close_now(f, NULL); }
+
+int smbq_close_stat(smbq_file *f, struct smbq_stat *st) {
   if (!f)
     return SMBQ_ERR_INVAL;
   /* Every write was acknowledged already: keeping the handle open under
-   * HANDLE caching holds nothing back from the server. */
+   * HANDLE caching holds nothing back from the server. Its lease keeps
+   * others from changing the file: what it knows is current. */
+  if (st)
+    known_stat(f, st);
   if (api_cache_put(f))
     return 0;
-  return api_file_close_now(f);
+  return close_now(f, st);
 }
+
+int smbq_close(smbq_file *f) { return smbq_close_stat(f, NULL); }
 
 int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
   if (!f || !i)
@@ -221,21 +357,13 @@ int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
   i->lease_version = core_lease_version(c->leases, f->lease);
   i->oplock_level = cr->oplock_level;
   i->created = cr->create_action == SMB2_FILE_CREATED;
-  i->st.type = (cr->attributes & SMB2_ATTR_DIRECTORY) ? SMBQ_TYPE_DIR
-                                                      : SMBQ_TYPE_FILE;
-  i->st.size = cr->end_of_file;
-  i->st.alloc_size = cr->allocation_size;
-  i->st.attributes = cr->attributes;
-  i->st.btime = api_filetime_to_ts(cr->times.creation);
-  i->st.atime = api_filetime_to_ts(cr->times.last_access);
-  i->st.mtime = api_filetime_to_ts(cr->times.last_write);
-  i->st.ctime = api_filetime_to_ts(cr->times.change);
+  known_stat(f, &i->st);
   return 0;
 }
 
 size_t smbq_file_io_size(const smbq_file *f) {
   smbq_conn *c = f->tree->conn;
-  size_t m = c->max_read < c->max_write ? c->max_read : c->max_write;
+  size_t m = c->neg.max_read < c->neg.max_write ? c->neg.max_read : c->neg.max_write;
   return m < IO_CHUNK ? m : IO_CHUNK;
 }
 
@@ -270,6 +398,8 @@ static void op_finish(struct rw_op *op) {
   smbq_conn *c = op->f->tree->conn;
   ssize_t res = op->err ? op->err
                         : (ssize_t)(op->write ? op->len : op->done_to);
+  if (op->write && (op->err == 0 || op->err == SMBQ_ERR_NOSPACE))
+    note_size(op->f, op->off + op->len, true); /* NOSPACE: maybe some */
   if (op->err)
     api_fail(c, op->err, op->status, "%s '%s' at offset %llu failed",
              op->write ? "writing" : "reading", op->f->path,
@@ -494,9 +624,11 @@ int smbq_ftruncate(smbq_file *f, uint64_t size) {
     return SMBQ_ERR_NOMEM;
   uint32_t status = 0;
   int rc = api_call1(f->tree->conn, r, NULL, NULL, &status);
-  return rc < 0 ? api_fail(f->tree->conn, rc, status,
-                           "truncating '%s' failed", f->path)
-                : 0;
+  if (rc < 0)
+    return api_fail(f->tree->conn, rc, status, "truncating '%s' failed",
+                    f->path);
+  note_size(f, size, false);
+  return 0;
 }
 
 int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
@@ -509,7 +641,8 @@ int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
     return SMBQ_ERR_NOMEM;
   uint32_t status = 0;
   int rc = api_call1(f->tree->conn, r, api_parse_all_info, st, &status);
-  return rc < 0 ? api_fail(f->tree->conn, rc, status, "cannot stat '%s'",
-                           f->path)
-                : 0;
+  if (rc < 0)
+    return api_fail(f->tree->conn, rc, status, "cannot stat '%s'", f->path);
+  note_stat(f, st);
+  return 0;
 }

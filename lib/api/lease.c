@@ -19,12 +19,14 @@
 #include "api/lease.h"
 #include "smbq_bytes.h"
 
-/* How long a closed file stays open on the server for reuse while its
- * lease holds READ and HANDLE caching. Long enough for the open-read-
- * close-open patterns of editors, compilers and file managers; short
- * enough not to pin server resources for files nobody uses. A break that
- * takes HANDLE away closes it at once. */
-#define HANDLE_CACHE_MS 30000
+/* How long a closed file stays open on the server while its lease holds
+ * READ and HANDLE caching: the lease, and so what the caller cached under
+ * it, survives the open-read-close-open patterns of editors, compilers
+ * and file managers. Short, because a server that does not break HANDLE
+ * caching when another client deletes the file (Samba before 4.20 does
+ * not; MS-FSA says it should) leaves that delete pending until we close.
+ * A break that takes HANDLE away closes it at once. */
+#define HANDLE_CACHE_MS 5000
 
 /* One break (or local release) waiting for the worker. */
 struct break_item {
@@ -75,10 +77,10 @@ uint32_t api_lease_client_caps(const smbq_conn *c) {
 static enum core_lease_mode lease_mode(const smbq_conn *c) {
   if (c->opts.leases_off)
     return CORE_LEASE_OFF;
-  if (c->dialect == SMB2_DIALECT_202 ||
-      !(c->server_caps & SMB2_GLOBAL_CAP_LEASING))
+  if (c->neg.dialect == SMB2_DIALECT_202 ||
+      !(c->neg.server_caps & SMB2_GLOBAL_CAP_LEASING))
     return CORE_LEASE_OPLOCK;
-  return c->dialect == SMB2_DIALECT_210 ? CORE_LEASE_V1 : CORE_LEASE_V2;
+  return c->neg.dialect == SMB2_DIALECT_210 ? CORE_LEASE_V1 : CORE_LEASE_V2;
 }
 
 /* ---- the worker ------------------------------------------------------------ */
@@ -98,7 +100,7 @@ static void enqueue(smbq_conn *c, struct break_item *it) {
 static smbq_tree *tree_of(smbq_conn *c, uint32_t tree_id) {
   pthread_mutex_lock(&c->lock);
   smbq_tree *t = c->trees;
-  while (t && t->tree_id != tree_id)
+  while (t && t->core.tree_id != tree_id)
     t = t->next;
   pthread_mutex_unlock(&c->lock);
   return t;
@@ -149,23 +151,23 @@ static void acknowledge(smbq_conn *c, smbq_tree *t, struct core_break *b) {
   core_break_done(c->leases, b, NULL, 0); /* no-op once parse_ack ran */
 }
 
+/* MS-SMB2 3.2.5.19.2: the caller writes what it held back and drops
+ * what it cached (the callback), handles kept for reuse are closed when
+ * HANDLE goes, then the acknowledgement (none when no open is left:
+ * closing answers the break). */
 static void handle(smbq_conn *c, struct break_item *it) {
   struct core_break *b = &it->b;
-  api_cache_lock(c);
-  smbq_tree *t = tree_of(c, b->tree_id);
-  /* 3.2.5.19.2: without HANDLE caching, handles we keep for reuse must be
-   * closed before the acknowledgement */
-  if (!it->local && t && (b->old_state & SMB2_LEASE_HANDLE) &&
-      !(b->new_state & SMB2_LEASE_HANDLE))
-    api_cache_flush_lease(t, b->lease);
-  api_cache_unlock(c);
   /* the callback may disconnect trees itself: no lock held */
-  call_back(c, t, b, it->local);
+  call_back(c, tree_of(c, b->tree_id), b, it->local);
   if (it->local)
     return;
   api_cache_lock(c);
+  smbq_tree *t = tree_of(c, b->tree_id);
+  if (t && (b->old_state & SMB2_LEASE_HANDLE) &&
+      !(b->new_state & SMB2_LEASE_HANDLE))
+    api_cache_flush_lease(t, b->lease);
   if (b->ack_required && !core_break_orphaned(c->leases, b))
-    acknowledge(c, tree_of(c, b->tree_id), b);
+    acknowledge(c, t, b);
   else
     core_break_done(c->leases, b, NULL, 0);
   api_cache_unlock(c);
@@ -329,7 +331,7 @@ void api_lease_release_file(smbq_file *f) {
   if (!it)
     return;
   it->local = true;
-  it->b.tree_id = f->tree->tree_id;
+  it->b.tree_id = f->tree->core.tree_id;
   it->b.old_state = gone;
   it->b.new_state = 0;
   snprintf(it->b.path, sizeof(it->b.path), "%s", f->path);
@@ -375,7 +377,10 @@ static bool under(const char *path, const char *dir) {
 bool api_cache_put(smbq_file *f) {
   smbq_conn *c = f->tree->conn;
   uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+  /* an oplock belongs to one open: our own next open of the file would
+   * break a kept one, so only a lease (shared by our opens) is kept */
   if (!c->breaks || f->is_dir ||
+      core_leases_mode(c->leases) < CORE_LEASE_V1 ||
       (core_lease_state(c->leases, f->lease) & need) != need ||
       core_lease_doomed(c->leases, f->lease))
     return false;
@@ -389,33 +394,6 @@ bool api_cache_put(smbq_file *f) {
   pthread_cond_signal(&c->breaks->cv);
   pthread_mutex_unlock(&c->breaks->m);
   return true;
-}
-
-/* The access an open with `have` flags gives covers `want`'s. */
-static bool access_covers(unsigned have, unsigned want) {
-  unsigned h = have & 3u, w = want & 3u;
-  return h == w || h == SMBQ_O_RDWR;
-}
-
-smbq_file *api_cache_take(smbq_tree *t, const char *path, unsigned flags) {
-  if (flags & (SMBQ_O_CREAT | SMBQ_O_TRUNC | SMBQ_O_EXCL))
-    return NULL;
-  smbq_conn *c = t->conn;
-  uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
-  pthread_mutex_lock(&c->lock);
-  smbq_file **pp = &t->cached;
-  for (; *pp; pp = &(*pp)->cache_next) {
-    smbq_file *f = *pp;
-    if (same_path(f->path, path) && access_covers(f->flags, flags) &&
-        (core_lease_state(c->leases, f->lease) & need) == need) {
-      *pp = f->cache_next;
-      f->cache_next = NULL;
-      pthread_mutex_unlock(&c->lock);
-      return f;
-    }
-  }
-  pthread_mutex_unlock(&c->lock);
-  return NULL;
 }
 
 /* Take the cached files that match out of t's list, then close them
@@ -493,7 +471,7 @@ static int64_t cache_expire(smbq_conn *c, int64_t now) {
   pthread_mutex_lock(&c->lock);
   for (smbq_tree *t = c->trees; t && n < 64; t = t->next)
     if (t->cached)
-      ids[n++] = t->tree_id;
+      ids[n++] = t->core.tree_id;
   pthread_mutex_unlock(&c->lock);
   for (size_t i = 0; i < n; i++) {
     smbq_tree *t = tree_of(c, ids[i]);

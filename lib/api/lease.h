@@ -24,13 +24,12 @@ void api_leases_free(smbq_conn *c);
  * callback hears of it (a local release, on the worker). */
 void api_lease_release_file(smbq_file *f);
 
-/* ---- handle cache: closed files kept open while READ|HANDLE is held ---- */
+/* ---- handle cache: closed files kept open while READ|HANDLE is held, so
+ * that their lease (and what the caller cached under it) lives on ---- */
 
-/* smbq_close: keep f open for reuse instead (true), or not (false). */
+/* smbq_close: keep f open (its lease alive) for a while instead (true),
+ * or not (false). */
 bool api_cache_put(smbq_file *f);
-/* smbq_open: a cached open of path whose access covers flags (plain
- * opens only), taken off the cache, or NULL. */
-smbq_file *api_cache_take(smbq_tree *t, const char *path, unsigned flags);
 /* Close the cached opens of path and everything below it (before a
  * delete or rename: an open handle would keep the name busy). */
 void api_cache_flush(smbq_tree *t, const char *path);

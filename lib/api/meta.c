@@ -183,7 +183,7 @@ int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv) {
   uint32_t status;
   int rc = path_compound(t, "", &spec, q, parse_fs_size, sv, &status);
   return rc < 0 ? api_fail(t->conn, rc, status,
-                           "cannot read the size of share '%s'", t->name)
+                           "cannot read the size of share '%s'", t->core.share)
                 : 0;
 }
 
@@ -194,7 +194,7 @@ static int lease_compound(smbq_tree *t, const char *path,
                           struct api_create_spec *spec, struct smb2_req *mid,
                           uint32_t *status) {
   struct core_leases *leases = t->conn->leases;
-  spec->lease = core_lease_find(leases, t->tree_id, path);
+  spec->lease = core_lease_find(leases, t->core.tree_id, path);
   spec->lease_want = core_lease_state(leases, spec->lease);
   int rc = path_compound(t, path, spec, mid, NULL, NULL, status);
   core_lease_put(leases, spec->lease);
@@ -235,7 +235,7 @@ static int delete_path(smbq_tree *t, const char *path, uint32_t options,
   uint32_t status;
   int rc = lease_compound(t, path, &spec, si, &status);
   if (rc == 0)
-    core_lease_doom(t->conn->leases, t->tree_id, path);
+    core_lease_doom(t->conn->leases, t->core.tree_id, path);
   return rc < 0 ? api_fail(t->conn, rc, status, "cannot remove %s '%s'",
                            what, path)
                 : 0;
@@ -281,8 +281,8 @@ int smbq_rename(smbq_tree *t, const char *from, const char *to,
   uint32_t status;
   int rc = lease_compound(t, from, &spec, si, &status);
   if (rc == 0) { /* the replaced file's key must not pass to the moved */
-    core_lease_doom(t->conn->leases, t->tree_id, to);
-    core_lease_rename(t->conn->leases, t->tree_id, from, to);
+    core_lease_doom(t->conn->leases, t->core.tree_id, to);
+    core_lease_rename(t->conn->leases, t->core.tree_id, from, to);
   }
   return rc < 0 ? api_fail(t->conn, rc, status,
                            "cannot rename '%s' to '%s'", from, to)

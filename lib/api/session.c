@@ -51,7 +51,7 @@ struct offer {
 
 static int read_hint(smbq_conn *c, struct offer *of) {
   struct spnego_init_hint hint;
-  if (spnego_parse_hint(c->spnego_hint, c->spnego_hint_len, &hint) < 0)
+  if (spnego_parse_hint(c->neg.spnego_hint, c->neg.spnego_hint_len, &hint) < 0)
     return api_fail(c, SMBQ_ERR_PROTO, 0,
                     "malformed SPNEGO hint in the negotiate reply of %s",
                     c->server);
@@ -169,11 +169,11 @@ static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
   struct sess_run r = {.c = c};
   r.cfg = (struct core_sess_cfg){
       .server = c->server,
-      .dialect = c->dialect,
-      .preauth = c->preauth,
-      .cipher = c->cipher,
-      .signing_alg = c->signing_alg,
-      .transport_security = c->transport_security,
+      .dialect = c->neg.dialect,
+      .preauth = c->neg.preauth,
+      .cipher = c->neg.cipher,
+      .signing_alg = c->neg.signing_alg,
+      .transport_security = c->neg.transport_security,
       .want_encrypt = c->opts.encrypt,
       .allow_guest = c->opts.allow_guest,
       .n_mechs = n,

@@ -126,7 +126,7 @@ static int pipe_transceive(struct rpc_pipe *p, const uint8_t *in,
 }
 
 static int pipe_read(struct rpc_pipe *p, struct pipe_io *io) {
-  uint32_t want = p->c->max_read < PIPE_READ_MAX ? p->c->max_read
+  uint32_t want = p->c->neg.max_read < PIPE_READ_MAX ? p->c->neg.max_read
                                                  : PIPE_READ_MAX;
   struct smb2_req *r = api_req(p->c, p->t, SMB2_READ, 49);
   if (!r)

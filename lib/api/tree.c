@@ -1,50 +1,13 @@
-/* TREE_CONNECT / TREE_DISCONNECT and the 3.0/3.0.2 negotiate validation
- * (MS-SMB2 3.2.4.2.4, 3.2.5.5, 3.2.5.14.12). */
+/* Trees, the API side: the handle, its place in the connection's list,
+ * and sync wrappers over the core's tree state machine (core_tree.c:
+ * TREE_CONNECT, the share's encryption policy, the 3.0/3.0.2 negotiate
+ * validation; MS-SMB2 3.2.4.2.4, 3.2.5.5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/conn_internal.h"
 #include "api/lease.h"
-#include "smb2/smb2_pdu.h"
-#include "smbq_bytes.h"
-#include "smbq_utf16.h"
-
-static int parse_tree(void *ctx, uint32_t status, const uint8_t *msg,
-                      size_t len) {
-  smbq_tree *t = ctx;
-  if (status)
-    return api_status_err(status) ? api_status_err(status) : SMBQ_ERR_PROTO;
-  struct smb2_tree_connect_rsp r;
-  int rc = smb2_decode_tree_connect_rsp(msg, len, &r);
-  if (rc < 0)
-    return rc;
-  t->tree_id = smbq_le32_at(msg + 36);
-  t->share_flags = r.share_flags;
-  t->share_caps = r.capabilities;
-  t->share_type = r.share_type;
-  return 0;
-}
-
-static struct smb2_req *build_tree_connect(smbq_conn *c, const char *share) {
-  char unc[600];
-  snprintf(unc, sizeof(unc), "\\\\%s\\%s", c->server, share);
-  uint8_t *path;
-  size_t plen;
-  if (smbq_utf8_to_utf16le(unc, &path, &plen) < 0)
-    return NULL;
-  struct smb2_req *r = api_req(c, NULL, SMB2_TREE_CONNECT, 8 + plen);
-  long n = r ? smb2_encode_tree_connect_req(smb2_req_body(r),
-                                             smb2_req_body_cap(r), path, plen)
-             : -1;
-  free(path);
-  if (n < 0) {
-    smb2_req_free(r);
-    return NULL;
-  }
-  smb2_req_set_body_len(r, (size_t)n);
-  return r;
-}
 
 static void link_tree(smbq_conn *c, smbq_tree *t) {
   pthread_mutex_lock(&c->lock);
@@ -63,6 +26,49 @@ static void unlink_tree(smbq_conn *c, smbq_tree *t) {
   pthread_mutex_unlock(&c->lock);
 }
 
+/* Run one step of the core's tree machine on the I/O thread and wait. */
+struct tree_run {
+  smbq_tree *t;
+  struct core_tree_cfg cfg;  /* connect; NULL sec: disconnect */
+  bool connect;
+  int start_rc;
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool done;
+};
+
+static void tree_done(void *arg, struct core_tree *ct) {
+  (void)ct;
+  struct tree_run *r = arg;
+  pthread_mutex_lock(&r->m);
+  r->done = true;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->m);
+}
+
+static void tree_kick(void *arg, struct smb2_conn *core) {
+  struct tree_run *r = arg;
+  struct core_tree *ct = &r->t->core;
+  r->start_rc = r->connect
+                    ? core_tree_connect(ct, core, &r->cfg, tree_done, r)
+                    : core_tree_disconnect(ct, core, tree_done, r);
+}
+
+static int tree_run(smbq_conn *c, struct tree_run *r) {
+  pthread_mutex_init(&r->m, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  int rc = smbq_io_run(c->io, tree_kick, r);
+  if (rc == 0 && r->start_rc == 0) {
+    pthread_mutex_lock(&r->m);
+    while (!r->done)
+      pthread_cond_wait(&r->cv, &r->m);
+    pthread_mutex_unlock(&r->m);
+  }
+  pthread_mutex_destroy(&r->m);
+  pthread_cond_destroy(&r->cv);
+  return rc < 0 ? rc : r->start_rc;
+}
+
 int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
   if (!c || !share || !share[0] || !out || !c->session_valid)
     return SMBQ_ERR_INVAL;
@@ -70,51 +76,33 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
   if (!t)
     return SMBQ_ERR_NOMEM;
   t->conn = c;
-  snprintf(t->name, sizeof(t->name), "%s", share);
-  struct smb2_req *r = build_tree_connect(c, share);
-  if (!r) {
-    free(t);
-    return api_fail(c, SMBQ_ERR_INVAL, 0, "bad share name '%s'", share);
-  }
-  uint32_t status = 0;
-  int rc = api_call1(c, r, parse_tree, t, &status);
+  struct tree_run r = {.t = t, .connect = true};
+  r.cfg = (struct core_tree_cfg){
+      .server = c->server,
+      .share = share,
+      .sec = &c->sess.sec,
+      .enc_sec = &c->sess.enc_sec,
+      .neg = &c->neg,
+  };
+  int rc = tree_run(c, &r);
+  if (rc == 0 && t->core.state != CORE_TREE_CONNECTED)
+    rc = t->core.rc ? t->core.rc : SMBQ_ERR_PROTO;
   if (rc < 0) {
-    free(t);
-    if (rc == SMBQ_ERR_NOENT)
-      return api_fail(c, rc, status,
-                      "share '%s' does not exist on %s; check the "
-                      "spelling, or list the server's shares", share,
-                      c->server);
-    return api_fail(c, rc, status, "cannot connect to share \\\\%s\\%s",
+    if (t->core.err[0])
+      rc = api_fail(c, rc, t->core.status, "%s", t->core.err);
+    else
+      rc = api_fail(c, rc, 0, "cannot connect to share \\\\%s\\%s",
                     c->server, share);
-  }
-  if ((t->share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) &&
-      !c->transport_security) {
-    if (!c->cipher) {
-      int err = api_fail(c, SMBQ_ERR_UNSUPPORTED, 0,
-                         "share %s requires encryption, but no cipher was "
-                         "negotiated with %s", share, c->server);
-      link_tree(c, t);
-      smbq_tree_disconnect(t);
-      return err;
-    }
-    t->encrypt = true;
+    free(t);
+    return rc;
   }
   link_tree(c, t);
-  if (!c->validated && (c->dialect == SMB2_DIALECT_300 ||
-                        c->dialect == SMB2_DIALECT_302)) {
-    rc = conn_validate_negotiate(c, t);
-    if (rc < 0) {
-      smbq_tree_disconnect(t);
-      return rc;
-    }
-  }
   *out = t;
   return 0;
 }
 
 int smbq_tree_encrypted(const smbq_tree *t) {
-  return t && (t->encrypt || t->conn->sess.sec.encrypt);
+  return t && (t->core.encrypt || t->conn->sess.sec.encrypt);
 }
 
 void api_tree_drop(smbq_tree *t) {
@@ -136,75 +124,8 @@ int smbq_tree_disconnect(smbq_tree *t) {
   api_cache_flush_tree(t);
   unlink_tree(c, t);
   api_cache_unlock(c);
-  struct smb2_req *r = api_req(c, t, SMB2_TREE_DISCONNECT, 4);
-  int rc = SMBQ_ERR_NOMEM;
-  if (r) {
-    smb2_req_set_body_len(
-        r, (size_t)smb2_encode_empty_req(smb2_req_body(r), 4));
-    rc = api_call1(c, r, NULL, NULL, NULL);
-  }
+  struct tree_run r = {.t = t, .connect = false};
+  int rc = tree_run(c, &r);
   free(t);
   return rc;
-}
-
-struct validate_ctx {
-  struct smb2_validate_negotiate_rsp v;
-  bool got;
-};
-
-static int parse_validate(void *ctx, uint32_t status, const uint8_t *msg,
-                          size_t len) {
-  struct validate_ctx *vc = ctx;
-  if (status)
-    return api_status_err(status) ? api_status_err(status) : SMBQ_ERR_PROTO;
-  struct smb2_ioctl_rsp r;
-  int rc = smb2_decode_ioctl_rsp(msg, len, &r);
-  if (rc == 0)
-    rc = smb2_decode_validate_negotiate(r.output, r.output_len, &vc->v);
-  vc->got = rc == 0;
-  return rc;
-}
-
-/* MS-SMB2 3.2.5.5: protects a 3.0/3.0.2 negotiation against downgrade.
- * The reply is signed (the core verifies it); any mismatch ends the
- * connection's usefulness. */
-int conn_validate_negotiate(smbq_conn *c, smbq_tree *t) {
-  uint16_t dialects[8];
-  size_t nd = conn_offered_dialects(c, dialects);
-  struct smb2_req *r = api_req(c, t, SMB2_IOCTL, 56 + 24 + 2 * nd);
-  if (!r)
-    return SMBQ_ERR_NOMEM;
-  uint8_t in[64];
-  long il = smb2_encode_validate_negotiate(
-      in, sizeof(in), conn_client_caps(c), c->client_guid,
-      SMB2_NEGOTIATE_SIGNING_ENABLED | SMB2_NEGOTIATE_SIGNING_REQUIRED,
-      dialects, nd);
-  long n = il < 0 ? il
-                  : smb2_encode_ioctl_req(smb2_req_body(r),
-                                          smb2_req_body_cap(r),
-                                          SMB2_FSCTL_VALIDATE_NEGOTIATE_INFO,
-                                          smb2_related_file_id, in,
-                                          (size_t)il, 24);
-  if (n < 0) {
-    smb2_req_free(r);
-    return api_fail(c, SMBQ_ERR_INVAL, 0, "validate negotiate");
-  }
-  smb2_req_set_body_len(r, (size_t)n);
-  r->payload_size = 24 + (uint32_t)il;
-  struct validate_ctx vc = {0};
-  uint32_t status = 0;
-  int rc = api_call1(c, r, parse_validate, &vc, &status);
-  if (rc < 0)
-    return api_fail(c, rc == SMBQ_ERR_SIGNATURE ? rc : SMBQ_ERR_PROTO,
-                    status, "validation of the negotiation with %s failed "
-                    "(possible downgrade attack)", c->server);
-  if (vc.v.dialect != c->dialect || vc.v.capabilities != c->server_caps ||
-      vc.v.security_mode != c->server_security_mode ||
-      memcmp(vc.v.guid, c->server_guid, 16) != 0)
-    return api_fail(c, SMBQ_ERR_PROTO, 0,
-                    "server %s answered the negotiate validation with "
-                    "different values: possible downgrade attack",
-                    c->server);
-  c->validated = true;
-  return 0;
 }

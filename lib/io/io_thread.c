@@ -130,6 +130,7 @@ static bool drain_submissions(struct smbq_io *io) {
   bool stop = io->stop;
   pthread_mutex_unlock(&io->lock);
   int64_t now = smbq_now_ms();
+  smb2_conn_set_now(io->core, now); /* for what the tasks below submit */
   while (head) {
     struct smb2_req *nx = head->next;
     if (smb2_conn_submit(io->core, head, now) < 0) {
@@ -200,6 +201,8 @@ static int flush_output(struct smbq_io *io, bool *blocked) {
 }
 
 static int read_input(struct smbq_io *io) {
+  /* completion callbacks may submit requests: they take this time */
+  smb2_conn_set_now(io->core, smbq_now_ms());
   for (int i = 0; i < 64; i++) {
     size_t cap;
     uint8_t *buf = smb2_conn_recv_buf(io->core, &cap);

@@ -145,6 +145,10 @@ void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms) {
   c->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
 }
 
+void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms) {
+  c->now_ms = now_ms;
+}
+
 int64_t smb2_conn_now(const struct smb2_conn *c) { return c->now_ms; }
 
 size_t smb2_conn_outstanding(const struct smb2_conn *c) {

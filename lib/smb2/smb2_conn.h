@@ -165,9 +165,14 @@ void smb2_conn_abort(struct smb2_conn *c, int err);
  * deadline (ms, absolute) or -1 if none. */
 int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
 
-/* The time the core was last given (by smb2_conn_submit or
- * smb2_conn_tick): what a completion callback passes when it submits the
- * next request of a state machine. */
+/* The current time, for what happens next without a deadline check
+ * (bytes about to be received, tasks about to run): requests that
+ * completion callbacks and state machines submit get their deadlines
+ * from it. */
+void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms);
+
+/* The time the core was last given (smb2_conn_set_now, _submit, _tick):
+ * what a state machine passes when it submits its next request. */
 int64_t smb2_conn_now(const struct smb2_conn *c);
 
 /* Number of requests queued or in flight. */

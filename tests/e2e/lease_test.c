@@ -86,12 +86,6 @@ static smbq_conn *connect_one(const char *host, const char *share,
   return c;
 }
 
-static uint64_t round_trips(smbq_conn *c) {
-  struct smbq_stats st;
-  CHECK(smbq_conn_get_stats(c, &st) == 0, "stats");
-  return st.round_trips;
-}
-
 static void put(smbq_tree *t, const char *name, const char *text) {
   smbq_file *f;
   CHECK(smbq_open(t, name, SMBQ_O_WRONLY | SMBQ_O_CREAT | SMBQ_O_TRUNC,
@@ -145,20 +139,26 @@ static void case_grant(void) {
          oplock_mode ? "batch oplock" : "lease, one key per file");
 }
 
-/* A closed file stays open while HANDLE caching is held: reopening costs
- * no round trip. */
+/* A closed file stays open a while HANDLE caching is held, so its lease
+ * lives on: a reopen is one CREATE (the server resolves the name) that
+ * finds the lease still held, and no break. */
 static void case_handle_cache(void) {
   smbq_file *f;
   CHECK(smbq_open(ta, "grant.txt", SMBQ_O_RDONLY, &f) == 0, "open");
   CHECK(smbq_close(f) == 0, "close");
-  uint64_t r0 = round_trips(ca);
+  struct smbq_stats s0, s1;
+  CHECK(smbq_conn_get_stats(ca, &s0) == 0, "stats");
   CHECK(smbq_open(ta, "grant.txt", SMBQ_O_RDONLY, &f) == 0, "reopen");
+  CHECK(smbq_conn_get_stats(ca, &s1) == 0, "stats");
+  CHECK(s1.round_trips == s0.round_trips + 1, "reopen took %llu round trips",
+        (unsigned long long)(s1.round_trips - s0.round_trips));
+  CHECK(s1.breaks == s0.breaks, "the reopen broke our own lease");
+  struct smbq_file_info i;
+  CHECK(smbq_file_get_info(f, &i) == 0 && (i.cache & SMBQ_CACHE_READ),
+        "lease after reopen %#x", i.cache);
   char buf[8] = "";
-  uint64_t r1 = round_trips(ca);
-  CHECK(r1 == r0, "reopen took %llu round trips",
-        (unsigned long long)(r1 - r0));
   CHECK(smbq_pread(f, buf, sizeof(buf), 0) == 3 && !memcmp(buf, "one", 3),
-        "read through the kept handle");
+        "read");
   CHECK(smbq_close(f) == 0, "close");
   /* a delete closes the kept handle: the name must go at once */
   CHECK(smbq_unlink(ta, "grant.txt") == 0, "unlink");
@@ -166,7 +166,9 @@ static void case_handle_cache(void) {
   struct stat sb;
   snprintf(p, sizeof(p), "%s/grant.txt", sharedir);
   CHECK(stat(p, &sb) != 0, "deleted file still on the server");
-  printf("ok handle cache: reopen in 0 round trips, delete closes it\n");
+  printf("ok handle cache: %s\n",
+         oplock_mode ? "nothing kept under an oplock, reopen is one CREATE"
+                     : "the lease outlives the close, delete closes it");
 }
 
 static void wait_breaks(int n) {
@@ -215,28 +217,62 @@ static void case_break_dirty(void) {
          old_s, new_s);
 }
 
-/* A keeps a closed handle (HANDLE caching); B's write open takes HANDLE
- * away: A closes the kept handle before acknowledging, B goes on. */
-static void case_break_handle(void) {
-  put(ta, "kept.txt", "kept");
+static void put_server(const char *name, const char *text) {
+  char p[4096];
+  snprintf(p, sizeof(p), "%s/%s", sharedir, name);
+  FILE *fp = fopen(p, "w");
+  CHECK(fp && fputs(text, fp) >= 0 && fclose(fp) == 0, "write %s", p);
+  CHECK(chmod(p, 0666) == 0, "chmod %s", p); /* the share's user writes */
+}
+
+/* A keeps a closed handle (HANDLE caching); B renames the file away and
+ * makes a new one under its name. A server that breaks HANDLE caching on
+ * rename (MS-FSA; Windows) makes A close the kept handle before
+ * acknowledging; one that does not (Samba 4.17) leaves it open. Either way
+ * A's next open of the name must be the new file, never the kept one.
+ * (With oplocks no handle is kept: an oplock belongs to one open.) */
+static void case_rename_behind(void) {
+  /* made behind the server's back: A is the sole opener */
+  put_server("kept.txt", "old!");
   smbq_file *f;
   CHECK(smbq_open(ta, "kept.txt", SMBQ_O_RDONLY, &f) == 0, "A open");
+  struct smbq_file_info i;
+  CHECK(smbq_file_get_info(f, &i) == 0 && (i.cache & SMBQ_CACHE_HANDLE),
+        "A holds HANDLE caching (%#x)", i.cache);
   CHECK(smbq_close(f) == 0, "A close (kept)");
   pthread_mutex_lock(&seen.m);
   int before = seen.breaks;
   pthread_mutex_unlock(&seen.m);
-  CHECK(smbq_open(tb, "kept.txt", SMBQ_O_RDWR, &f) == 0, "B write open");
-  CHECK(smbq_pwrite(f, "B", 1, 0) == 1, "B write");
-  CHECK(smbq_close(f) == 0, "B close");
-  wait_breaks(before + 1);
-  expect_server("kept.txt", "Bept");
-  /* A opens again: a fresh open that sees B's data */
+  CHECK(smbq_rename(tb, "kept.txt", "moved.txt", 0) == 0, "B renames");
+  put(tb, "kept.txt", "new!");
+  pthread_mutex_lock(&seen.m);
+  int broke = seen.breaks > before;
+  pthread_mutex_unlock(&seen.m);
   CHECK(smbq_open(ta, "kept.txt", SMBQ_O_RDONLY, &f) == 0, "A reopen");
   char buf[8] = "";
-  CHECK(smbq_pread(f, buf, 4, 0) == 4 && !memcmp(buf, "Bept", 4),
-        "A reads B's data");
+  CHECK(smbq_pread(f, buf, 4, 0) == 4 && !memcmp(buf, "new!", 4),
+        "A reads '%.4s' under the name, not the new file", buf);
   CHECK(smbq_close(f) == 0, "close");
-  printf("ok handle break: kept handle closed before the ack\n");
+  printf("ok rename behind our back: the name is the new file (%s)\n",
+         broke ? "HANDLE broken" : "the server broke nothing");
+}
+
+/* A holds READ caching; B writes: A's next open reads B's data. */
+static void case_write_behind(void) {
+  put_server("read.txt", "aaaa");
+  smbq_file *f;
+  CHECK(smbq_open(ta, "read.txt", SMBQ_O_RDONLY, &f) == 0, "A open");
+  CHECK(smbq_close(f) == 0, "A close (kept)");
+  CHECK(smbq_open(tb, "read.txt", SMBQ_O_RDWR, &f) == 0, "B write open");
+  CHECK(smbq_pwrite(f, "B", 1, 0) == 1, "B write");
+  CHECK(smbq_close(f) == 0, "B close");
+  expect_server("read.txt", "Baaa");
+  CHECK(smbq_open(ta, "read.txt", SMBQ_O_RDONLY, &f) == 0, "A reopen");
+  char buf[8] = "";
+  CHECK(smbq_pread(f, buf, 4, 0) == 4 && !memcmp(buf, "Baaa", 4),
+        "A reads '%.4s', not B's data", buf);
+  CHECK(smbq_close(f) == 0, "close");
+  printf("ok write behind our back: A reads B's data\n");
 }
 
 /* Leasing off: nothing is asked for, nothing cached. */
@@ -244,7 +280,7 @@ static void case_off(const char *host, const char *share) {
   smbq_tree *t;
   smbq_conn *c = connect_one(host, share, &t, 0, 0);
   smbq_file *f;
-  CHECK(smbq_open(t, "kept.txt", SMBQ_O_RDONLY, &f) == 0, "open");
+  CHECK(smbq_open(t, "read.txt", SMBQ_O_RDONLY, &f) == 0, "open");
   struct smbq_file_info i;
   CHECK(smbq_file_get_info(f, &i) == 0 && i.cache == 0 &&
             i.oplock_level == 0, "no caching asked, got %#x", i.cache);
@@ -266,7 +302,8 @@ int main(int argc, char **argv) {
   case_grant();
   case_handle_cache();
   case_break_dirty();
-  case_break_handle();
+  case_rename_behind();
+  case_write_behind();
   case_off(argv[1], argv[2]);
   smbq_tree_disconnect(tb);
   smbq_conn_free(cb);

@@ -1,0 +1,81 @@
+/* The tree connect state machine (MS-SMB2 3.2.4.2.4, 3.2.5.5): one
+ * share on a session, its encryption policy, and the 3.0/3.0.2
+ * negotiate validation on the connection's first tree.
+ *
+ *   NONE --connect--> CONNECTING --reply--> (VALIDATING --reply-->)
+ *        CONNECTED
+ *   CONNECTING/VALIDATING --error, or a share that needs encryption we
+ *        cannot give (the tree is disconnected again)--> FAILED
+ *   CONNECTED --disconnect--> DISCONNECTED
+ *
+ * Sans-I/O over smb2_conn; runs on the I/O thread. Results are read after
+ * the done callback.
+ */
+#ifndef CORE_TREE_H
+#define CORE_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core_negotiate.h"
+#include "smb2/smb2_conn.h"
+
+enum core_tree_state {
+  CORE_TREE_NONE = 0,
+  CORE_TREE_CONNECTING,
+  CORE_TREE_VALIDATING,
+  CORE_TREE_CONNECTED,
+  CORE_TREE_FAILED,
+  CORE_TREE_DISCONNECTED,
+};
+
+struct core_tree;
+typedef void (*core_tree_done_fn)(void *arg, struct core_tree *t);
+
+struct core_tree_cfg {
+  const char *server;            /* the UNC's host part; copied */
+  const char *share;             /* copied */
+  const struct smb2_sec *sec;    /* the session's */
+  const struct smb2_sec *enc_sec;/* the same keys, encryption forced */
+  struct core_neg *neg;          /* the connection's negotiation: its
+                                    cipher decides whether a share that
+                                    requires encryption can be used, and
+                                    it is validated on 3.0/3.0.2 */
+};
+
+struct core_tree {
+  enum core_tree_state state;
+  uint32_t tree_id;
+  uint32_t share_flags;
+  uint32_t share_caps;
+  uint8_t share_type;
+  bool encrypt;                  /* requests go through enc_sec */
+  char share[256];
+  /* FAILED */
+  int rc;
+  uint32_t status;
+  char err[512];
+  /* private */
+  struct core_tree_cfg cfg;
+  char server[256];
+  struct smb2_conn *conn;
+  core_tree_done_fn done;
+  void *arg;
+};
+
+/* TREE_CONNECT to \\server\share. done runs once on the I/O thread with
+ * the state CONNECTED or FAILED. Returns 0 or an error (FAILED, no
+ * callback). */
+int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
+                      const struct core_tree_cfg *cfg, core_tree_done_fn done,
+                      void *arg);
+
+/* The security a request on this tree carries. */
+const struct smb2_sec *core_tree_sec(const struct core_tree *t);
+
+/* TREE_DISCONNECT; done (may be NULL) runs when the reply came (state
+ * DISCONNECTED either way). Returns 0 or an error (nothing sent). */
+int core_tree_disconnect(struct core_tree *t, struct smb2_conn *conn,
+                         core_tree_done_fn done, void *arg);
+
+#endif
