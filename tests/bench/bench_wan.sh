@@ -198,8 +198,7 @@ n_files() { find "$1" -type f | wc -l; }
 
 # wait_mount DIR PID LOG: until DIR is a mount point (or PID died)
 wait_mount() {
-  local i
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     is_mounted "$1" && return 0
     kill -0 "$2" 2>/dev/null || break
     sleep 0.05
@@ -252,9 +251,8 @@ mount_client() {
 }
 
 unmount_client() { # unmount_client DIR
-  local i
   fusermount3 -u "$1" || fusermount3 -u -z "$1" || true
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "$MOUNT_PID" 2>/dev/null || break
     sleep 0.05
   done
@@ -339,7 +337,7 @@ fi
 
 ratio() { # ratio A B: A / B, or "-" when either is missing
   case "$1$2" in *fail* | *-*) echo "-"; return ;; esac
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }'
 }
 val() { echo "${T[$1]:--}"; }
 
