@@ -166,7 +166,10 @@ void api_set_errmsg(smbq_conn *c, uint32_t status, const char *msg);
 /* ---- sync calls ---------------------------------------------------------- */
 
 /* Parse a reply on the I/O thread; returns 0 or SMBQ_ERR_*. msg is valid
- * only during the call. */
+ * only during the call. Called for success and warning statuses only
+ * (BUFFER_OVERFLOW, NO_MORE_FILES carry data): an error status is mapped
+ * to SMBQ_ERR_* in one place (elem_done) and never reaches a parser; the
+ * reply's StructureSize was checked by the core already. */
 typedef int (*api_parse_fn)(void *ctx, uint32_t status, const uint8_t *msg,
                             size_t len);
 
@@ -178,7 +181,7 @@ struct api_call {
 
 struct api_elem {
   struct api_call *call;
-  api_parse_fn parse;       /* NULL: success iff status is not an error */
+  api_parse_fn parse;       /* NULL: success iff the status maps to none */
   void *ctx;
   int rc;                   /* result: 0 or SMBQ_ERR_* */
   uint32_t status;          /* NTSTATUS of the reply, 0 if none */

@@ -111,7 +111,10 @@ static void elem_done(void *arg, int err, uint32_t status,
   e->status = status;
   if (err < 0)
     e->rc = err;
-  else if (e->parse)
+  else if (NT_STATUS_IS_ERROR(status)) /* the one place errors map */
+    e->rc = api_status_err(status) ? api_status_err(status)
+                                   : SMBQ_ERR_PROTO;
+  else if (e->parse) /* success, or a warning that carries data */
     e->rc = e->parse(e->ctx, status, msg, len);
   else
     e->rc = api_status_err(status);

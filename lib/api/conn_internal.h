@@ -4,8 +4,9 @@
 
 #include "api/api.h"
 
-/* Random bytes from GnuTLS's nonce-grade generator. */
-int conn_random(smbq_conn *c, uint8_t *buf, size_t n);
+/* random.c: random bytes from GnuTLS's nonce-grade generator, in the
+ * shape of the core's env callbacks (user unused). */
+int api_random(void *user, uint8_t *buf, size_t n);
 
 /* Dialects allowed by the options, ascending; returns the count. */
 size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out);

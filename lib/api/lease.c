@@ -247,16 +247,12 @@ void api_leases_env(smbq_conn *c, struct smb2_conn_env *env) {
   env->user = c;
 }
 
-static int lease_random(void *user, uint8_t *buf, size_t n) {
-  return conn_random(user, buf, n);
-}
-
 int api_leases_start(smbq_conn *c) {
   enum core_lease_mode mode = lease_mode(c);
   if (mode == CORE_LEASE_OFF)
     return 0;
   struct api_breaks *w = calloc(1, sizeof(*w));
-  struct core_leases *t = core_leases_new(mode, lease_random, c);
+  struct core_leases *t = core_leases_new(mode, api_random, c);
   if (!w || !t) {
     free(w);
     core_leases_free(t);

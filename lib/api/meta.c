@@ -64,17 +64,12 @@ struct smb2_req *api_close_req(smbq_tree *t, const uint8_t fid[16]) {
   return r;
 }
 
-static int status_rc(uint32_t status) {
-  int e = api_status_err(status);
-  return status && !e ? SMBQ_ERR_PROTO : e;
-}
-
 int api_parse_all_info(void *ctx, uint32_t status, const uint8_t *msg,
                        size_t len) {
   struct smbq_stat *st = ctx;
   /* BUFFER_OVERFLOW: the name did not fit, the fixed part did. */
   if (status && status != NT_STATUS_BUFFER_OVERFLOW)
-    return status_rc(status);
+    return SMBQ_ERR_PROTO;
   const uint8_t *buf;
   size_t blen;
   struct smb2_file_all_info fi;
@@ -153,8 +148,8 @@ int smbq_stat(smbq_tree *t, const char *path, struct smbq_stat *st) {
 static int parse_fs_size(void *ctx, uint32_t status, const uint8_t *msg,
                          size_t len) {
   struct smbq_statvfs *sv = ctx;
-  if (status)
-    return status_rc(status);
+  if (status) /* a warning: nothing we know how to read */
+    return SMBQ_ERR_PROTO;
   const uint8_t *buf;
   size_t blen;
   struct smb2_fs_full_size fs;

@@ -71,8 +71,8 @@ int conn_negotiate(smbq_conn *c) {
     return api_fail(c, SMBQ_ERR_INVAL, 0, "no SMB dialect left to offer");
   r.cfg.capabilities = conn_client_caps(c);
   r.cfg.transport_encrypted = c->transport_encrypted;
-  if (conn_random(c, r.cfg.salt, sizeof(r.cfg.salt)) < 0 ||
-      conn_random(c, r.cfg.client_guid, 16) < 0)
+  if (api_random(c, r.cfg.salt, sizeof(r.cfg.salt)) < 0 ||
+      api_random(c, r.cfg.client_guid, 16) < 0)
     return api_fail(c, SMBQ_ERR_CRYPTO, 0, "no randomness available");
   pthread_mutex_init(&r.m, NULL);
   pthread_cond_init(&r.cv, NULL);

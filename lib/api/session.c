@@ -4,7 +4,6 @@
  * the I/O thread and waits for it. The rounds themselves, key derivation
  * and the checks on the final reply are the core's. */
 #include <arpa/inet.h>
-#include <gnutls/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +17,6 @@
 #include "auth/spnego.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
-
-int conn_random(smbq_conn *c, uint8_t *buf, size_t n) {
-  (void)c;
-  return gnutls_rnd(GNUTLS_RND_RANDOM, buf, n) == 0 ? 0 : SMBQ_ERR_CRYPTO;
-}
-
-static int env_random(void *user, uint8_t *buf, size_t n) {
-  return conn_random(user, buf, n);
-}
 
 static uint64_t env_filetime(void *user) {
   (void)user;
@@ -79,7 +69,7 @@ static struct auth_mech *ntlm_mech(smbq_conn *c, int *rc) {
       .domain = c->opts.domain ? c->opts.domain : "",
       .password = c->opts.password ? c->opts.password : "",
   };
-  struct ntlmssp_env env = {env_random, env_filetime, c};
+  struct ntlmssp_env env = {api_random, env_filetime, c};
   char who[300];
   struct auth_mech *m =
       auth_ntlm_new(&cr, &env, c->server, user_label(c, who, sizeof(who)));
@@ -177,7 +167,7 @@ static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
       .want_encrypt = c->opts.encrypt,
       .allow_guest = c->opts.allow_guest,
       .n_mechs = n,
-      .random = env_random,
+      .random = api_random,
       .user = c,
   };
   for (size_t i = 0; i < n; i++)

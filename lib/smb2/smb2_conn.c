@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smb2/smb2_secure.h"
+#include "smb2/smb2_pdu.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 
@@ -515,6 +516,17 @@ static void complete(struct smb2_conn *c, struct smb2_req *r,
     rc = smb2_preauth_update(r->preauth, msg, len);
   if (rc < 0) {
     fail_req(r, rc);
+    return;
+  }
+  /* The descriptor table, enforced here for every reply: the command's
+   * StructureSize, or a well-formed error response (MS-SMB2 2.2.2).
+   * Decoders may then trust the fixed part. */
+  if (smb2_check_rsp_size(msg, len) < 0) {
+    snprintf(c->errbuf, sizeof(c->errbuf),
+             "malformed %s reply (wrong structure size)",
+             smb2_cmd_desc(h->command) ? smb2_cmd_desc(h->command)->name
+                                       : "SMB2");
+    fail_req(r, SMBQ_ERR_PROTO);
     return;
   }
   c->stats.replies++;

@@ -63,6 +63,10 @@ enum smb2_command {
 #define SMB2_TRANSFORM_HDR_SIZE 52
 
 /* NTSTATUS values we act on (MS-ERREF 2.3.1) */
+/* MS-ERREF 2.3: the severity bits; 3 (error) means the reply carries an
+ * error response, not the command's body. Warnings (2) such as
+ * BUFFER_OVERFLOW and NO_MORE_FILES may carry data. */
+#define NT_STATUS_IS_ERROR(s) (((s) >> 30) == 3u)
 #define NT_STATUS_SUCCESS 0x00000000u
 #define NT_STATUS_PENDING 0x00000103u
 #define NT_STATUS_NOTIFY_ENUM_DIR 0x0000010Cu

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "smb2/smb2_conn.h"
+#include "smb2/smb2_pdu.h"
 #include "smb2/smb2_secure.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
@@ -64,7 +65,9 @@ static long pull_frame(struct smb2_conn *c, uint8_t *out, size_t cap) {
   return n;
 }
 
-/* A reply header for message id mid; body of `body` bytes (zeros). */
+/* A reply header for message id mid; body of `body` bytes: zeros after
+ * the command's StructureSize (the descriptor table's, which the core
+ * enforces), or an error response's (9) for an error status. */
 static size_t mkreply(uint8_t *out, uint16_t cmd, uint64_t mid,
                       uint16_t credits, uint32_t status, uint32_t flags,
                       size_t body) {
@@ -78,6 +81,10 @@ static size_t mkreply(uint8_t *out, uint16_t cmd, uint64_t mid,
   h.async_id = 77;
   smb2_hdr_encode(out, &h);
   memset(out + SMB2_HDR_SIZE, 0, body);
+  const struct smb2_cmd_desc *d = smb2_cmd_desc(cmd);
+  if (body >= 2 && d)
+    smbq_put_le16(out + SMB2_HDR_SIZE,
+                  NT_STATUS_IS_ERROR(status) ? 9 : d->rsp_size);
   return SMB2_HDR_SIZE + body;
 }
 
@@ -111,6 +118,31 @@ static int feed_msg(struct smb2_conn *c, const uint8_t *msg, size_t len,
   free(f);
   return rc;
 }
+
+/* The descriptor table is enforced when a reply completes: a body of the
+ * wrong StructureSize fails its request (SMBQ_ERR_PROTO), a well-formed
+ * error response reaches the callback with its status. */
+START_TEST(descriptor_table_enforced) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d[2] = {0};
+  ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[0]), 0), 0);
+  uint8_t f[512];
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  uint8_t rep[128];
+  size_t n = mkreply(rep, SMB2_ECHO, 0, 5, 0, 0, 4);
+  smbq_put_le16(rep + SMB2_HDR_SIZE, 5); /* ECHO replies are 4 */
+  ck_assert_int_eq(feed_msg(c, rep, n, 1000), 0);
+  ck_assert_int_eq(d[0].calls, 1);
+  ck_assert_int_eq(d[0].err, SMBQ_ERR_PROTO);
+  ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[1]), 0), 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  n = mkreply(rep, SMB2_ECHO, 1, 5, 0xC0000022u, 0, 9); /* ACCESS_DENIED */
+  ck_assert_int_eq(feed_msg(c, rep, n, 1000), 0);
+  ck_assert_int_eq(d[1].err, 0);
+  ck_assert_uint_eq(d[1].status, 0xC0000022u);
+  smb2_conn_free(c);
+}
+END_TEST
 
 START_TEST(credits_gate_sending) {
   struct smb2_conn *c = new_conn();
@@ -431,6 +463,7 @@ END_TEST
 static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
+  tcase_add_test(tc, descriptor_table_enforced);
   tcase_add_test(tc, credits_gate_sending);
   tcase_add_test(tc, multi_credit_charge);
   tcase_add_test(tc, multi_credit_ids);
