@@ -141,21 +141,25 @@ static bool kernel_copy_stale(struct node *n, void *arg) {
  * size and mtime of an inode it already has (and its pages), whatever the
  * server says: a file changed behind a closed inode gets a new node
  * number instead, so the kernel makes a new inode from these attributes. */
+static void note_dattr(struct fs *fs, struct node *n,
+                       const struct smbq_stat *s);
+
+/* fresh: s came from the server just now. */
 static void reply_lookup(fuse_req_t req, struct fs *fs, struct node *dir,
-                         const char *name, struct smbq_stat *s) {
-  if (!fs->writeback) {
-    fs_reply_entry(req, fs, dir, name, s);
-    return;
-  }
-  bool renewed;
-  struct node *n = nodes_lookup_renew(&fs->nodes, dir, name,
-                                      kernel_copy_stale, s, &renewed);
+                         const char *name, struct smbq_stat *s, bool fresh) {
+  bool renewed = false;
+  struct node *n = fs->writeback
+                       ? nodes_lookup_renew(&fs->nodes, dir, name,
+                                            kernel_copy_stale, s, &renewed)
+                       : nodes_lookup(&fs->nodes, dir, name);
   if (!n) {
     fuse_reply_err(req, ENOMEM);
     return;
   }
   if (renewed)
     mlog(LOG_DEBUG, "'%s' changed on the server: new inode", name);
+  if (fresh)
+    note_dattr(fs, n, s);
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, s, &e);
   if (fuse_reply_entry(req, &e) == -ENOENT)
@@ -184,6 +188,189 @@ char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
   return path;
 }
 
+/* ---- what we know of directories --------------------------------------- */
+
+double fs_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Locked. */
+static void dir_note_locked(struct node *dir, const char *name,
+                            enum fs_dir_change what,
+                            const struct smbq_stat *st) {
+  dir->dir_gen++;
+  struct dcache *d = dir->listing;
+  if (!d)
+    return;
+  int rc = 0;
+  if (what == FS_DIR_FORGET)
+    rc = -1;
+  else if (what == FS_DIR_ADD)
+    rc = dcache_put(d, name, st);
+  else if (what == FS_DIR_DEL)
+    dcache_del(d, name);
+  else if (st)
+    rc = dcache_put(d, name, st);
+  else
+    dcache_forget_attrs(d, name);
+  if (rc < 0) { /* cannot follow: forget the listing */
+    dcache_free(d);
+    dir->listing = NULL;
+  }
+}
+
+void fs_dir_note(struct fs *fs, struct node *dir, const char *name,
+                 enum fs_dir_change what, const struct smbq_stat *st) {
+  nodes_lock(&fs->nodes);
+  dir_note_locked(dir, name, what, st);
+  nodes_unlock(&fs->nodes);
+}
+
+void fs_node_note(struct fs *fs, struct node *n, enum fs_dir_change what,
+                  const struct smbq_stat *st) {
+  nodes_lock(&fs->nodes);
+  if (n->parent && n->hashed)
+    dir_note_locked(n->parent, n->name, what, st);
+  nodes_unlock(&fs->nodes);
+}
+
+uint64_t fs_dir_gen(struct fs *fs, struct node *dir) {
+  nodes_lock(&fs->nodes);
+  uint64_t g = dir->dir_gen;
+  nodes_unlock(&fs->nodes);
+  return g;
+}
+
+void fs_dir_listed(struct fs *fs, struct node *dir, struct dcache *d,
+                   double at, uint64_t gen) {
+  nodes_lock(&fs->nodes);
+  if (dir->dir_gen == gen && (!dir->listing || dir->listing_at <= at)) {
+    dcache_free(dir->listing);
+    dir->listing = d;
+    dir->listing_at = at;
+    dir->listing_hits = 0;
+    dir->listing_misses = 0;
+    d = NULL;
+  }
+  nodes_unlock(&fs->nodes);
+  dcache_free(d);
+}
+
+/* List dir again (the old listing expired after answering many lookups:
+ * one listing costs fewer round trips than the lookups it spares). */
+static void relist(struct fs *fs, struct node *dir) {
+  double at = fs_clock();
+  uint64_t gen = fs_dir_gen(fs, dir);
+  char *path = nodes_path(&fs->nodes, dir);
+  smbq_dir *sd = NULL;
+  struct dcache *d = dcache_new();
+  int rc = path && d ? smbq_opendir(fs->tree, path, &sd) : SMBQ_ERR_NOMEM;
+  static struct smbq_dirent de; /* 1 KiB name: not on the stack */
+  static pthread_mutex_t de_mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&de_mu);
+  while (rc >= 0 && (rc = smbq_readdir(sd, &de)) == 1)
+    if (dcache_put(d, de.name, &de.st) < 0)
+      rc = SMBQ_ERR_NOMEM;
+  pthread_mutex_unlock(&de_mu);
+  if (sd)
+    smbq_closedir(sd);
+  free(path);
+  if (rc == 0)
+    fs_dir_listed(fs, dir, d, at, gen);
+  else
+    dcache_free(d);
+  nodes_lock(&fs->nodes);
+  dir->relisting = false;
+  nodes_unlock(&fs->nodes);
+}
+
+/* What dir's listing says of name: DCACHE_UNKNOWN when there is no fresh
+ * listing (the server must be asked). A listing older than the entry
+ * timeout is renewed when it answered enough lookups to pay for that,
+ * else dropped. */
+static enum dcache_answer listing_lookup(struct fs *fs, struct node *dir,
+                                         const char *name,
+                                         struct smbq_stat *s) {
+  for (int round = 0;; round++) {
+    nodes_lock(&fs->nodes);
+    struct dcache *d = dir->listing;
+    if (!d) {
+      nodes_unlock(&fs->nodes);
+      return DCACHE_UNKNOWN;
+    }
+    if (fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
+      enum dcache_answer a = dcache_find(d, name, s);
+      if (a != DCACHE_UNKNOWN)
+        dir->listing_hits++;
+      nodes_unlock(&fs->nodes);
+      return a;
+    }
+    /* Expired. Listing again costs two round trips (plus one per 400
+     * entries): worth it when lookups come in bursts here, as under
+     * rm -r or an untar: it answered lookups, or several missed it
+     * since it expired (the kernel's own entries from the listing may
+     * have answered them meanwhile). Otherwise they go to the server. */
+    unsigned cost = 2 + (unsigned)(dcache_count(d) / 400);
+    bool worth = round == 0 && (dir->listing_hits >= 2 * cost ||
+                                dir->listing_misses >= cost);
+    if (dir->relisting || !worth) {
+      dir->listing_misses++;
+      /* long unused: not worth its memory */
+      if (!dir->relisting &&
+          fs_clock() - dir->listing_at > 10 * fs->cfg->entry_timeout + 10) {
+        dcache_free(d);
+        dir->listing = NULL;
+      }
+      nodes_unlock(&fs->nodes);
+      return DCACHE_UNKNOWN;
+    }
+    dir->relisting = true;
+    nodes_unlock(&fs->nodes);
+    relist(fs, dir);
+  }
+}
+
+struct dcache_ent *fs_dir_snapshot(struct fs *fs, struct node *dir,
+                                   size_t *n) {
+  struct dcache_ent *a = NULL;
+  nodes_lock(&fs->nodes);
+  if (dir->listing &&
+      fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
+    a = dcache_snapshot(dir->listing, n);
+    if (a)
+      dir->listing_hits++;
+  }
+  nodes_unlock(&fs->nodes);
+  return a;
+}
+
+/* The server's attributes of directory n, fresh now. */
+static void note_dattr(struct fs *fs, struct node *n,
+                       const struct smbq_stat *s) {
+  if (s->type != SMBQ_TYPE_DIR)
+    return;
+  nodes_lock(&fs->nodes);
+  n->dattr = *s;
+  n->dattr_at = fs_clock();
+  n->dattr_valid = true;
+  nodes_unlock(&fs->nodes);
+}
+
+/* A directory's attributes from less than attr_timeout ago: the kernel
+ * asks again when the directory changed (a name added or removed), and
+ * would have kept them that long otherwise. */
+static bool cached_dattr(struct fs *fs, struct node *n, struct smbq_stat *s) {
+  nodes_lock(&fs->nodes);
+  bool ok = n->dattr_valid &&
+            fs_clock() - n->dattr_at <= fs->cfg->attr_timeout;
+  if (ok)
+    *s = n->dattr;
+  nodes_unlock(&fs->nodes);
+  return ok;
+}
+
 /* ---- init ------------------------------------------------------------- */
 
 int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
@@ -206,6 +393,8 @@ int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
   pthread_cond_init(&fs->doomed_cv, NULL);
   pthread_mutex_init(&fs->reads_mu, NULL);
   pthread_cond_init(&fs->reads_cv, NULL);
+  pthread_mutex_init(&fs->pending_mu, NULL);
+  pthread_cond_init(&fs->pending_cv, NULL);
   statefile_init(&fs->state);
   return 0;
 }
@@ -217,11 +406,14 @@ void fs_destroy(struct fs *fs) {
   __atomic_store_n(&fs->ready, false, __ATOMIC_RELEASE);
   fs->se = NULL;
   pthread_mutex_unlock(&fs->break_mu);
+  fs_pending_stop(fs);
   nodes_destroy(&fs->nodes);
   pthread_mutex_destroy(&fs->doomed_mu);
   pthread_cond_destroy(&fs->doomed_cv);
   pthread_mutex_destroy(&fs->reads_mu);
   pthread_cond_destroy(&fs->reads_cv);
+  pthread_mutex_destroy(&fs->pending_mu);
+  pthread_cond_destroy(&fs->pending_cv);
   statefile_destroy(&fs->state);
 }
 
@@ -270,11 +462,33 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  char *path = fs_child_path(req, fs, dir, name);
-  if (!path)
-    return;
   struct smbq_stat s;
-  int rc = smbq_stat(fs->tree, path, &s);
+  /* a file created here that the server has not seen yet */
+  nodes_lock(&fs->nodes);
+  struct node *child = nodes_child_locked(&fs->nodes, dir, name);
+  struct node_handle *h = child ? nodes_handle_hold_locked(child) : NULL;
+  nodes_unlock(&fs->nodes);
+  if (h) {
+    bool pending = fs_pending_stat(fs, child, &s);
+    fs_fh_put(fs, (struct fh *)h);
+    if (pending) {
+      reply_lookup(req, fs, dir, name, &s, false);
+      return;
+    }
+  }
+  enum dcache_answer a = listing_lookup(fs, dir, name, &s);
+  if (a == DCACHE_PRESENT) {
+    reply_lookup(req, fs, dir, name, &s, false);
+    return;
+  }
+  int rc = SMBQ_ERR_NOENT;
+  char *path = NULL;
+  if (a == DCACHE_UNKNOWN) {
+    path = fs_child_path(req, fs, dir, name);
+    if (!path)
+      return;
+    rc = smbq_stat(fs->tree, path, &s);
+  }
   if (rc == SMBQ_ERR_NOENT && fs->cfg->negative_timeout > 0) {
     struct fuse_entry_param e = {.ino = 0,
                                  .entry_timeout = fs->cfg->negative_timeout};
@@ -282,7 +496,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "lookup", path);
   } else {
-    reply_lookup(req, fs, dir, name, &s);
+    reply_lookup(req, fs, dir, name, &s, true);
   }
   free(path);
 }
@@ -334,33 +548,49 @@ static void target_put(struct fs *fs, struct target *t) {
   free(t->path);
 }
 
+/* A handle whose file went out in one compound is not open on the
+ * server: its path answers (or, deleted, an open again). */
 static int stat_target(struct fs *fs, const struct target *t,
                        struct smbq_stat *s) {
-  return t->fh ? smbq_fstat(t->fh->f, s) : smbq_stat(fs->tree, t->path, s);
+  if (t->fh && (t->fh->f || !t->path)) {
+    smbq_file *f;
+    int rc = fs_fh_file(fs, t->fh, &f);
+    return rc < 0 ? rc : smbq_fstat(f, s);
+  }
+  return smbq_stat(fs->tree, t->path, s);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
+  struct smbq_stat s;
+  if (fs_pending_stat(fs, n, &s) || cached_dattr(fs, n, &s)) {
+    reply_attr(req, fs, n, &s);
+    return;
+  }
   struct target t;
   int e = target_get(fs, n, fi, &t);
-  struct smbq_stat s;
   int rc = e ? 0 : stat_target(fs, &t, &s);
-  if (e)
+  if (e) {
     fuse_reply_err(req, e);
-  else if (rc < 0)
+  } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "stat", t.path);
-  else
+  } else {
+    note_dattr(fs, n, &s);
     reply_attr(req, fs, n, &s);
+  }
   target_put(fs, &t);
 }
 
 /* ---- setattr ---------------------------------------------------------- */
 
 static int set_size(struct fs *fs, const struct target *t, off_t size) {
-  if (t->fh)
-    return smbq_ftruncate(t->fh->f, (uint64_t)size);
+  if (t->fh) {
+    smbq_file *f;
+    int rc = fs_fh_file(fs, t->fh, &f);
+    return rc < 0 ? rc : smbq_ftruncate(f, (uint64_t)size);
+  }
   smbq_file *f;
   int rc = smbq_open(fs->tree, t->path, SMBQ_O_WRONLY, &f);
   if (rc < 0)
@@ -439,20 +669,37 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                        int to_set, struct fuse_file_info *fi) {
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
+  struct smbq_stat s;
+  /* a file the server has not seen yet: its compound takes the change */
+  int pr = fs_pending_setattr(fs, n, attr, to_set, &s);
+  if (pr < 0) {
+    fs_reply_err(req, fs, pr, "setattr", NULL);
+    return;
+  }
+  if (pr > 0) {
+    note_setattr(fs, n, attr, to_set);
+    reply_attr(req, fs, n, &s);
+    return;
+  }
   struct target t;
   int e = target_get(fs, n, fi, &t);
-  struct smbq_stat s;
   int rc = e ? 0 : apply_setattr(fs, &t, attr, to_set);
   if (!e && rc == 0) {
     note_setattr(fs, n, attr, to_set);
     rc = stat_target(fs, &t, &s);
   }
-  if (e)
+  if (!e && (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
+                       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+    fs_node_note(fs, n, FS_DIR_ATTRS,
+                 rc == 0 && s.type == SMBQ_TYPE_FILE ? &s : NULL);
+  if (e) {
     fuse_reply_err(req, e);
-  else if (rc < 0)
+  } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "setattr", t.path);
-  else
+  } else {
+    note_dattr(fs, n, &s);
     reply_attr(req, fs, n, &s);
+  }
   target_put(fs, &t);
 }
 
@@ -471,14 +718,33 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
   if (!path)
     return;
   struct smbq_stat s;
+  double at = fs_clock();
   int rc = smbq_mkdir(fs->tree, path);
   if (rc == 0)
     rc = smbq_stat(fs->tree, path, &s);
-  if (rc < 0)
+  if (rc < 0) {
     fs_reply_err(req, fs, rc, "mkdir", path);
-  else
-    fs_reply_entry(req, fs, dir, name, &s);
+    free(path);
+    return;
+  }
   free(path);
+  fs_dir_note(fs, dir, name, FS_DIR_ADD, &s);
+  struct node *n = nodes_lookup(&fs->nodes, dir, name);
+  struct dcache *empty = n ? dcache_new() : NULL;
+  if (!n) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  /* A new directory is empty: lookups in it need no round trip while
+   * that is fresh (others may add names meanwhile, as for any cached
+   * entry). */
+  if (empty)
+    fs_dir_listed(fs, n, empty, at, fs_dir_gen(fs, n));
+  note_dattr(fs, n, &s);
+  struct fuse_entry_param e;
+  fs_fill_entry(fs, n, &s, &e);
+  if (fuse_reply_entry(req, &e) == -ENOENT)
+    nodes_forget(&fs->nodes, n, 1);
 }
 
 /* Samba answers STATUS_CANNOT_DELETE for a read-only file, which libsmbq
@@ -535,18 +801,41 @@ static int delete_open_file(struct fs *fs, struct node *dir,
   return rc;
 }
 
+/* Before the server acts on dir/name: a pending file there (or, for a
+ * directory, in it) goes out first. */
+static int settle_child(struct fs *fs, struct node *dir, const char *name,
+                        bool is_dir) {
+  nodes_lock(&fs->nodes);
+  struct node *n = nodes_child_locked(&fs->nodes, dir, name);
+  if (n)
+    n->refs++; /* kept while we work on it */
+  nodes_unlock(&fs->nodes);
+  if (!n)
+    return 0;
+  int rc = 0;
+  if (is_dir)
+    fs_settle_dir(fs, n);
+  else
+    rc = fs_settle(fs, n);
+  nodes_forget(&fs->nodes, n, 1);
+  return rc;
+}
+
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct fs *fs = req_fs(req);
   struct node *dir = ino_node(fs, parent);
   char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
-  int rc = nodes_open_count(&fs->nodes, dir, name) > 0
-               ? delete_open_file(fs, dir, name, path)
-               : fs_delete_file(fs, path);
+  int rc = settle_child(fs, dir, name, false);
+  if (rc == 0)
+    rc = nodes_open_count(&fs->nodes, dir, name) > 0
+             ? delete_open_file(fs, dir, name, path)
+             : fs_delete_file(fs, path);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "unlink", path);
   } else {
+    fs_dir_note(fs, dir, name, FS_DIR_DEL, NULL);
     nodes_detach(&fs->nodes, dir, name);
     fuse_reply_err(req, 0);
   }
@@ -583,12 +872,14 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
   char *path = fs_child_path(req, fs, dir, name);
   if (!path)
     return;
+  settle_child(fs, dir, name, true);
   int rc = smbq_rmdir(fs->tree, path);
   if (rc == SMBQ_ERR_NOTEMPTY && wait_doomed(fs))
     rc = smbq_rmdir(fs->tree, path);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "rmdir", path);
   } else {
+    fs_dir_note(fs, dir, name, FS_DIR_DEL, NULL);
     nodes_detach(&fs->nodes, dir, name);
     fuse_reply_err(req, 0);
   }
@@ -649,7 +940,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     free(from);
     return;
   }
-  int rc = do_rename(fs, newdir, newname, from, to, flags);
+  int rc = settle_child(fs, dir, name, false);
+  if (rc == 0)
+    rc = settle_child(fs, newdir, newname, false);
+  if (rc == 0)
+    rc = do_rename(fs, newdir, newname, from, to, flags);
+  if (rc == 0) {
+    fs_dir_note(fs, dir, name, FS_DIR_DEL, NULL);
+    fs_dir_note(fs, newdir, newname, FS_DIR_ADD, NULL);
+  }
   if (rc == 0 && nodes_move(&fs->nodes, dir, name, newdir, newname) < 0)
     rc = SMBQ_ERR_NOMEM;
   if (rc < 0)

@@ -28,6 +28,16 @@ struct fs {
   pthread_mutex_t reads_mu;
   pthread_cond_t reads_cv;
   unsigned reads;
+  /* Files created here that the server has not seen yet (fs_file.c):
+   * their handles, so a listing or rmdir of their directory can send
+   * them first. */
+  pthread_mutex_t pending_mu;
+  struct fh *pending;
+  /* ... and the thread that sends those still open after entry_timeout
+   * (fs_file.c), so that others see them that late at most. */
+  pthread_cond_t pending_cv;
+  pthread_t pending_thread;
+  bool pending_run, pending_started;
   /* What `smbq use` reads about this mount (state.h). */
   struct statefile state;
   /* The kernel's writeback cache is on (decided in init). */

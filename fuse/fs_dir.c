@@ -7,6 +7,7 @@
  * a call at another offset than where we stopped (rewinddir, seekdir)
  * reopens the directory and skips ahead. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -19,6 +20,16 @@ struct dirh {
   off_t next;               /* offset of the next entry to hand out */
   bool have_pending;        /* `pending` was read but not handed out */
   struct smbq_dirent pending;
+  /* The names read from the start, kept for lookups once the listing
+   * is complete (fs_dir_listed); NULL after a seek or an error. */
+  struct node *node;
+  struct dcache *names;
+  double at;
+  uint64_t gen;
+  /* A listing answered from the directory's fresh listing (fs.c), not
+   * the server: its entries, and the next one's index. */
+  struct dcache_ent *snap;
+  size_t nsnap, isnap;
 };
 
 static struct dirh *fi_dirh(struct fuse_file_info *fi) {
@@ -32,9 +43,26 @@ void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, errno);
     return;
   }
+  struct node *n = ino_node(fs, ino);
+  /* files created here and not sent yet must be listed: send them */
+  fs_settle_dir(fs, n);
   struct dirh *dh = calloc(1, sizeof(*dh));
-  int rc = dh ? smbq_opendir(fs->tree, path, &dh->d) : SMBQ_ERR_NOMEM;
+  if (dh) {
+    dh->node = n;
+    dh->names = NULL; /* below, when the server lists it */
+    dh->at = fs_clock();
+    dh->gen = fs_dir_gen(fs, n);
+  }
+  if (dh) {
+    dh->snap = fs_dir_snapshot(fs, n, &dh->nsnap);
+    if (!dh->snap)
+      dh->names = dcache_new();
+  }
+  int rc = !dh ? SMBQ_ERR_NOMEM
+           : dh->snap ? 0 : smbq_opendir(fs->tree, path, &dh->d);
   if (rc < 0) {
+    if (dh)
+      dcache_free(dh->names);
     free(dh);
     fs_reply_err(req, fs, rc, "opendir", path);
     free(path);
@@ -44,19 +72,47 @@ void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   pthread_mutex_init(&dh->mu, NULL);
   fi->fh = (uintptr_t)dh;
   if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
-    smbq_closedir(dh->d);
+    if (dh->d)
+      smbq_closedir(dh->d);
+    free(dh->snap);
+    dcache_free(dh->names);
     pthread_mutex_destroy(&dh->mu);
     free(dh);
   }
 }
 
+static void stop_collecting(struct dirh *dh) {
+  dcache_free(dh->names);
+  dh->names = NULL;
+}
+
 /* The next server entry (kept in dh->pending until handed out): 1, 0 at
  * the end, <0 on error. */
-static int peek(struct dirh *dh) {
+static int peek(struct fs *fs, struct dirh *dh) {
   if (dh->have_pending)
     return 1;
+  if (dh->snap) {
+    if (dh->isnap >= dh->nsnap)
+      return 0;
+    const struct dcache_ent *e = &dh->snap[dh->isnap++];
+    snprintf(dh->pending.name, sizeof(dh->pending.name), "%s", e->name);
+    dh->pending.st = e->st;
+    dh->have_pending = true;
+    return 1;
+  }
   int rc = smbq_readdir(dh->d, &dh->pending);
   dh->have_pending = rc == 1;
+  if (dh->names) {
+    if (rc == 1 && dcache_put(dh->names, dh->pending.name,
+                              &dh->pending.st) < 0)
+      stop_collecting(dh);
+    else if (rc < 0)
+      stop_collecting(dh);
+    else if (rc == 0) { /* complete: lookups may use it */
+      fs_dir_listed(fs, dh->node, dh->names, dh->at, dh->gen);
+      dh->names = NULL;
+    }
+  }
   return rc;
 }
 
@@ -64,17 +120,26 @@ static int seek_dir(struct fs *fs, struct dirh *dh, struct node *n,
                     off_t off) {
   if (off == dh->next)
     return 0;
+  if (dh->snap) { /* entry i is at offset i + 2 */
+    dh->isnap = off < 2 ? 0 : (size_t)(off - 2);
+    if (dh->isnap > dh->nsnap)
+      dh->isnap = dh->nsnap;
+    dh->next = off;
+    dh->have_pending = false;
+    return 0;
+  }
   char *path = nodes_path(&fs->nodes, n);
   if (!path)
     return errno == ENOMEM ? SMBQ_ERR_NOMEM : SMBQ_ERR_NOENT;
   smbq_closedir(dh->d);
   dh->d = NULL;
+  stop_collecting(dh);
   int rc = smbq_opendir(fs->tree, path, &dh->d);
   free(path);
   dh->next = 0;
   dh->have_pending = false;
   while (rc >= 0 && dh->next < off) {
-    if (dh->next >= 2 && (rc = peek(dh)) <= 0)
+    if (dh->next >= 2 && (rc = peek(fs, dh)) <= 0)
       break;
     dh->have_pending = false;
     dh->next++;
@@ -127,7 +192,7 @@ static size_t fill(fuse_req_t req, struct fs *fs, struct node *n,
   *err = 0;
   for (;;) {
     bool dot = dh->next < 2;
-    if (!dot && (*err = peek(dh)) <= 0)
+    if (!dot && (*err = peek(fs, dh)) <= 0)
       break;
     size_t rem = size - used;
     size_t len = dot ? add_dot(req, fs, n, buf + used, rem, dh->next, plus)
@@ -183,7 +248,10 @@ void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
                    struct fuse_file_info *fi) {
   (void)ino;
   struct dirh *dh = fi_dirh(fi);
-  smbq_closedir(dh->d);
+  if (dh->d)
+    smbq_closedir(dh->d);
+  dcache_free(dh->names);
+  free(dh->snap);
   pthread_mutex_destroy(&dh->mu);
   free(dh);
   fuse_reply_err(req, 0);

@@ -12,11 +12,23 @@
  * can carry this much (max_write), which libsmbq then pipelines. */
 #define FS_IO_SIZE (1024u * 1024u)
 
+/* A file created here that the server has not seen yet (fs_file.c). */
+struct pending;
+
 /* An open file (fi->fh). */
 struct fh {
   struct node_handle h;   /* first: fh is found from it */
+  pthread_mutex_t mu;     /* guards f and pend (their changes) */
+  /* The open on the server; NULL while the file is pending, and after
+   * the pending file went out in one compound (it is then opened again
+   * when this handle is used for more I/O). */
   smbq_file *f;
+  struct pending *pend;
+  int flags;              /* open(2) flags (for opening again) */
   bool readonly_on_close; /* created without write permission */
+  bool readonly_sent;     /* ... and that went out with the compound */
+  bool wrote;             /* data went to the server through f */
+  struct fh *pend_prev, *pend_next; /* fs->pending, while pend is set */
   /* The first write that failed (an SMBQ_ERR_*, 0 = none), sticky: with
    * the writeback cache a write(2) returned long before the data went to
    * the server, so flush (close(2)) and fsync(2) must report it. */
@@ -73,6 +85,56 @@ void fs_note_ksize(struct fs *fs, struct node *n, uint64_t size, bool grow);
  * takes the kernel's lookup reference on the node. */
 void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *dir,
                     const char *name, const struct smbq_stat *s);
+
+/* ---- pending files (fs_file.c) ---- */
+
+/* If n is a file created here that the server has not seen yet, its
+ * attributes as this mount shows them. */
+bool fs_pending_stat(struct fs *fs, struct node *n, struct smbq_stat *s);
+/* Apply a setattr to n if it is pending: 1 (done, *s filled), 0 (not
+ * pending: go to the server), or an SMBQ_ERR_*. */
+int fs_pending_setattr(struct fs *fs, struct node *n, const struct stat *attr,
+                       int to_set, struct smbq_stat *s);
+/* Send n's pending file now (before an operation the server must see it
+ * for: another open, a rename, a delete). 0 or an SMBQ_ERR_*. */
+int fs_settle(struct fs *fs, struct node *n);
+/* Start and stop the thread that sends pending files left open longer
+ * than the entry timeout. */
+void fs_pending_start(struct fs *fs);
+void fs_pending_stop(struct fs *fs);
+/* Send every pending file directly in dir (before listing or removing
+ * it). */
+void fs_settle_dir(struct fs *fs, struct node *dir);
+/* The server's open of fh for I/O, opening the file again when it went
+ * out in one compound (sending it first if still pending). 0 or an
+ * SMBQ_ERR_*. */
+int fs_fh_file(struct fs *fs, struct fh *fh, smbq_file **f);
+
+/* ---- what the mount knows of directories (fs.c) ---- */
+
+enum fs_dir_change {
+  FS_DIR_ADD,   /* name exists now, with attributes st (NULL: unknown) */
+  FS_DIR_DEL,   /* name is gone */
+  FS_DIR_ATTRS, /* name changed: its attributes are st (NULL: unknown) */
+  FS_DIR_FORGET, /* we no longer know what dir holds */
+};
+/* We changed dir/name on the server: keep dir's listing in step. */
+void fs_dir_note(struct fs *fs, struct node *dir, const char *name,
+                 enum fs_dir_change what, const struct smbq_stat *st);
+/* The same for the file of node n (found through its parent). */
+void fs_node_note(struct fs *fs, struct node *n, enum fs_dir_change what,
+                  const struct smbq_stat *st);
+/* A complete listing of dir, started at `at` (fs_clock) when dir_gen was
+ * gen: kept for lookups if nothing changed meanwhile (d is taken). */
+void fs_dir_listed(struct fs *fs, struct node *dir, struct dcache *d,
+                   double at, uint64_t gen);
+uint64_t fs_dir_gen(struct fs *fs, struct node *dir);
+/* dir's entries from its listing while that is fresh (no round trip), as
+ * dcache_snapshot; NULL: list it on the server. */
+struct dcache_ent *fs_dir_snapshot(struct fs *fs, struct node *dir,
+                                   size_t *n);
+/* CLOCK_MONOTONIC in seconds. */
+double fs_clock(void);
 
 /* Delete a file, clearing the read-only attribute first when that is what
  * stops the server (POSIX unlink does not depend on the file's mode). */

@@ -40,6 +40,7 @@ static void free_node(struct nodes *t, struct node *n) {
     t->all = n->next_all;
   if (n->next_all)
     n->next_all->prev_all = n->prev_all;
+  dcache_free(n->listing);
   free(n->name);
   free(n);
 }
@@ -50,6 +51,7 @@ void nodes_destroy(struct nodes *t) {
   free(t->buckets);
   free(t->prefix);
   free(t->root.name);
+  dcache_free(t->root.listing);
   if (t->nbuckets)
     pthread_mutex_destroy(&t->mu);
   memset(t, 0, sizeof(*t));
@@ -295,6 +297,11 @@ void nodes_forget(struct nodes *t, struct node *node, uint64_t n) {
   pthread_mutex_unlock(&t->mu);
 }
 
+struct node *nodes_child_locked(struct nodes *t, struct node *dir,
+                                const char *name) {
+  return *slot(t, dir, name);
+}
+
 unsigned nodes_open_count(struct nodes *t, struct node *dir,
                           const char *name) {
   pthread_mutex_lock(&t->mu);
@@ -318,11 +325,16 @@ void nodes_handle_open(struct nodes *t, struct node *n,
   pthread_mutex_unlock(&t->mu);
 }
 
-struct node_handle *nodes_handle_hold(struct nodes *t, struct node *n) {
-  pthread_mutex_lock(&t->mu);
+struct node_handle *nodes_handle_hold_locked(struct node *n) {
   struct node_handle *h = n->handles;
   if (h)
     h->refs++;
+  return h;
+}
+
+struct node_handle *nodes_handle_hold(struct nodes *t, struct node *n) {
+  pthread_mutex_lock(&t->mu);
+  struct node_handle *h = nodes_handle_hold_locked(n);
   pthread_mutex_unlock(&t->mu);
   return h;
 }

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dcache.h"
+
 /* What the kernel may cache of a file, kept by fs_file.c and fs.c under
  * the table's mutex (nodes_lock). */
 struct node_cache {
@@ -59,6 +61,20 @@ struct node {
                            the same name (nodes_lookup_renew); its path
                            still resolves for requests in flight */
   struct node_cache cache;
+  /* Directories (fs.c, under the table's lock): the names of the last
+   * complete listing with our own changes applied since, so lookups need
+   * no round trip while it is fresh (NULL: none); and the attributes the
+   * server last gave, so a getattr the kernel sends because the directory
+   * changed need not go out while they are fresh. */
+  struct dcache *listing;
+  double listing_at;      /* CLOCK_MONOTONIC seconds: listed (or made) */
+  unsigned listing_hits;  /* lookups it answered */
+  unsigned listing_misses; /* lookups that came after it expired */
+  bool relisting;
+  uint64_t dir_gen;       /* bumped by each change we make in it */
+  bool dattr_valid;
+  double dattr_at;
+  struct smbq_stat dattr;
 };
 
 struct nodes {
@@ -116,6 +132,11 @@ void nodes_unlock(struct nodes *t);
 /* The kernel dropped n lookups. */
 void nodes_forget(struct nodes *t, struct node *node, uint64_t n);
 
+/* The node for dir/name in the table, or NULL; call locked, use only
+ * until nodes_unlock. */
+struct node *nodes_child_locked(struct nodes *t, struct node *dir,
+                                const char *name);
+
 /* Open handles on dir/name (0 if the kernel has no node for it). */
 unsigned nodes_open_count(struct nodes *t, struct node *dir,
                           const char *name);
@@ -133,6 +154,8 @@ struct node_handle {
 void nodes_handle_open(struct nodes *t, struct node *n, struct node_handle *h);
 /* Some open handle of n with a reference taken, or NULL. */
 struct node_handle *nodes_handle_hold(struct nodes *t, struct node *n);
+/* The same, called locked. */
+struct node_handle *nodes_handle_hold_locked(struct node *n);
 
 enum node_drop {
   NODE_HANDLE_HELD,    /* still referenced */

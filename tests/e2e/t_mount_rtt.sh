@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# smbq-mount spends few round trips on many small files (counted by the
+# mount itself, `smbq use --stats`):
+#  (a) tar -xf of 50 files of 4 KiB: at most 2 round trips per file (a new
+#      file goes out as one compound at close), and on the server every
+#      file's bytes, size and mtime are exact, a 0444 file is read-only;
+#  (b) rm -rf of that tree: at most 1.2 round trips per file (lookups come
+#      from the listing);
+#  (c) O_EXCL on an existing name fails with EEXIST, also when the name
+#      was taken on the server after the mount's lookup (then at close),
+#      and the other file is left alone;
+#  (d) a new file whose compound fails (a full share) fails close(2) and
+#      fsync(2) with ENOSPC, and stat shows no size it does not have;
+#  (e) a new file left open appears on the server after the entry timeout.
+set -euo pipefail
+. "$(dirname "$0")/fixture.sh"
+: "${SMBQ_MOUNT:?SMBQ_MOUNT must point at the smbq-mount binary}"
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+  echo "SKIP: needs root, /dev/fuse and fusermount3"
+  exit 77
+fi
+fixture_need_tools tar python3
+fixture_start
+W=$SMBQ_TEST_DIR/work
+S=$SMBQ_TEST_SHAREDIR
+mkdir -p "$W"
+
+# ---- mounting and cleanup (as in t_lease.sh) --------------------------------
+
+MOUNTS=()   # mount points we mounted (unmounted again in the EXIT trap)
+DAEMONS=()  # PIDs of the foreground smbq-mount processes we started
+TMPFS=()    # tmpfs we mounted for (d)
+
+is_mounted() { # is_mounted DIR: listed in /proc/self/mountinfo
+  awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+mount_cleanup() {
+  set +e
+  cd /
+  local m pid
+  for m in "${MOUNTS[@]}"; do
+    if is_mounted "$m"; then
+      fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m"
+    fi
+  done
+  for pid in "${DAEMONS[@]}"; do
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  # smbd must let go of the tmpfs before it can be unmounted
+  if [ -n "${FIXTURE_SMBD_PID:-}" ]; then
+    kill "$FIXTURE_SMBD_PID" 2>/dev/null
+    wait "$FIXTURE_SMBD_PID" 2>/dev/null
+  fi
+  for m in "${TMPFS[@]}"; do
+    is_mounted "$m" && { umount "$m" || umount -l "$m"; }
+  done
+  fixture_cleanup
+}
+trap mount_cleanup EXIT
+
+step() { echo "== $*"; } # progress in the test log
+
+mnt_opts() { # the smbq flags for the fixture's user and transport
+  echo "-U $SMBQ_TEST_USER $(transport_opts)"
+}
+
+# fg_mount DIR URL [ARGS...]: smbq-mount -f in the background; returns
+# once DIR is mounted. Sets MOUNT_PID; stderr in DIR.log.
+fg_mount() {
+  local dir=$1 u=$2 i
+  shift 2
+  mkdir -p "$dir"
+  MOUNTS+=("$dir")
+  # shellcheck disable=SC2046
+  "$SMBQ_MOUNT" -f "$u" "$dir" $(mnt_opts) "$@" 2>"$dir.log" &
+  MOUNT_PID=$!
+  DAEMONS+=("$MOUNT_PID")
+  for i in $(seq 1 200); do
+    is_mounted "$dir" && return 0
+    kill -0 "$MOUNT_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$dir.log" >&2
+  fail "smbq-mount did not mount $dir"
+}
+
+fg_umount() { # fg_umount DIR PID: the daemon must exit 0
+  local rc=0
+  fusermount3 -u "$1" || fail "fusermount3 -u $1 failed"
+  wait "$2" || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$1.log" >&2; fail "smbq-mount exited $rc after unmount"; }
+  ! grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' "$1.log" ||
+    { cat "$1.log" >&2; fail "sanitizer report from smbq-mount"; }
+}
+
+rt_now() { # the mount's round-trip counter
+  "$SMBQ" use --stats "$1" | awk '$1 == "round_trips" { print $2 }'
+}
+
+# per_file DELTA N LIMIT WHAT: DELTA/N <= LIMIT, or fail
+per_file() {
+  local r
+  r=$(awk -v a="$1" -v n="$2" 'BEGIN { printf "%.2f", a / n }')
+  echo "   $4: $1 round trips, $r per file (limit $3)"
+  awk -v r="$r" -v l="$3" 'BEGIN { exit !(r <= l) }' ||
+    fail "$4: $r round trips per file, more than $3"
+}
+
+M=$SMBQ_TEST_DIR/m
+fg_mount "$M" "$(url share)"
+M_PID=$MOUNT_PID
+[ -n "$(rt_now "$M")" ] || fail "smbq use --stats prints no round_trips"
+
+# ---- (a) untar ------------------------------------------------------------------
+step "(a) tar -xf of 50 files of 4 KiB"
+N=50
+python3 - "$W/src" "$N" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d)
+for i in range(n):
+    p = os.path.join(d, "f%03d.bin" % i)
+    with open(p, "wb") as f:
+        f.write(os.urandom(4096))
+    os.utime(p, (1600000000 + i, 1500000000 + 7 * i))  # distinct mtimes
+os.chmod(os.path.join(d, "f007.bin"), 0o444)
+PY
+tar -cf "$W/tree.tar" -C "$W" src
+r0=$(rt_now "$M")
+mkdir "$M/t"
+tar -xf "$W/tree.tar" -C "$M/t" || fail "(a) tar -xf into the mount failed"
+r1=$(rt_now "$M")
+per_file $((r1 - r0)) "$N" 2 "(a) untar"
+python3 - "$W/src" "$S/t/src" "$N" <<'PY' || fail "(a) the server's files differ"
+import os, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = sorted(os.listdir(src))
+assert sorted(os.listdir(dst)) == names, "names differ"
+for name in names:
+    a, b = os.path.join(src, name), os.path.join(dst, name)
+    assert open(a, "rb").read() == open(b, "rb").read(), name + ": bytes"
+    sa, sb = os.stat(a), os.stat(b)
+    assert sb.st_size == sa.st_size == 4096, name + ": size"
+    assert int(sb.st_mtime) == int(sa.st_mtime), \
+        "%s: mtime %d, want %d" % (name, sb.st_mtime, sa.st_mtime)
+print("   %d files exact on the server" % len(names))
+PY
+# the mode: read-only as the server has it, after the caches expired
+sleep 2.2
+[ "$(stat -c %a "$M/t/src/f007.bin")" = 444 ] ||
+  fail "(a) f007.bin shows mode $(stat -c %a "$M/t/src/f007.bin"), want 444"
+[ "$(stat -c %a "$M/t/src/f008.bin")" = 644 ] ||
+  fail "(a) f008.bin shows mode $(stat -c %a "$M/t/src/f008.bin"), want 644"
+cmp "$W/src/f011.bin" "$M/t/src/f011.bin" || fail "(a) reading back through the mount"
+
+# ---- (b) rm -rf -------------------------------------------------------------------
+step "(b) rm -rf of that tree"
+r0=$(rt_now "$M")
+rm -rf "$M/t" || fail "(b) rm -rf failed"
+r1=$(rt_now "$M")
+per_file $((r1 - r0)) "$N" 1.2 "(b) rm -rf"
+[ ! -e "$S/t" ] || fail "(b) the tree is still on the server"
+[ ! -e "$M/t" ] || fail "(b) the tree is still in the mount"
+
+# ---- (c) O_EXCL -------------------------------------------------------------------
+step "(c) O_EXCL on an existing name"
+echo "theirs" >"$S/exists.txt"
+chown "$SMBQ_TEST_USER" "$S/exists.txt"
+mkdir "$M/fresh"
+python3 - "$M" "$S" <<'PY' || fail "(c) O_EXCL"
+import errno, os, sys
+m, s = sys.argv[1:3]
+flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+# a name the server has: the lookup finds it, open(2) fails
+try:
+    os.open(os.path.join(m, "exists.txt"), flags, 0o644)
+    raise SystemExit("O_EXCL open of an existing file succeeded")
+except FileExistsError:
+    pass
+# a name another client takes in a directory this mount just made: the
+# mount's listing said "no such name", so the server's EEXIST comes with
+# the compound at close (or at open, if the listing expired meanwhile)
+theirs = os.path.join(s, "fresh", "race.txt")
+with open(theirs, "w") as f:
+    f.write("theirs\n")
+try:
+    fd = os.open(os.path.join(m, "fresh", "race.txt"), flags, 0o644)
+    os.write(fd, b"ours, must not land\n")
+    os.close(fd)
+    raise SystemExit("O_EXCL create over a name taken meanwhile succeeded")
+except FileExistsError as e:
+    print("   EEXIST:", e)
+assert open(theirs).read() == "theirs\n", "the other client's file changed"
+PY
+[ "$(cat "$S/exists.txt")" = theirs ] || fail "(c) exists.txt changed"
+
+# ---- (d) a full share -------------------------------------------------------------
+step "(d) a new file whose compound fails: close(2) and fsync(2) say ENOSPC"
+SMALL=$SMBQ_TEST_DIR/small
+mkdir -p "$SMALL"
+mount -t tmpfs -o size=1m,mode=0777 smbq-rtt-small "$SMALL" ||
+  fail "cannot mount a tmpfs for (d)"
+TMPFS+=("$SMALL")
+chown "$SMBQ_TEST_USER" "$SMALL"
+# fill it but for a few KiB
+head -c $((1024 * 1024 - 16384)) /dev/zero >"$SMALL/filler" 2>/dev/null || true
+chown "$SMBQ_TEST_USER" "$SMALL/filler"
+# smbd reads its configuration anew for each connection: add the share
+printf '[small]\n  path = %s\n  read only = no\n' "$SMALL" >>"$SMBQ_TEST_DIR/smb.conf"
+MF=$SMBQ_TEST_DIR/mf
+fg_mount "$MF" "$(url small)"
+MF_PID=$MOUNT_PID
+python3 - "$MF" "$SMALL" <<'PY' || fail "(d) a failed compound was not reported"
+import errno, os, sys
+m, s = sys.argv[1:3]
+data = os.urandom(256 << 10)
+flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+def fails(what, fn):
+    try:
+        fn()
+    except OSError as e:
+        assert e.errno in (errno.ENOSPC, errno.EIO), (what, e)
+        print("  ", what, "failed:", e)
+        return
+    raise SystemExit("%s returned success although the data is lost" % what)
+
+def no_partial(name):
+    # what stat says is what the server has: no size it does not have
+    try:
+        st = os.stat(os.path.join(m, name))
+    except FileNotFoundError:
+        st = None
+    try:
+        on_server = os.stat(os.path.join(s, name)).st_size
+    except FileNotFoundError:
+        on_server = None
+    assert on_server != len(data), "the server has the whole file?"
+    assert (st and st.st_size) == on_server or (st is None and on_server is None), \
+        (name, st and st.st_size, on_server)
+
+fd = os.open(os.path.join(m, "c.bin"), flags, 0o644)
+assert os.write(fd, data) == len(data)   # kept here until close
+fails("close", lambda: os.close(fd))
+no_partial("c.bin")
+
+fd = os.open(os.path.join(m, "s.bin"), flags, 0o644)
+assert os.write(fd, data) == len(data)
+fails("fsync", lambda: os.fsync(fd))
+fails("close after fsync", lambda: os.close(fd))
+no_partial("s.bin")
+PY
+fg_umount "$MF" "$MF_PID"
+
+# ---- (e) a new file left open -----------------------------------------------------
+step "(e) a new file left open appears on the server after the entry timeout"
+python3 - "$M" "$S" <<'PY' || fail "(e) a pending file stayed invisible"
+import os, sys, time
+m, s = sys.argv[1:3]
+fd = os.open(os.path.join(m, "open.txt"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, b"hello\n")
+end = time.monotonic() + 5
+while not os.path.exists(os.path.join(s, "open.txt")):
+    assert time.monotonic() < end, "not on the server after 5 s"
+    time.sleep(0.05)
+os.write(fd, b"more\n")
+os.close(fd)
+assert open(os.path.join(s, "open.txt"), "rb").read() == b"hello\nmore\n"
+PY
+
+fg_umount "$M" "$M_PID"
+echo "PASS"
