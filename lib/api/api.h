@@ -10,6 +10,7 @@
 #include "core/core_lease.h"
 #include "core/core_negotiate.h"
 #include "core/core_session.h"
+#include "core/core_open.h"
 #include "core/core_tree.h"
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
@@ -138,13 +139,9 @@ struct smbq_tree {
 
 struct smbq_file {
   smbq_tree *tree;
-  uint8_t file_id[16];
-  bool is_dir;
-  char path[1024];
+  struct core_open open;       /* the handle (core_open.c): file id, path,
+                                  lease reference, CREATE reply */
   unsigned flags;              /* SMBQ_O_* it was opened with */
-  struct core_lease *lease;    /* a reference, or NULL */
-  struct smb2_create_rsp created; /* what the CREATE reply said (its
-                                     context pointers are cleared) */
   /* handle cache (lease.c) */
   struct smbq_file *cache_next;
   int64_t cached_until_ms;
@@ -208,12 +205,6 @@ int api_run(smbq_conn *c, struct api_call *call, int n,
 int api_call1(smbq_conn *c, struct smb2_req *r, api_parse_fn parse,
               void *ctx, uint32_t *status);
 
-/* ---- paths --------------------------------------------------------------- */
-
-/* UTF-8 path ('/' or '\' separated, leading separators dropped) to the
- * UTF-16LE form SMB2 wants ('\' separated, relative to the share).
- * *out malloc'd, caller frees. */
-int api_path_utf16(const char *path, uint8_t **out, size_t *outlen);
 
 /* Status -> SMBQ_ERR_* treating the statuses that carry data as success. */
 int api_status_err(uint32_t status);

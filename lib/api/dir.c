@@ -119,13 +119,13 @@ static void close_handle(smbq_dir *d) {
 /* CREATE + QUERY_DIRECTORY (RESTART_SCANS) + QUERY_DIRECTORY, related. */
 static int open_and_list(smbq_dir *d, const char *path) {
   smbq_tree *t = d->tree;
-  struct api_create_spec spec = {
+  struct core_create_spec spec = {
       .access = SMB2_FILE_LIST_DIRECTORY | SMB2_FILE_READ_ATTRIBUTES |
                 SMB2_SYNCHRONIZE,
       .disposition = SMB2_FILE_OPEN,
       .options = SMB2_FILE_DIRECTORY_FILE,
   };
-  struct smb2_req *cr = api_create_req(t, path, &spec);
+  struct smb2_req *cr = core_create_req(&t->core, t->conn->leases, path, &spec);
   if (!cr)
     return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
   struct smb2_req *q1 = query_req(t, smb2_related_file_id,

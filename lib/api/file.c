@@ -19,14 +19,6 @@
 /* Cap on chunks per call, so one call cannot queue unbounded memory. */
 #define MAX_CHUNKS 4096
 
-static int parse_create(void *ctx, uint32_t status, const uint8_t *msg,
-                        size_t len) {
-  struct smb2_create_rsp *out = ctx;
-  if (status)
-    return api_status_err(status) ? api_status_err(status) : SMBQ_ERR_PROTO;
-  return smb2_decode_create_rsp(msg, len, out);
-}
-
 uint32_t api_open_disposition(unsigned flags) {
   if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_EXCL))
     return SMB2_FILE_CREATE;
@@ -51,49 +43,6 @@ static uint32_t open_access(unsigned flags) {
   default:
     return rd | SMB2_SYNCHRONIZE;
   }
-}
-
-struct smb2_req *api_create_req(smbq_tree *t, const char *path,
-                                const struct api_create_spec *s) {
-  uint8_t *name;
-  size_t nlen;
-  if (api_path_utf16(path, &name, &nlen) < 0)
-    return NULL;
-  struct smb2_create_ctx ctx;
-  uint8_t ctx_buf[SMB2_LEASE_V2_SIZE];
-  uint8_t oplock = SMB2_OPLOCK_LEVEL_NONE;
-  int n_ctx = core_lease_request(t->conn->leases, s->lease, s->lease_want,
-                                 &ctx, ctx_buf, &oplock);
-  if (n_ctx < 0) {
-    free(name);
-    return NULL;
-  }
-  struct smb2_create_req cr = {
-      .desired_access = s->access,
-      .file_attributes = s->attributes,
-      .share_access = SMB2_FILE_SHARE_ALL,
-      .disposition = s->disposition,
-      .options = s->options,
-      .name = name,
-      .name_len = nlen,
-      .oplock_level = oplock,
-      .contexts = n_ctx ? &ctx : NULL,
-      .n_contexts = (size_t)n_ctx,
-  };
-  /* 2.2.13: fixed part, name, padding to 8, the context (16-byte header,
-   * 4-byte name padded to 8, data) */
-  size_t cap = 57 + nlen + (n_ctx ? 7 + 24 + ctx.data_len : 0);
-  struct smb2_req *r = api_req(t->conn, t, SMB2_CREATE, cap);
-  long n = r ? smb2_encode_create_req(smb2_req_body(r),
-                                       smb2_req_body_cap(r), &cr)
-             : -1;
-  free(name);
-  if (n < 0) {
-    smb2_req_free(r);
-    return NULL;
-  }
-  smb2_req_set_body_len(r, (size_t)n);
-  return r;
 }
 
 /* The rights an open asks for: a file opened for writing may hold back
@@ -182,151 +131,113 @@ static void known_stat(smbq_file *f, struct smbq_stat *st) {
   pthread_mutex_unlock(&x->mu);
 }
 
-static smbq_file *new_file(smbq_tree *t, const char *path, unsigned flags,
-                           struct core_lease *lease,
-                           const struct smb2_create_rsp *cr) {
-  struct file_ext *x = calloc(1, sizeof(*x));
-  if (!x)
-    return NULL;
-  pthread_mutex_init(&x->mu, NULL);
-  stat_from_create(cr, &x->st);
-  x->times_known = true;
-  smbq_file *f = &x->f;
-  f->tree = t;
-  memcpy(f->file_id, cr->file_id, 16);
-  snprintf(f->path, sizeof(f->path), "%s", path);
-  f->flags = flags;
-  f->lease = lease;
-  f->created = *cr;
-  f->created.contexts = NULL; /* points into the reply, gone by now */
-  f->created.contexts_len = 0;
-  return f;
-}
-
-struct open_ctx {
-  smbq_conn *c;
-  struct core_lease *lease;
-  struct smb2_create_rsp rsp;
+/* Run a step of an open's state machine on the I/O thread and wait. */
+struct open_run {
+  smbq_file *f;
+  const char *path;            /* NULL: close */
+  struct core_create_spec spec;
+  uint16_t close_flags;
+  int start_rc;
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool done;
 };
 
-/* On the I/O thread: the grant is recorded while the reply is at hand. */
-static int parse_open(void *arg, uint32_t status, const uint8_t *msg,
-                      size_t len) {
-  struct open_ctx *o = arg;
-  int rc = parse_create(&o->rsp, status, msg, len);
-  /* A lease context for another key or a malformed one grants nothing:
-   * the open itself is good. */
-  if (rc == 0)
-    core_lease_granted(o->c->leases, o->lease, &o->rsp);
-  return rc;
+static void open_done(void *arg, struct core_open *o) {
+  (void)o;
+  struct open_run *r = arg;
+  pthread_mutex_lock(&r->m);
+  r->done = true;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->m);
 }
 
-/* One CREATE of path with the file's lease key. */
-static int open_once(smbq_tree *t, const char *path, unsigned flags,
-                     struct open_ctx *o, uint32_t *status) {
-  smbq_conn *c = t->conn;
-  o->lease = core_lease_get(c->leases, t->core.tree_id, path, false);
-  struct api_create_spec spec = {
-      .access = open_access(flags),
-      .disposition = api_open_disposition(flags),
-      .options = SMB2_FILE_NON_DIRECTORY_FILE,
-      .attributes = SMB2_ATTR_NORMAL,
-      .lease = o->lease,
-      .lease_want = lease_want(flags),
-  };
-  struct smb2_req *r = api_create_req(t, path, &spec);
-  if (!r) {
-    core_lease_put(c->leases, o->lease);
-    return api_fail(c, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
+static void open_kick(void *arg, struct smb2_conn *core) {
+  struct open_run *r = arg;
+  smbq_tree *t = r->f->tree;
+  r->start_rc =
+      r->path ? core_open_start(&r->f->open, core, &t->core, t->conn->leases,
+                                r->path, &r->spec, false, open_done, r)
+              : core_open_close(&r->f->open, core, r->close_flags, open_done,
+                                r);
+}
+
+static int open_run(smbq_conn *c, struct open_run *r) {
+  pthread_mutex_init(&r->m, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  int rc = smbq_io_run(c->io, open_kick, r);
+  if (rc == 0 && r->start_rc == 0) {
+    pthread_mutex_lock(&r->m);
+    while (!r->done)
+      pthread_cond_wait(&r->cv, &r->m);
+    pthread_mutex_unlock(&r->m);
   }
-  int rc = api_call1(c, r, parse_open, o, status);
-  if (rc < 0)
-    core_lease_put(c->leases, o->lease);
-  return rc;
+  pthread_mutex_destroy(&r->m);
+  pthread_cond_destroy(&r->cv);
+  return rc < 0 ? rc : r->start_rc;
 }
 
 /* Every open asks the server (the name is the server's to resolve: a
  * handle we keep open may have been renamed away by another client, which
- * a server need not tell us). */
+ * a server need not tell us). The core's open state machine retries with
+ * a new lease key when ours turns out to be another file's. */
 int smbq_open(smbq_tree *t, const char *path, unsigned flags,
               smbq_file **out) {
   if (!t || !path || !out)
     return SMBQ_ERR_INVAL;
   smbq_conn *c = t->conn;
-  struct open_ctx o = {.c = c};
-  uint32_t status = 0;
-  int rc = open_once(t, path, flags, &o, &status);
-  /* MS-SMB2 3.3.5.9.8: our key for this name belongs to another file (the
-   * one we knew was renamed or deleted behind our back): forget the
-   * name's entry and open with a new key */
-  if (rc < 0 && status == NT_STATUS_INVALID_PARAMETER && c->leases &&
-      core_leases_mode(c->leases) >= CORE_LEASE_V1) {
-    core_lease_doom(c->leases, t->core.tree_id, path);
-    rc = open_once(t, path, flags, &o, &status);
-  }
-  if (rc < 0)
-    return api_fail(c, rc, status, "cannot open '%s'", path);
-  smbq_file *f = new_file(t, path, flags, o.lease, &o.rsp);
-  if (!f) {
-    struct smbq_file tmp = {.tree = t, .lease = o.lease};
-    memcpy(tmp.file_id, o.rsp.file_id, 16);
-    api_file_close_now(&tmp);
+  struct file_ext *x = calloc(1, sizeof(*x));
+  if (!x)
     return SMBQ_ERR_NOMEM;
+  smbq_file *f = &x->f;
+  f->tree = t;
+  f->flags = flags;
+  struct open_run r = {.f = f, .path = path};
+  r.spec = (struct core_create_spec){
+      .access = open_access(flags),
+      .disposition = api_open_disposition(flags),
+      .options = SMB2_FILE_NON_DIRECTORY_FILE,
+      .attributes = SMB2_ATTR_NORMAL,
+      .lease_want = lease_want(flags),
+  };
+  int rc = open_run(c, &r);
+  if (rc == 0 && f->open.state != CORE_OPEN_OPEN)
+    rc = f->open.rc ? f->open.rc : SMBQ_ERR_PROTO;
+  if (rc < 0) {
+    uint32_t status = f->open.status;
+    free(x);
+    return api_fail(c, rc, status, "cannot open '%s'", path);
   }
+  pthread_mutex_init(&x->mu, NULL);
+  stat_from_create(&f->open.created, &x->st);
+  x->times_known = true;
   *out = f;
   return 0;
 }
 
-struct close_ctx {
-  struct smbq_stat *st;
-  bool got;
-};
-
-static int parse_close(void *arg, uint32_t status, const uint8_t *msg,
-                       size_t len) {
-  struct close_ctx *cc = arg;
-  int rc = api_status_err(status);
-  if (status && !rc)
-    rc = SMBQ_ERR_PROTO;
-  struct smb2_close_rsp r;
-  if (rc == 0 && cc->st && smb2_decode_close_rsp(msg, len, &r) == 0 &&
-      (r.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB)) {
-    api_close_rsp_stat(&r, cc->st);
-    cc->got = true;
-  }
-  return rc;
-}
-
 /* The real CLOSE; with st, the attributes after it (POSTQUERY_ATTRIB;
- * what the handle knew if the server sent none). f is freed unless it is
- * a caller's stack copy (see smbq_open's allocation failure): only heap
- * files have a path. */
+ * what the handle knew if the server sent none). Frees f. */
 static int close_now(smbq_file *f, struct smbq_stat *st) {
   smbq_conn *c = f->tree->conn;
-  bool heap = f->path[0] != '\0';
-  struct smb2_req *r = api_req(c, f->tree, SMB2_CLOSE, 24);
-  int rc = SMBQ_ERR_NOMEM;
-  uint32_t status = 0;
-  struct close_ctx cc = {.st = heap ? st : NULL};
-  if (r) {
-    uint16_t flags = cc.st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
-    smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(
-                                 smb2_req_body(r), 24, flags, f->file_id));
-    rc = api_call1(c, r, parse_close, &cc, &status);
-  }
-  if (rc < 0 && heap)
-    api_fail(c, rc, status, "closing '%s' failed", f->path);
-  if (rc == 0 && cc.st) {
+  struct open_run r = {.f = f,
+                       .close_flags = st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
+                                         : 0};
+  int rc = open_run(c, &r);
+  if (rc == 0)
+    rc = f->open.rc;
+  if (rc < 0)
+    api_fail(c, rc, f->open.status, "closing '%s' failed", f->open.path);
+  if (rc == 0 && st) {
     uint64_t id = file_ext(f)->st.file_id; /* CLOSE has none */
-    if (!cc.got)
-      known_stat(f, cc.st);
-    cc.st->file_id = id;
+    if (f->open.have_closed)
+      api_close_rsp_stat(&f->open.closed, st);
+    else
+      known_stat(f, st);
+    st->file_id = id;
   }
-  api_lease_release_file(f);
-  if (heap) {
-    pthread_mutex_destroy(&file_ext(f)->mu);
-    free(file_ext(f));
-  }
+  api_lease_release(f->tree, f->open.path, core_open_take_lease(&f->open));
+  pthread_mutex_destroy(&file_ext(f)->mu);
+  free(file_ext(f));
   return rc;
 }
 
@@ -351,10 +262,10 @@ int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
   if (!f || !i)
     return SMBQ_ERR_INVAL;
   smbq_conn *c = f->tree->conn;
-  const struct smb2_create_rsp *cr = &f->created;
+  const struct smb2_create_rsp *cr = &f->open.created;
   memset(i, 0, sizeof(*i));
-  i->cache = core_lease_state(c->leases, f->lease);
-  i->lease_version = core_lease_version(c->leases, f->lease);
+  i->cache = core_lease_state(c->leases, f->open.lease);
+  i->lease_version = core_lease_version(c->leases, f->open.lease);
   i->oplock_level = cr->oplock_level;
   i->created = cr->create_action == SMB2_FILE_CREATED;
   known_stat(f, &i->st);
@@ -402,7 +313,7 @@ static void op_finish(struct rw_op *op) {
     note_size(op->f, op->off + op->len, true); /* NOSPACE: maybe some */
   if (op->err)
     api_fail(c, op->err, op->status, "%s '%s' at offset %llu failed",
-             op->write ? "writing" : "reading", op->f->path,
+             op->write ? "writing" : "reading", op->f->open.path,
              (unsigned long long)op->off);
   smbq_io_cb cb = op->cb;
   void *arg = op->arg;
@@ -478,10 +389,10 @@ static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
   }
   long bl = op->write
                 ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                        f->file_id, op->off + rel, src + rel,
+                                        f->open.file_id, op->off + rel, src + rel,
                                         n)
                 : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                       f->file_id, op->off + rel, n);
+                                       f->open.file_id, op->off + rel, n);
   smb2_req_set_body_len(r, (size_t)bl);
   r->payload_size = n;
   ch->op = op;
@@ -605,10 +516,10 @@ int smbq_fflush(smbq_file *f) {
   if (!r)
     return SMBQ_ERR_NOMEM;
   smb2_req_set_body_len(
-      r, (size_t)smb2_encode_flush_req(smb2_req_body(r), 24, f->file_id));
+      r, (size_t)smb2_encode_flush_req(smb2_req_body(r), 24, f->open.file_id));
   uint32_t status = 0;
   int rc = api_call1(c, r, NULL, NULL, &status);
-  return rc < 0 ? api_fail(c, rc, status, "flushing '%s' failed", f->path)
+  return rc < 0 ? api_fail(c, rc, status, "flushing '%s' failed", f->open.path)
                 : 0;
 }
 
@@ -617,7 +528,7 @@ int smbq_ftruncate(smbq_file *f, uint64_t size) {
     return SMBQ_ERR_INVAL;
   uint8_t buf[8];
   smb2_encode_eof_info(buf, sizeof(buf), size);
-  struct smb2_req *r = api_set_info_req(f->tree, f->file_id,
+  struct smb2_req *r = api_set_info_req(f->tree, f->open.file_id,
                                         SMB2_FILE_END_OF_FILE_INFORMATION,
                                         buf, sizeof(buf));
   if (!r)
@@ -626,7 +537,7 @@ int smbq_ftruncate(smbq_file *f, uint64_t size) {
   int rc = api_call1(f->tree->conn, r, NULL, NULL, &status);
   if (rc < 0)
     return api_fail(f->tree->conn, rc, status, "truncating '%s' failed",
-                    f->path);
+                    f->open.path);
   note_size(f, size, false);
   return 0;
 }
@@ -634,7 +545,7 @@ int smbq_ftruncate(smbq_file *f, uint64_t size) {
 int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
   if (!f || !st)
     return SMBQ_ERR_INVAL;
-  struct smb2_req *r = api_query_info_req(f->tree, f->file_id,
+  struct smb2_req *r = api_query_info_req(f->tree, f->open.file_id,
                                           SMB2_0_INFO_FILE,
                                           SMB2_FILE_ALL_INFORMATION);
   if (!r)
@@ -642,7 +553,7 @@ int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
   uint32_t status = 0;
   int rc = api_call1(f->tree->conn, r, api_parse_all_info, st, &status);
   if (rc < 0)
-    return api_fail(f->tree->conn, rc, status, "cannot stat '%s'", f->path);
+    return api_fail(f->tree->conn, rc, status, "cannot stat '%s'", f->open.path);
   note_stat(f, st);
   return 0;
 }

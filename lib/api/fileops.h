@@ -1,25 +1,13 @@
-/* Request builders shared by file.c, meta.c and dir.c. Each returns a
- * request ready to submit (caller owns it), or NULL on a bad path or
- * allocation failure. */
+/* Request builders shared by file.c, meta.c, dir.c and put.c
+ * (fileops.c). Each returns a request ready to submit (caller owns it),
+ * or NULL on allocation failure. CREATE requests come from the core
+ * (core_create_req, core_open.h). */
 #ifndef SMBQ_FILEOPS_H
 #define SMBQ_FILEOPS_H
 
 #include "api/api.h"
 #include "smb2/smb2_pdu.h"
 
-struct api_create_spec {
-  uint32_t access;
-  uint32_t disposition;
-  uint32_t options;
-  uint32_t attributes;
-  /* the file's lease entry (a lease context, or an oplock, is asked for)
-   * and the rights wanted (SMB2_LEASE_*); NULL: none */
-  struct core_lease *lease;
-  uint32_t lease_want;
-};
-
-struct smb2_req *api_create_req(smbq_tree *t, const char *path,
-                                const struct api_create_spec *s);
 /* fid may be smb2_related_file_id inside a compound. buf is copied. */
 struct smb2_req *api_set_info_req(smbq_tree *t, const uint8_t fid[16],
                                   uint8_t info_class, const uint8_t *buf,

@@ -313,10 +313,8 @@ void api_leases_free(smbq_conn *c) {
 }
 
 /* The entry's own path dies with it: the release names the file's. */
-void api_lease_release_file(smbq_file *f) {
-  smbq_conn *c = f->tree->conn;
-  struct core_lease *l = f->lease;
-  f->lease = NULL;
+void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
+  smbq_conn *c = t->conn;
   if (!l)
     return;
   uint32_t held = core_lease_state(c->leases, l);
@@ -327,10 +325,10 @@ void api_lease_release_file(smbq_file *f) {
   if (!it)
     return;
   it->local = true;
-  it->b.tree_id = f->tree->core.tree_id;
+  it->b.tree_id = t->core.tree_id;
   it->b.old_state = gone;
   it->b.new_state = 0;
-  snprintf(it->b.path, sizeof(it->b.path), "%s", f->path);
+  snprintf(it->b.path, sizeof(it->b.path), "%s", path);
   for (char *p = it->b.path; *p; p++)
     if (*p == '\\')
       *p = '/';
@@ -375,10 +373,10 @@ bool api_cache_put(smbq_file *f) {
   uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
   /* an oplock belongs to one open: our own next open of the file would
    * break a kept one, so only a lease (shared by our opens) is kept */
-  if (!c->breaks || f->is_dir ||
+  if (!c->breaks ||
       core_leases_mode(c->leases) < CORE_LEASE_V1 ||
-      (core_lease_state(c->leases, f->lease) & need) != need ||
-      core_lease_doomed(c->leases, f->lease))
+      (core_lease_state(c->leases, f->open.lease) & need) != need ||
+      core_lease_doomed(c->leases, f->open.lease))
     return false;
   f->cached_until_ms = smbq_now_ms() + HANDLE_CACHE_MS;
   pthread_mutex_lock(&c->lock);
@@ -427,12 +425,12 @@ static int64_t cache_close_matching(smbq_tree *t, cache_match_fn match,
 
 static bool match_under(const smbq_file *f, const void *arg, int64_t now) {
   (void)now;
-  return under(f->path, arg);
+  return under(f->open.path, arg);
 }
 
 static bool match_lease(const smbq_file *f, const void *arg, int64_t now) {
   (void)now;
-  return f->lease == arg;
+  return f->open.lease == arg;
 }
 
 static bool match_expired(const smbq_file *f, const void *arg, int64_t now) {

@@ -20,9 +20,10 @@ void api_leases_stop(smbq_conn *c);
 /* Free the table, after the I/O thread stopped. */
 void api_leases_free(smbq_conn *c);
 
-/* Drop f's reference on its lease; when that gives up rights, the break
- * callback hears of it (a local release, on the worker). */
-void api_lease_release_file(smbq_file *f);
+/* Drop a reference on the lease of path (on t); when that gives up
+ * rights, the break callback hears of it (a local release, on the
+ * worker). l may be NULL. */
+void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l);
 
 /* ---- handle cache: closed files kept open while READ|HANDLE is held, so
  * that their lease (and what the caller cached under it) lives on ---- */

@@ -7,97 +7,13 @@
 #include "api/lease.h"
 #include "smbq_bytes.h"
 
-#define FT_EPOCH SMB2_FILETIME_UNIX_EPOCH
-
-struct timespec api_filetime_to_ts(uint64_t ft) {
-  struct timespec ts = {0, 0};
-  if (ft <= FT_EPOCH)
-    return ts;
-  ft -= FT_EPOCH;
-  ts.tv_sec = (time_t)(ft / 10000000u);
-  ts.tv_nsec = (long)(ft % 10000000u) * 100;
-  return ts;
-}
-
-uint64_t api_ts_to_filetime(const struct timespec *ts) {
-  return smb2_unix_to_filetime(ts->tv_sec, ts->tv_nsec);
-}
-
-struct smb2_req *api_set_info_req(smbq_tree *t, const uint8_t fid[16],
-                                  uint8_t info_class, const uint8_t *buf,
-                                  size_t len) {
-  struct smb2_req *r = api_req(t->conn, t, SMB2_SET_INFO, 32 + len);
-  if (!r)
-    return NULL;
-  long n = smb2_encode_set_info_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                    SMB2_0_INFO_FILE, info_class, fid, buf,
-                                    len);
-  if (n < 0) {
-    smb2_req_free(r);
-    return NULL;
-  }
-  smb2_req_set_body_len(r, (size_t)n);
-  return r;
-}
-
-struct smb2_req *api_query_info_req(smbq_tree *t, const uint8_t fid[16],
-                                    uint8_t info_type, uint8_t info_class) {
-  struct smb2_req *r = api_req(t->conn, t, SMB2_QUERY_INFO, 41);
-  if (!r)
-    return NULL;
-  struct smb2_query_info_req q = {.info_type = info_type,
-                                  .info_class = info_class,
-                                  .output_len = 4096};
-  memcpy(q.file_id, fid, 16);
-  smb2_req_set_body_len(r, (size_t)smb2_encode_query_info_req(
-                               smb2_req_body(r), smb2_req_body_cap(r), &q));
-  r->payload_size = q.output_len;
-  return r;
-}
-
-struct smb2_req *api_close_req(smbq_tree *t, const uint8_t fid[16]) {
-  struct smb2_req *r = api_req(t->conn, t, SMB2_CLOSE, 24);
-  if (!r)
-    return NULL;
-  smb2_req_set_body_len(
-      r, (size_t)smb2_encode_close_req(smb2_req_body(r), 24, 0, fid));
-  return r;
-}
-
-int api_parse_all_info(void *ctx, uint32_t status, const uint8_t *msg,
-                       size_t len) {
-  struct smbq_stat *st = ctx;
-  /* BUFFER_OVERFLOW: the name did not fit, the fixed part did. */
-  if (status && status != NT_STATUS_BUFFER_OVERFLOW)
-    return SMBQ_ERR_PROTO;
-  const uint8_t *buf;
-  size_t blen;
-  struct smb2_file_all_info fi;
-  int rc = smb2_decode_query_info_rsp(msg, len, &buf, &blen);
-  if (rc == 0)
-    rc = smb2_decode_file_all_info(buf, blen, &fi);
-  if (rc < 0)
-    return rc;
-  memset(st, 0, sizeof(*st));
-  st->type = fi.directory ? SMBQ_TYPE_DIR : SMBQ_TYPE_FILE;
-  st->size = fi.end_of_file;
-  st->alloc_size = fi.allocation_size;
-  st->attributes = fi.attributes;
-  st->file_id = fi.index_number;
-  st->btime = api_filetime_to_ts(fi.times.creation);
-  st->atime = api_filetime_to_ts(fi.times.last_access);
-  st->mtime = api_filetime_to_ts(fi.times.last_write);
-  st->ctime = api_filetime_to_ts(fi.times.change);
-  return 0;
-}
-
 /* CREATE path, then `mid` (may be NULL) on the related handle, then CLOSE,
  * in one compound. The first failing element decides the result. */
 static int path_compound(smbq_tree *t, const char *path,
-                         const struct api_create_spec *spec,
+                         const struct core_create_spec *spec,
                          struct smb2_req *mid, api_parse_fn parse, void *ctx,
                          uint32_t *status) {
-  struct smb2_req *cr = api_create_req(t, path, spec);
+  struct smb2_req *cr = core_create_req(&t->core, t->conn->leases, path, spec);
   struct smb2_req *cl = api_close_req(t, smb2_related_file_id);
   if (!cr || !cl) {
     smb2_req_free(cr);
@@ -133,7 +49,7 @@ static int path_compound(smbq_tree *t, const char *path,
 int smbq_stat(smbq_tree *t, const char *path, struct smbq_stat *st) {
   if (!t || !path || !st)
     return SMBQ_ERR_INVAL;
-  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+  struct core_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN};
   struct smb2_req *q = api_query_info_req(
       t, smb2_related_file_id, SMB2_0_INFO_FILE, SMB2_FILE_ALL_INFORMATION);
@@ -167,7 +83,7 @@ static int parse_fs_size(void *ctx, uint32_t status, const uint8_t *msg,
 int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv) {
   if (!t || !sv)
     return SMBQ_ERR_INVAL;
-  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+  struct core_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN,
                                  .options = SMB2_FILE_DIRECTORY_FILE};
   struct smb2_req *q =
@@ -186,7 +102,7 @@ int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv) {
  * hold one: the server then does not break our own lease (a delete or
  * rename open breaks HANDLE caching of every other key). */
 static int lease_compound(smbq_tree *t, const char *path,
-                          struct api_create_spec *spec, struct smb2_req *mid,
+                          struct core_create_spec *spec, struct smb2_req *mid,
                           uint32_t *status) {
   struct core_leases *leases = t->conn->leases;
   spec->lease = core_lease_find(leases, t->core.tree_id, path);
@@ -199,7 +115,7 @@ static int lease_compound(smbq_tree *t, const char *path,
 int smbq_mkdir(smbq_tree *t, const char *path) {
   if (!t || !path)
     return SMBQ_ERR_INVAL;
-  struct api_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
+  struct core_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_CREATE,
                                  .options = SMB2_FILE_DIRECTORY_FILE,
                                  .attributes = SMB2_ATTR_DIRECTORY};
@@ -218,7 +134,7 @@ static int delete_path(smbq_tree *t, const char *path, uint32_t options,
     return SMBQ_ERR_INVAL;
   /* a handle we keep for reuse would leave the name "delete pending" */
   api_cache_flush(t, path);
-  struct api_create_spec spec = {.access = SMB2_DELETE |
+  struct core_create_spec spec = {.access = SMB2_DELETE |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN,
                                  .options = options};
@@ -250,7 +166,7 @@ int smbq_rename(smbq_tree *t, const char *from, const char *to,
     return SMBQ_ERR_INVAL;
   uint8_t *name;
   size_t nlen;
-  if (api_path_utf16(to, &name, &nlen) < 0)
+  if (core_path_utf16(to, &name, &nlen) < 0)
     return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", to);
   uint8_t *buf = malloc(20 + nlen);
   long bl = buf ? smb2_encode_rename_info(buf, 20 + nlen,
@@ -266,7 +182,7 @@ int smbq_rename(smbq_tree *t, const char *from, const char *to,
   free(buf);
   if (!si)
     return SMBQ_ERR_NOMEM;
-  struct api_create_spec spec = {.access = SMB2_DELETE |
+  struct core_create_spec spec = {.access = SMB2_DELETE |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN};
   /* open handles below a renamed directory make the server refuse it;
@@ -292,7 +208,7 @@ static int set_basic(smbq_tree *t, const char *path,
       t, smb2_related_file_id, SMB2_FILE_BASIC_INFORMATION, buf, 40);
   if (!si)
     return SMBQ_ERR_NOMEM;
-  struct api_create_spec spec = {.access = SMB2_FILE_WRITE_ATTRIBUTES |
+  struct core_create_spec spec = {.access = SMB2_FILE_WRITE_ATTRIBUTES |
                                            SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_OPEN};
   /* a kept handle was opened under the old attributes (read-only decides

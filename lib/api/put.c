@@ -165,26 +165,6 @@ static struct core_lease *our_lease(smbq_tree *t, const char *path,
   return l;
 }
 
-/* Drop our reference; giving rights up tells the break callback (as a
- * close does). */
-static void release_lease(smbq_tree *t, const char *path,
-                          struct core_lease *l) {
-  if (!l)
-    return;
-  static const smbq_file zero;
-  smbq_file *tmp = malloc(sizeof(*tmp));
-  if (!tmp) {
-    core_lease_put(t->conn->leases, l);
-    return;
-  }
-  *tmp = zero;
-  tmp->tree = t;
-  tmp->lease = l;
-  snprintf(tmp->path, sizeof(tmp->path), "%s", path);
-  api_lease_release_file(tmp);
-  free(tmp);
-}
-
 enum { E_CREATE, E_WRITE, E_SETINFO, E_QUERY, E_FLUSH, E_CLOSE, E_MAX };
 
 static const char *const step_name[E_MAX] = {
@@ -212,7 +192,7 @@ int smbq_put_small(smbq_tree *t, const char *path, unsigned flags,
   uint32_t want = 0;
   p.lease = our_lease(t, path, &want);
   unsigned oflags = flags & (SMBQ_O_CREAT | SMBQ_O_EXCL | SMBQ_O_TRUNC);
-  struct api_create_spec spec = {
+  struct core_create_spec spec = {
       .access = SMB2_FILE_WRITE_DATA | SMB2_FILE_APPEND_DATA |
                 SMB2_FILE_WRITE_ATTRIBUTES | SMB2_FILE_READ_ATTRIBUTES |
                 SMB2_SYNCHRONIZE,
@@ -223,7 +203,7 @@ int smbq_put_small(smbq_tree *t, const char *path, unsigned flags,
       .lease_want = want,
   };
   struct smb2_req *r[E_MAX] = {NULL};
-  r[E_CREATE] = api_create_req(t, path, &spec);
+  r[E_CREATE] = core_create_req(&t->core, t->conn->leases, path, &spec);
   if (len)
     r[E_WRITE] = write_req(t, data, (uint32_t)len);
   if (set_basic)
@@ -240,7 +220,7 @@ int smbq_put_small(smbq_tree *t, const char *path, unsigned flags,
   if (!ok) {
     for (int i = 0; i < E_MAX; i++)
       smb2_req_free(r[i]);
-    release_lease(t, path, p.lease);
+    api_lease_release(t, path, p.lease);
     return api_fail(c, r[E_CREATE] ? SMBQ_ERR_NOMEM : SMBQ_ERR_INVAL, 0,
                     "cannot write '%s' in one round trip", path);
   }
@@ -273,7 +253,7 @@ int smbq_put_small(smbq_tree *t, const char *path, unsigned flags,
       failed = idx[i];
     }
   }
-  release_lease(t, path, p.lease);
+  api_lease_release(t, path, p.lease);
   if (rc < 0)
     return api_fail(c, rc, status, "%s '%s'",
                     step_name[failed < 0 ? E_CREATE : failed], path);

@@ -303,9 +303,9 @@ static int pipe_open(smbq_conn *c, struct rpc_pipe *p) {
   int rc = smbq_tree_connect(c, "IPC$", &p->t);
   if (rc < 0)
     return rc; /* the message names IPC$ and the cause */
-  struct api_create_spec spec = {.access = PIPE_ACCESS,
+  struct core_create_spec spec = {.access = PIPE_ACCESS,
                                  .disposition = SMB2_FILE_OPEN};
-  struct smb2_req *r = api_create_req(p->t, SRVSVC_PIPE_NAME, &spec);
+  struct smb2_req *r = core_create_req(&p->t->core, p->t->conn->leases, SRVSVC_PIPE_NAME, &spec);
   if (!r)
     return api_fail(c, SMBQ_ERR_NOMEM, 0, "opening \\PIPE\\srvsvc");
   uint32_t status = 0;

@@ -30,6 +30,7 @@ enum core_tree_state {
 };
 
 struct core_tree;
+struct core_open;
 typedef void (*core_tree_done_fn)(void *arg, struct core_tree *t);
 
 struct core_tree_cfg {
@@ -51,6 +52,7 @@ struct core_tree {
   uint8_t share_type;
   bool encrypt;                  /* requests go through enc_sec */
   char share[256];
+  struct core_open *opens;       /* its open handles (core_open.c) */
   /* FAILED */
   int rc;
   uint32_t status;

@@ -3,10 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "core/core_open.h"
+#include "smbq/smbq_err.h"
 #include "smbq_utf16.h"
 
-int api_path_utf16(const char *path, uint8_t **out, size_t *outlen) {
+int core_path_utf16(const char *path, uint8_t **out, size_t *outlen) {
   if (!path)
     return SMBQ_ERR_INVAL;
   size_t n = strlen(path);

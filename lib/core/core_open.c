@@ -1,0 +1,196 @@
+/* Opens. See core_open.h. */
+#include "core/core_open.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smbq/smbq_err.h"
+
+struct smb2_req *core_create_req(const struct core_tree *t,
+                                 struct core_leases *leases,
+                                 const char *path,
+                                 const struct core_create_spec *s) {
+  uint8_t *name;
+  size_t nlen;
+  if (core_path_utf16(path, &name, &nlen) < 0)
+    return NULL;
+  struct smb2_create_ctx ctx;
+  uint8_t ctx_buf[SMB2_LEASE_V2_SIZE];
+  uint8_t oplock = SMB2_OPLOCK_LEVEL_NONE;
+  int n_ctx = core_lease_request(leases, s->lease, s->lease_want, &ctx,
+                                 ctx_buf, &oplock);
+  if (n_ctx < 0) {
+    free(name);
+    return NULL;
+  }
+  struct smb2_create_req cr = {
+      .desired_access = s->access,
+      .file_attributes = s->attributes,
+      .share_access = SMB2_FILE_SHARE_ALL,
+      .disposition = s->disposition,
+      .options = s->options,
+      .name = name,
+      .name_len = nlen,
+      .oplock_level = oplock,
+      .contexts = n_ctx ? &ctx : NULL,
+      .n_contexts = (size_t)n_ctx,
+  };
+  /* 2.2.13: fixed part, name, padding to 8, the context (16-byte header,
+   * 4-byte name padded to 8, data) */
+  size_t cap = 57 + nlen + (n_ctx ? 7 + 24 + ctx.data_len : 0);
+  struct smb2_req *r = smb2_req_new(SMB2_CREATE, cap);
+  long n = r ? smb2_encode_create_req(smb2_req_body(r),
+                                       smb2_req_body_cap(r), &cr)
+             : -1;
+  free(name);
+  if (n < 0) {
+    smb2_req_free(r);
+    return NULL;
+  }
+  smb2_req_set_body_len(r, (size_t)n);
+  r->sec = core_tree_sec(t);
+  r->tree_id = t->tree_id;
+  return r;
+}
+
+static void link_open(struct core_open *o) {
+  o->next = o->tree->opens;
+  o->tree->opens = o;
+}
+
+static void unlink_open(struct core_open *o) {
+  for (struct core_open **pp = &o->tree->opens; *pp; pp = &(*pp)->next)
+    if (*pp == o) {
+      *pp = o->next;
+      break;
+    }
+  o->next = NULL;
+}
+
+static void finish(struct core_open *o, enum core_open_state st, int rc) {
+  o->state = st;
+  o->rc = rc;
+  if (o->done)
+    o->done(o->arg, o);
+}
+
+static int send_create(struct core_open *o);
+
+static void on_create(void *arg, int err, uint32_t status,
+                      const uint8_t *msg, size_t len) {
+  struct core_open *o = arg;
+  o->status = status;
+  if (err == 0 && status == NT_STATUS_INVALID_PARAMETER && o->lease &&
+      core_leases_mode(o->leases) >= CORE_LEASE_V1 && !o->retried) {
+    o->retried = true;
+    core_lease_doom(o->leases, o->tree->tree_id, o->path);
+    core_lease_put(o->leases, o->lease);
+    o->lease = core_lease_get(o->leases, o->tree->tree_id, o->path,
+                              o->is_dir);
+    if (send_create(o) == 0)
+      return;
+  }
+  int rc = err;
+  if (rc == 0 && NT_STATUS_IS_ERROR(status))
+    rc = smbq_err_from_ntstatus(status);
+  if (rc == 0)
+    rc = smb2_decode_create_rsp(msg, len, &o->created);
+  if (rc < 0) {
+    core_lease_put(o->leases, o->lease);
+    o->lease = NULL;
+    return finish(o, CORE_OPEN_FAILED, rc ? rc : SMBQ_ERR_PROTO);
+  }
+  /* a malformed lease context, or one for another key, grants nothing:
+   * the open itself is good */
+  core_lease_granted(o->leases, o->lease, &o->created);
+  o->created.contexts = NULL; /* they point into the reply */
+  o->created.contexts_len = 0;
+  memcpy(o->file_id, o->created.file_id, 16);
+  link_open(o);
+  finish(o, CORE_OPEN_OPEN, 0);
+}
+
+static int send_create(struct core_open *o) {
+  o->spec.lease = o->lease;
+  struct smb2_req *r = core_create_req(o->tree, o->leases, o->path, &o->spec);
+  if (!r)
+    return SMBQ_ERR_INVAL;
+  r->done = on_create;
+  r->arg = o;
+  int rc = smb2_conn_submit(o->conn, r, smb2_conn_now(o->conn));
+  if (rc < 0)
+    smb2_req_free(r);
+  return rc;
+}
+
+int core_open_start(struct core_open *o, struct smb2_conn *conn,
+                    struct core_tree *t, struct core_leases *leases,
+                    const char *path, const struct core_create_spec *spec,
+                    bool is_dir, core_open_done_fn done, void *arg) {
+  memset(o, 0, sizeof(*o));
+  o->spec = *spec;
+  o->is_dir = is_dir;
+  o->tree = t;
+  o->leases = leases;
+  o->conn = conn;
+  o->done = done;
+  o->arg = arg;
+  snprintf(o->path, sizeof(o->path), "%s", path);
+  o->lease = core_lease_get(leases, t->tree_id, path, is_dir);
+  o->state = CORE_OPEN_OPENING;
+  int rc = send_create(o);
+  if (rc < 0) {
+    core_lease_put(leases, o->lease);
+    o->lease = NULL;
+    o->state = CORE_OPEN_FAILED;
+    o->rc = rc;
+  }
+  return rc;
+}
+
+static void on_close(void *arg, int err, uint32_t status, const uint8_t *msg,
+                     size_t len) {
+  struct core_open *o = arg;
+  o->status = status;
+  int rc = err;
+  if (rc == 0 && NT_STATUS_IS_ERROR(status))
+    rc = smbq_err_from_ntstatus(status);
+  if (rc == 0 && smb2_decode_close_rsp(msg, len, &o->closed) == 0)
+    o->have_closed = (o->closed.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB);
+  else if (rc == 0)
+    rc = SMBQ_ERR_PROTO;
+  finish(o, CORE_OPEN_CLOSED, rc);
+}
+
+int core_open_close(struct core_open *o, struct smb2_conn *conn,
+                    uint16_t flags, core_open_done_fn done, void *arg) {
+  struct smb2_req *r = smb2_req_new(SMB2_CLOSE, 24);
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(smb2_req_body(r),
+                                                         24, flags,
+                                                         o->file_id));
+  r->sec = core_tree_sec(o->tree);
+  r->tree_id = o->tree->tree_id;
+  r->done = on_close;
+  r->arg = o;
+  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
+  if (rc < 0) {
+    smb2_req_free(r);
+    return rc;
+  }
+  /* the handle is as good as gone: nothing may use it again */
+  unlink_open(o);
+  o->conn = conn;
+  o->done = done;
+  o->arg = arg;
+  o->have_closed = false;
+  return 0;
+}
+
+struct core_lease *core_open_take_lease(struct core_open *o) {
+  struct core_lease *l = o->lease;
+  o->lease = NULL;
+  return l;
+}
