@@ -1,10 +1,11 @@
-/* Directory listing (MS-SMB2 3.2.4.17): smbq_opendir sends CREATE and two
- * QUERY_DIRECTORY requests on its handle as one related compound
- * (3.2.4.1.4), so that a directory whose entries fit in the first reply
- * (the second then answers STATUS_NO_MORE_FILES) is listed in one round
- * trip. Larger ones go on with one QUERY_DIRECTORY per round trip. Each
- * reply brings up to 64 KiB of FileIdBothDirectoryInformation; entries are
- * handed out one at a time, in order. */
+/* Directory listing (MS-SMB2 3.2.4.17): smbq_opendir sends CREATE, two
+ * QUERY_DIRECTORY requests and the CLOSE on its handle as one related
+ * compound (3.2.4.1.4): a directory whose entries fit in the first reply
+ * (up to 1 MiB of FileIdBothDirectoryInformation; the second then answers
+ * STATUS_NO_MORE_FILES) is listed, handle closed, in one round trip.
+ * A larger one is listed again without the CLOSE (one wasted round trip)
+ * and goes on with one QUERY_DIRECTORY per round trip. Entries are handed
+ * out one at a time, in order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include "smbq_utf16.h"
 
 #define DIR_BUF (64 * 1024)
+/* The first compound's replies: most directories fit (about 8000 entries
+ * of usual name lengths). Bounded by what the server transacts. */
+#define DIR_BUF_FIRST (1024 * 1024)
 /* Replies fetched but not yet handed out: the compound's two. */
 #define DIR_QUEUE 2
 
@@ -33,6 +37,7 @@ struct smbq_dir {
   struct dir_batch queue[DIR_QUEUE]; /* replies waiting their turn */
   size_t nq;
   bool eof;
+  bool closed;          /* the handle went with the first compound */
   char path[1024];
 };
 
@@ -76,14 +81,14 @@ static int parse_query(void *ctx, uint32_t status, const uint8_t *msg,
 }
 
 static struct smb2_req *query_req(smbq_tree *t, const uint8_t fid[16],
-                                  uint8_t flags) {
+                                  uint8_t flags, uint32_t buf_len) {
   static const uint8_t star[2] = {'*', 0};
   struct smb2_query_dir_req q = {
       .info_class = SMB2_FILE_ID_BOTH_DIRECTORY_INFORMATION,
       .flags = flags,
       .pattern = star,
       .pattern_len = 2,
-      .output_len = DIR_BUF,
+      .output_len = buf_len,
   };
   memcpy(q.file_id, fid, 16);
   struct smb2_req *r = api_req(t->conn, t, SMB2_QUERY_DIRECTORY, 34);
@@ -96,7 +101,7 @@ static struct smb2_req *query_req(smbq_tree *t, const uint8_t fid[16],
     return NULL;
   }
   smb2_req_set_body_len(r, (size_t)n);
-  r->payload_size = DIR_BUF;
+  r->payload_size = buf_len;
   return r;
 }
 
@@ -116,8 +121,17 @@ static void close_handle(smbq_dir *d) {
     api_call1(d->tree->conn, r, NULL, NULL, NULL);
 }
 
-/* CREATE + QUERY_DIRECTORY (RESTART_SCANS) + QUERY_DIRECTORY, related. */
-static int open_and_list(smbq_dir *d, const char *path) {
+static void drop_queue(smbq_dir *d) {
+  for (size_t i = 0; i < d->nq; i++)
+    free(d->queue[i].data);
+  d->nq = 0;
+}
+
+/* CREATE + QUERY_DIRECTORY (RESTART_SCANS) + QUERY_DIRECTORY (+ CLOSE),
+ * related. Returns 1 when the listing is complete (the second reply's
+ * end, or an error reported in turn), 0 when more entries wait on the
+ * server, or an error of the CREATE. */
+static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
   smbq_tree *t = d->tree;
   struct core_create_spec spec = {
       .access = SMB2_FILE_LIST_DIRECTORY | SMB2_FILE_READ_ATTRIBUTES |
@@ -125,28 +139,39 @@ static int open_and_list(smbq_dir *d, const char *path) {
       .disposition = SMB2_FILE_OPEN,
       .options = SMB2_FILE_DIRECTORY_FILE,
   };
-  struct smb2_req *cr = core_create_req(&t->core, t->conn->leases, path, &spec);
+  uint32_t buf = t->conn->neg.max_transact < DIR_BUF_FIRST
+                     ? t->conn->neg.max_transact
+                     : DIR_BUF_FIRST;
+  struct smb2_req *cr =
+      core_create_req(&t->core, t->conn->leases, path, &spec);
   if (!cr)
     return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
-  struct smb2_req *q1 = query_req(t, smb2_related_file_id,
-                                  SMB2_RESTART_SCANS);
-  struct smb2_req *q2 = query_req(t, smb2_related_file_id, 0);
-  if (!q1 || !q2) {
+  struct smb2_req *q1 =
+      query_req(t, smb2_related_file_id, SMB2_RESTART_SCANS, buf);
+  struct smb2_req *q2 = query_req(t, smb2_related_file_id, 0, buf);
+  struct smb2_req *cl =
+      with_close ? api_close_req(t, smb2_related_file_id) : NULL;
+  if (!q1 || !q2 || (with_close && !cl)) {
     smb2_req_free(cr);
     smb2_req_free(q1);
     smb2_req_free(q2);
+    smb2_req_free(cl);
     return SMBQ_ERR_NOMEM;
   }
   struct dir_batch b[2];
   memset(b, 0, sizeof(b));
   struct api_call call;
-  struct api_elem e[3];
+  struct api_elem e[4];
   api_elem_init(&e[0], &call, cr, parse_create, d);
   api_elem_init(&e[1], &call, q1, parse_query, &b[0]);
   api_elem_init(&e[2], &call, q2, parse_query, &b[1]);
   cr->chain = q1;
   q1->chain = q2;
-  int rc = api_run(t->conn, &call, 3, cr);
+  if (cl) {
+    api_elem_init(&e[3], &call, cl, NULL, NULL);
+    q2->chain = cl;
+  }
+  int rc = api_run(t->conn, &call, cl ? 4 : 3, cr);
   uint32_t status = 0;
   if (rc == 0 && e[0].rc < 0) {
     rc = e[0].rc;
@@ -159,14 +184,16 @@ static int open_and_list(smbq_dir *d, const char *path) {
     return api_fail(t->conn, rc, status, "cannot open directory '%s'",
                     path[0] ? path : "\\");
   }
+  d->closed = cl != NULL;
   /* Errors of the listing itself are reported by smbq_readdir, in turn.
    * After the first reply's end or error the second only repeats it. */
   enqueue(d, &b[0], &e[1]);
-  if (e[1].rc == 0 && !b[0].end)
-    enqueue(d, &b[1], &e[2]);
-  else
+  if (e[1].rc < 0 || b[0].end) {
     free(b[1].data);
-  return 0;
+    return 1;
+  }
+  enqueue(d, &b[1], &e[2]);
+  return e[2].rc < 0 || b[1].end;
 }
 
 int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
@@ -177,8 +204,13 @@ int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
     return SMBQ_ERR_NOMEM;
   d->tree = t;
   snprintf(d->path, sizeof(d->path), "%s", path);
-  int rc = open_and_list(d, path);
+  int rc = open_and_list(d, path, true);
+  if (rc == 0) { /* more than the first replies hold: keep a handle */
+    drop_queue(d);
+    rc = open_and_list(d, path, false);
+  }
   if (rc < 0) {
+    drop_queue(d);
     free(d);
     return rc;
   }
@@ -189,7 +221,7 @@ int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
 /* One more QUERY_DIRECTORY, its result queued. */
 static int fetch(smbq_dir *d) {
   smbq_conn *c = d->tree->conn;
-  struct smb2_req *r = query_req(d->tree, d->file_id, 0);
+  struct smb2_req *r = query_req(d->tree, d->file_id, 0, DIR_BUF);
   if (!r)
     return SMBQ_ERR_NOMEM;
   struct dir_batch b;
@@ -281,9 +313,9 @@ int smbq_readdir(smbq_dir *d, struct smbq_dirent *out) {
 void smbq_closedir(smbq_dir *d) {
   if (!d)
     return;
-  close_handle(d);
+  if (!d->closed)
+    close_handle(d);
   free(d->buf);
-  for (size_t i = 0; i < d->nq; i++)
-    free(d->queue[i].data);
+  drop_queue(d);
   free(d);
 }
