@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The connection counters (smbq_conn_get_stats) as the frontends show them:
 # `smbq -v` ends with the round-trip line; a listing of a small directory
-# is one round trip (CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY compounded,
-# the second answering STATUS_NO_MORE_FILES), and with the CLOSE of
-# smbq_closedir two, beyond what `smbq info` makes of the same connection
-# (an empty directory too; 14000 entries take more); `smbq info --json`
+# is one round trip (CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY + CLOSE
+# compounded, the second answering STATUS_NO_MORE_FILES) beyond what
+# `smbq info` makes of the same connection (an empty directory too; 14000
+# entries take more); `smbq info --json`
 # carries them; `smbq use --stats` reads them from an smbq-mount (the
 # xattr user.smbq.stats of its root) and they grow with an ls of the
 # mount; a path that is no smbq mount is an error naming it.
