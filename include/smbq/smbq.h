@@ -401,7 +401,17 @@ struct smbq_dirent {
 SMBQ_EXPORT int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out);
 /* 1 = an entry was stored, 0 = end, <0 = error. */
 SMBQ_EXPORT int smbq_readdir(smbq_dir *d, struct smbq_dirent *e);
+/* Close the listing. Where the server leases directories (SMB 3.x with
+ * SMB2_GLOBAL_CAP_DIRECTORY_LEASING: Windows Server, not Samba 4.17) the
+ * directory's handle, and with it its lease, is kept for a few seconds
+ * like a file's (see leases). */
 SMBQ_EXPORT void smbq_closedir(smbq_dir *d);
+
+/* The caching rights held for the listed directory: with a directory
+ * lease (READ|HANDLE), the listing and the attributes in it stay valid
+ * until the lease break callback says otherwise (is_dir set, the
+ * directory's path); 0 without one. */
+SMBQ_EXPORT unsigned smbq_dir_cache(const smbq_dir *d);
 
 /* ---- files ------------------------------------------------------------ */
 

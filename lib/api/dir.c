@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/fileops.h"
+#include "api/lease.h"
 #include "smbq_utf16.h"
 
 #define DIR_BUF (64 * 1024)
@@ -39,17 +40,34 @@ struct smbq_dir {
   bool eof;
   bool closed;          /* the handle went with the first compound */
   char path[1024];
+  /* a directory lease (servers with SMB2_GLOBAL_CAP_DIRECTORY_LEASING):
+   * the listing stays valid until a break */
+  struct core_lease *lease;
+  struct smb2_create_rsp created;
 };
 
+/* On the I/O thread: the handle, and the directory lease's grant while
+ * the reply is at hand. */
 static int parse_create(void *ctx, uint32_t status, const uint8_t *msg,
                         size_t len) {
   smbq_dir *d = ctx;
   (void)status;
-  struct smb2_create_rsp r;
-  int rc = smb2_decode_create_rsp(msg, len, &r);
-  if (rc == 0)
-    memcpy(d->file_id, r.file_id, 16);
-  return rc;
+  struct smb2_create_rsp *r = &d->created;
+  int rc = smb2_decode_create_rsp(msg, len, r);
+  if (rc < 0)
+    return rc;
+  memcpy(d->file_id, r->file_id, 16);
+  core_lease_granted(d->tree->conn->leases, d->lease, r);
+  r->contexts = NULL; /* they point into the reply */
+  r->contexts_len = 0;
+  return 0;
+}
+
+/* MS-SMB2 3.2.4.3.8: directory leases on 3.x where the server offers
+ * them (Windows Server; Samba 4.17 does not). */
+static bool dir_leasing(const smbq_conn *c) {
+  return core_leases_mode(c->leases) == CORE_LEASE_V2 &&
+         (c->neg.server_caps & SMB2_GLOBAL_CAP_DIRECTORY_LEASING);
 }
 
 /* A QUERY_DIRECTORY reply into a batch (on the I/O thread). A success with
@@ -142,10 +160,21 @@ static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
   uint32_t buf = t->conn->neg.max_transact < DIR_BUF_FIRST
                      ? t->conn->neg.max_transact
                      : DIR_BUF_FIRST;
+  if (dir_leasing(t->conn)) {
+    /* the handle carries the lease: it stays open (closedir may keep it
+     * for a while, as for files) */
+    d->lease = core_lease_get(t->conn->leases, t->core.tree_id, path, true);
+    spec.lease = d->lease;
+    spec.lease_want = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+    with_close = false;
+  }
   struct smb2_req *cr =
       core_create_req(&t->core, t->conn->leases, path, &spec);
-  if (!cr)
+  if (!cr) {
+    api_lease_release(t, path, d->lease);
+    d->lease = NULL;
     return api_fail(t->conn, SMBQ_ERR_INVAL, 0, "bad path '%s'", path);
+  }
   struct smb2_req *q1 =
       query_req(t, smb2_related_file_id, SMB2_RESTART_SCANS, buf);
   struct smb2_req *q2 = query_req(t, smb2_related_file_id, 0, buf);
@@ -156,6 +185,8 @@ static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
     smb2_req_free(q1);
     smb2_req_free(q2);
     smb2_req_free(cl);
+    api_lease_release(t, path, d->lease);
+    d->lease = NULL;
     return SMBQ_ERR_NOMEM;
   }
   struct dir_batch b[2];
@@ -181,6 +212,8 @@ static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
     /* the QUERY_DIRECTORYs failed with the CREATE (3.3.5.2.7.2) */
     free(b[0].data);
     free(b[1].data);
+    api_lease_release(t, path, d->lease);
+    d->lease = NULL;
     return api_fail(t->conn, rc, status, "cannot open directory '%s'",
                     path[0] ? path : "\\");
   }
@@ -196,6 +229,10 @@ static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
   return e[2].rc < 0 || b[1].end;
 }
 
+unsigned smbq_dir_cache(const smbq_dir *d) {
+  return d ? core_lease_state(d->tree->conn->leases, d->lease) : 0;
+}
+
 int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
   if (!t || !path || !out)
     return SMBQ_ERR_INVAL;
@@ -205,7 +242,7 @@ int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {
   d->tree = t;
   snprintf(d->path, sizeof(d->path), "%s", path);
   int rc = open_and_list(d, path, true);
-  if (rc == 0) { /* more than the first replies hold: keep a handle */
+  if (rc == 0 && d->closed) { /* more than the replies hold: keep a handle */
     drop_queue(d);
     rc = open_and_list(d, path, false);
   }
@@ -313,8 +350,20 @@ int smbq_readdir(smbq_dir *d, struct smbq_dirent *out) {
 void smbq_closedir(smbq_dir *d) {
   if (!d)
     return;
-  if (!d->closed)
+  smbq_tree *t = d->tree;
+  /* a directory lease lives with its handle: hand it to the handle cache,
+   * which keeps it while the lease holds READ|HANDLE */
+  smbq_file *kept = d->lease && !d->closed
+                        ? api_file_adopt(t, d->path, &d->created, d->lease)
+                        : NULL;
+  if (kept) {
+    d->lease = NULL;
+    if (!api_cache_put(kept))
+      api_file_close_now(kept);
+  } else if (!d->closed) {
     close_handle(d);
+  }
+  api_lease_release(t, d->path, d->lease);
   free(d->buf);
   drop_queue(d);
   free(d);

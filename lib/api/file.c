@@ -215,6 +215,42 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
   return 0;
 }
 
+struct adopt_run {
+  smbq_file *f;
+  const char *path;
+  const struct smb2_create_rsp *created;
+  struct core_lease *lease;
+};
+
+/* On the I/O thread: the tree's list of opens is the core's. */
+static void adopt_kick(void *arg, struct smb2_conn *core) {
+  (void)core;
+  struct adopt_run *a = arg;
+  smbq_tree *t = a->f->tree;
+  core_open_adopt(&a->f->open, &t->core, t->conn->leases, a->path,
+                  a->created, a->lease, true);
+}
+
+smbq_file *api_file_adopt(smbq_tree *t, const char *path,
+                          const struct smb2_create_rsp *created,
+                          struct core_lease *lease) {
+  struct file_ext *x = calloc(1, sizeof(*x));
+  if (!x)
+    return NULL;
+  smbq_file *f = &x->f;
+  f->tree = t;
+  f->flags = SMBQ_O_RDONLY;
+  struct adopt_run a = {f, path, created, lease};
+  if (smbq_io_run(t->conn->io, adopt_kick, &a) < 0) {
+    free(x);
+    return NULL;
+  }
+  pthread_mutex_init(&x->mu, NULL);
+  stat_from_create(created, &x->st);
+  x->times_known = true;
+  return f;
+}
+
 /* The real CLOSE; with st, the attributes after it (POSTQUERY_ATTRIB;
  * what the handle knew if the server sent none). Frees f. */
 static int close_now(smbq_file *f, struct smbq_stat *st) {

@@ -42,6 +42,14 @@ void api_cache_flush_tree(smbq_tree *t);
 void api_cache_lock(smbq_conn *c);
 void api_cache_unlock(smbq_conn *c);
 
+/* file.c: an smbq_file for a handle opened elsewhere (a directory's, by
+ * smbq_opendir), taking over its lease reference: what the handle cache
+ * keeps. The core registers it as one of the tree's opens. NULL on
+ * allocation failure (the caller still owns the lease reference). */
+smbq_file *api_file_adopt(smbq_tree *t, const char *path,
+                          const struct smb2_create_rsp *created,
+                          struct core_lease *lease);
+
 /* file.c: send CLOSE now and free f (the handle cache's real close). */
 int api_file_close_now(smbq_file *f);
 

@@ -189,6 +189,24 @@ int core_open_close(struct core_open *o, struct smb2_conn *conn,
   return 0;
 }
 
+void core_open_adopt(struct core_open *o, struct core_tree *t,
+                     struct core_leases *leases, const char *path,
+                     const struct smb2_create_rsp *created,
+                     struct core_lease *lease, bool is_dir) {
+  memset(o, 0, sizeof(*o));
+  o->tree = t;
+  o->leases = leases;
+  o->is_dir = is_dir;
+  o->lease = lease;
+  o->created = *created;
+  o->created.contexts = NULL;
+  o->created.contexts_len = 0;
+  memcpy(o->file_id, created->file_id, 16);
+  snprintf(o->path, sizeof(o->path), "%s", path);
+  o->state = CORE_OPEN_OPEN;
+  link_open(o);
+}
+
 struct core_lease *core_open_take_lease(struct core_open *o) {
   struct core_lease *l = o->lease;
   o->lease = NULL;

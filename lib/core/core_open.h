@@ -98,6 +98,14 @@ int core_open_start(struct core_open *o, struct smb2_conn *conn,
 int core_open_close(struct core_open *o, struct smb2_conn *conn,
                     uint16_t flags, core_open_done_fn done, void *arg);
 
+/* An open made by a compound of the caller's (a directory's CREATE with
+ * its listing): registered as OPEN with the CREATE reply and the lease
+ * reference handed over. */
+void core_open_adopt(struct core_open *o, struct core_tree *t,
+                     struct core_leases *leases, const char *path,
+                     const struct smb2_create_rsp *created,
+                     struct core_lease *lease, bool is_dir);
+
 /* Hand the lease reference over to the caller (NULL if none). */
 struct core_lease *core_open_take_lease(struct core_open *o);
 

@@ -9,6 +9,8 @@
 #include "core/core_lease.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
+#include "testutil.h"
+#include "vectors_lease.h"
 
 static int counter_random(void *user, uint8_t *buf, size_t n) {
   unsigned *ctr = user;
@@ -252,6 +254,65 @@ START_TEST(rename_and_doom) {
 }
 END_TEST
 
+/* Keys A0..AF for the first entry, B0..BF for the second: the keys of the
+ * composed Windows directory vectors (vectors_lease.h). */
+static int vector_random(void *user, uint8_t *buf, size_t n) {
+  unsigned *calls = user;
+  for (size_t i = 0; i < n; i++)
+    buf[i] = (uint8_t)((*calls ? 0xB0 : 0xA0) + i);
+  ++*calls;
+  return 0;
+}
+
+/* A directory lease as Windows Server grants it (Samba 4.17 has none):
+ * the CREATE reply of a directory with an RH V2 lease, a file below it
+ * whose lease names the directory's as parent (so our own changes there
+ * break nothing), and the break of the directory lease to R when another
+ * client changes the directory. */
+START_TEST(directory_lease) {
+  unsigned calls = 0;
+  struct core_leases *t = core_leases_new(CORE_LEASE_V2, vector_random,
+                                          &calls);
+  struct core_lease *d = core_lease_get(t, 5, "docs", true);
+  size_t n;
+  uint8_t *m = unhex(dir_create_rsp_hex, &n);
+  struct smb2_create_rsp rsp;
+  ck_assert_int_eq(smb2_decode_create_rsp(m, n, &rsp), 0);
+  ck_assert_int_eq(core_lease_granted(t, d, &rsp), 0);
+  ck_assert_uint_eq(core_lease_state(t, d), SMB2_LEASE_READ |
+                                                SMB2_LEASE_HANDLE);
+  free(m);
+  /* a file below: its own key, the directory's as parent */
+  struct core_lease *f = core_lease_get(t, 5, "docs/a.txt", false);
+  struct smb2_create_ctx ctx;
+  uint8_t buf[SMB2_LEASE_V2_SIZE], op;
+  ck_assert_int_eq(core_lease_request(t, f, 7, &ctx, buf, &op), 1);
+  struct smb2_lease l;
+  ck_assert_int_eq(smb2_decode_lease_ctx(ctx.data, ctx.data_len, &l), 0);
+  ck_assert_uint_eq(l.flags & SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET,
+                    SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET);
+  ck_assert_uint_eq(l.parent_key[0], 0xA0); /* the directory's key */
+  ck_assert_uint_eq(l.key[0], 0xB0);
+  /* another client adds a file: RH -> R, acknowledged */
+  uint8_t *b = unhex(dir_lease_notify_hex, &n);
+  struct core_break br;
+  ck_assert_int_eq(core_leases_on_notify(t, b, n, &br), 1);
+  ck_assert(br.is_dir && br.ack_required && !br.oplock);
+  ck_assert_str_eq(br.path, "docs");
+  ck_assert_uint_eq(br.old_state, SMB2_LEASE_READ | SMB2_LEASE_HANDLE);
+  ck_assert_uint_eq(br.new_state, SMB2_LEASE_READ);
+  uint8_t ack[64];
+  ck_assert_int_eq(core_break_ack_body(&br, ack, sizeof(ack)), 36);
+  ck_assert_uint_eq(ack[8], 0xA0);
+  core_break_done(t, &br, NULL, 0);
+  ck_assert_uint_eq(core_lease_state(t, d), SMB2_LEASE_READ);
+  free(b);
+  core_lease_put(t, f);
+  core_lease_put(t, d);
+  core_leases_free(t);
+}
+END_TEST
+
 START_TEST(off) {
   struct core_leases *t = table(CORE_LEASE_OFF);
   ck_assert_ptr_null(core_lease_get(t, 1, "f", false));
@@ -273,6 +334,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, grant_for_another_key);
   tcase_add_test(tc, oplocks);
   tcase_add_test(tc, rename_and_doom);
+  tcase_add_test(tc, directory_lease);
   tcase_add_test(tc, off);
   suite_add_tcase(s, tc);
   return s;
