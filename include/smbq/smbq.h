@@ -370,6 +370,11 @@ struct smbq_statvfs {
 SMBQ_EXPORT int smbq_statvfs(smbq_tree *t, struct smbq_statvfs *sv);
 
 SMBQ_EXPORT int smbq_mkdir(smbq_tree *t, const char *path);
+/* The same, and the new directory's attributes in *st, in the same round
+ * trip (CREATE + QUERY_INFO + CLOSE compounded). Errors: SMBQ_ERR_EXISTS,
+ * SMBQ_ERR_NOENT (no parent), SMBQ_ERR_ACCESS. */
+SMBQ_EXPORT int smbq_mkdir_stat(smbq_tree *t, const char *path,
+                                struct smbq_stat *st);
 /* Errors: SMBQ_ERR_NOTEMPTY, SMBQ_ERR_NOTDIR, SMBQ_ERR_NOENT. */
 SMBQ_EXPORT int smbq_rmdir(smbq_tree *t, const char *path);
 /* Errors: SMBQ_ERR_ISDIR, SMBQ_ERR_NOENT, SMBQ_ERR_BUSY. */

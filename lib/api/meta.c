@@ -112,18 +112,31 @@ static int lease_compound(smbq_tree *t, const char *path,
   return rc;
 }
 
-int smbq_mkdir(smbq_tree *t, const char *path) {
+/* CREATE (new directory) + QUERY_INFO when st is wanted + CLOSE. */
+int smbq_mkdir_stat(smbq_tree *t, const char *path, struct smbq_stat *st) {
   if (!t || !path)
     return SMBQ_ERR_INVAL;
   struct core_create_spec spec = {.access = SMB2_FILE_READ_ATTRIBUTES,
                                  .disposition = SMB2_FILE_CREATE,
                                  .options = SMB2_FILE_DIRECTORY_FILE,
                                  .attributes = SMB2_ATTR_DIRECTORY};
+  struct smb2_req *q = NULL;
+  if (st) {
+    q = api_query_info_req(t, smb2_related_file_id, SMB2_0_INFO_FILE,
+                           SMB2_FILE_ALL_INFORMATION);
+    if (!q)
+      return SMBQ_ERR_NOMEM;
+  }
   uint32_t status;
-  int rc = path_compound(t, path, &spec, NULL, NULL, NULL, &status);
+  int rc = path_compound(t, path, &spec, q, st ? api_parse_all_info : NULL,
+                         st, &status);
   return rc < 0 ? api_fail(t->conn, rc, status,
                            "cannot create directory '%s'", path)
                 : 0;
+}
+
+int smbq_mkdir(smbq_tree *t, const char *path) {
+  return smbq_mkdir_stat(t, path, NULL);
 }
 
 /* Delete through FileDispositionInformation, so that "directory not empty"

@@ -244,6 +244,20 @@ static void case_metadata(void) {
         "missing");
   CHECK(smbq_mkdir(tree, "d") == 0, "mkdir");
   CHECK(smbq_mkdir(tree, "d") == SMBQ_ERR_EXISTS, "mkdir twice");
+  {
+    struct smbq_stats s0, s1;
+    struct smbq_stat ds;
+    CHECK(smbq_conn_get_stats(conn, &s0) == 0, "stats");
+    CHECK(smbq_mkdir_stat(tree, "d2", &ds) == 0, "mkdir_stat");
+    CHECK(smbq_conn_get_stats(conn, &s1) == 0, "stats");
+    CHECK(ds.type == SMBQ_TYPE_DIR && ds.mtime.tv_sec > 0,
+          "mkdir_stat attributes");
+    CHECK(s1.round_trips == s0.round_trips + 1, "mkdir_stat took %llu",
+          (unsigned long long)(s1.round_trips - s0.round_trips));
+    CHECK(smbq_mkdir_stat(tree, "d2", &ds) == SMBQ_ERR_EXISTS,
+          "mkdir_stat twice");
+    CHECK(smbq_rmdir(tree, "d2") == 0, "rmdir d2");
+  }
   put_small("d/inner", "x");
   CHECK(smbq_rmdir(tree, "d") == SMBQ_ERR_NOTEMPTY, "rmdir non-empty");
   CHECK(smbq_unlink(tree, "d") == SMBQ_ERR_ISDIR, "unlink a directory");
