@@ -200,6 +200,27 @@ void api_elem_init(struct api_elem *e, struct api_call *call,
 int api_run(smbq_conn *c, struct api_call *call, int n,
             struct smb2_req *chain);
 
+/* A step of one of the core's state machines (negotiate, session, tree,
+ * open), made from a caller's thread: start runs on the I/O thread and
+ * returns 0 when the machine will finish later (its done callback then
+ * calls api_core_done), or an error. Embed it first in a struct of your
+ * own to carry the step's arguments. */
+struct api_core_call {
+  int (*start)(struct api_core_call *w, struct smb2_conn *core);
+  int start_rc;
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  bool done;
+};
+
+/* Run w->start on the I/O thread and wait until api_core_done(w). Returns
+ * 0, start's error, or the connection's end (SMBQ_ERR_CLOSED, ...). Not
+ * from the I/O thread. */
+int api_core_run(smbq_conn *c, struct api_core_call *w);
+
+/* From the machine's done callback (I/O thread): wake the caller. */
+void api_core_done(struct api_core_call *w);
+
 /* One request, one parse, wait: returns the element's rc. *status gets the
  * NTSTATUS when non-NULL. */
 int api_call1(smbq_conn *c, struct smb2_req *r, api_parse_fn parse,

@@ -176,3 +176,33 @@ int api_call1(smbq_conn *c, struct smb2_req *r, api_parse_fn parse,
     *status = rc < 0 ? 0 : e.status;
   return rc < 0 ? rc : e.rc;
 }
+
+/* ---- core state machines ------------------------------------------------ */
+
+static void core_kick(void *arg, struct smb2_conn *core) {
+  struct api_core_call *w = arg;
+  w->start_rc = w->start(w, core);
+}
+
+int api_core_run(smbq_conn *c, struct api_core_call *w) {
+  w->done = false;
+  pthread_mutex_init(&w->m, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  int rc = smbq_io_run(c->io, core_kick, w);
+  if (rc == 0 && w->start_rc == 0) {
+    pthread_mutex_lock(&w->m);
+    while (!w->done)
+      pthread_cond_wait(&w->cv, &w->m);
+    pthread_mutex_unlock(&w->m);
+  }
+  pthread_mutex_destroy(&w->m);
+  pthread_cond_destroy(&w->cv);
+  return rc < 0 ? rc : w->start_rc;
+}
+
+void api_core_done(struct api_core_call *w) {
+  pthread_mutex_lock(&w->m);
+  w->done = true;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->m);
+}

@@ -131,50 +131,30 @@ static void known_stat(smbq_file *f, struct smbq_stat *st) {
   pthread_mutex_unlock(&x->mu);
 }
 
-/* Run a step of an open's state machine on the I/O thread and wait. */
+/* A step of an open's state machine, run from the caller's thread. */
 struct open_run {
+  struct api_core_call w;      /* first */
   smbq_file *f;
-  const char *path;            /* NULL: close */
+  const char *path;
   struct core_create_spec spec;
   uint16_t close_flags;
-  int start_rc;
-  pthread_mutex_t m;
-  pthread_cond_t cv;
-  bool done;
 };
 
 static void open_done(void *arg, struct core_open *o) {
   (void)o;
-  struct open_run *r = arg;
-  pthread_mutex_lock(&r->m);
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->m);
+  api_core_done(arg);
 }
 
-static void open_kick(void *arg, struct smb2_conn *core) {
-  struct open_run *r = arg;
+static int open_start(struct api_core_call *w, struct smb2_conn *core) {
+  struct open_run *r = (struct open_run *)w;
   smbq_tree *t = r->f->tree;
-  r->start_rc =
-      r->path ? core_open_start(&r->f->open, core, &t->core, t->conn->leases,
-                                r->path, &r->spec, false, open_done, r)
-              : core_open_close(&r->f->open, core, r->close_flags, open_done,
-                                r);
+  return core_open_start(&r->f->open, core, &t->core, t->conn->leases,
+                         r->path, &r->spec, false, open_done, w);
 }
 
-static int open_run(smbq_conn *c, struct open_run *r) {
-  pthread_mutex_init(&r->m, NULL);
-  pthread_cond_init(&r->cv, NULL);
-  int rc = smbq_io_run(c->io, open_kick, r);
-  if (rc == 0 && r->start_rc == 0) {
-    pthread_mutex_lock(&r->m);
-    while (!r->done)
-      pthread_cond_wait(&r->cv, &r->m);
-    pthread_mutex_unlock(&r->m);
-  }
-  pthread_mutex_destroy(&r->m);
-  pthread_cond_destroy(&r->cv);
-  return rc < 0 ? rc : r->start_rc;
+static int close_start(struct api_core_call *w, struct smb2_conn *core) {
+  struct open_run *r = (struct open_run *)w;
+  return core_open_close(&r->f->open, core, r->close_flags, open_done, w);
 }
 
 /* Every open asks the server (the name is the server's to resolve: a
@@ -192,7 +172,7 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
   smbq_file *f = &x->f;
   f->tree = t;
   f->flags = flags;
-  struct open_run r = {.f = f, .path = path};
+  struct open_run r = {.w.start = open_start, .f = f, .path = path};
   r.spec = (struct core_create_spec){
       .access = open_access(flags),
       .disposition = api_open_disposition(flags),
@@ -200,7 +180,7 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
       .attributes = SMB2_ATTR_NORMAL,
       .lease_want = lease_want(flags),
   };
-  int rc = open_run(c, &r);
+  int rc = api_core_run(c, &r.w);
   if (rc == 0 && f->open.state != CORE_OPEN_OPEN)
     rc = f->open.rc ? f->open.rc : SMBQ_ERR_PROTO;
   if (rc < 0) {
@@ -255,10 +235,11 @@ smbq_file *api_file_adopt(smbq_tree *t, const char *path,
  * what the handle knew if the server sent none). Frees f. */
 static int close_now(smbq_file *f, struct smbq_stat *st) {
   smbq_conn *c = f->tree->conn;
-  struct open_run r = {.f = f,
+  struct open_run r = {.w.start = close_start,
+                       .f = f,
                        .close_flags = st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
                                          : 0};
-  int rc = open_run(c, &r);
+  int rc = api_core_run(c, &r.w);
   if (rc == 0)
     rc = f->open.rc;
   if (rc < 0)
@@ -310,7 +291,8 @@ int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
 
 size_t smbq_file_io_size(const smbq_file *f) {
   smbq_conn *c = f->tree->conn;
-  size_t m = c->neg.max_read < c->neg.max_write ? c->neg.max_read : c->neg.max_write;
+  size_t m =
+      c->neg.max_read < c->neg.max_write ? c->neg.max_read : c->neg.max_write;
   return m < IO_CHUNK ? m : IO_CHUNK;
 }
 
@@ -423,12 +405,12 @@ static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
     free(ch);
     return NULL;
   }
-  long bl = op->write
-                ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                        f->open.file_id, op->off + rel, src + rel,
-                                        n)
-                : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                       f->open.file_id, op->off + rel, n);
+  long bl =
+      op->write
+          ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                  f->open.file_id, op->off + rel, src + rel, n)
+          : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                 f->open.file_id, op->off + rel, n);
   smb2_req_set_body_len(r, (size_t)bl);
   r->payload_size = n;
   ch->op = op;
@@ -589,7 +571,8 @@ int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
   uint32_t status = 0;
   int rc = api_call1(f->tree->conn, r, api_parse_all_info, st, &status);
   if (rc < 0)
-    return api_fail(f->tree->conn, rc, status, "cannot stat '%s'", f->open.path);
+    return api_fail(f->tree->conn, rc, status, "cannot stat '%s'",
+                    f->open.path);
   note_stat(f, st);
   return 0;
 }

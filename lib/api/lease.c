@@ -48,7 +48,7 @@ struct api_breaks {
 
 static int64_t cache_expire(smbq_conn *c, int64_t now);
 
-/* ---- options --------------------------------------------------------------- */
+/* ---- options------------------------------------------------------------- */
 
 int smbq_opts_set_leases(smbq_opts *o, int enabled) {
   if (!o)
@@ -83,7 +83,7 @@ static enum core_lease_mode lease_mode(const smbq_conn *c) {
   return c->neg.dialect == SMB2_DIALECT_210 ? CORE_LEASE_V1 : CORE_LEASE_V2;
 }
 
-/* ---- the worker ------------------------------------------------------------ */
+/* ---- the worker---------------------------------------------------------- */
 
 static void enqueue(smbq_conn *c, struct break_item *it) {
   struct api_breaks *w = c->breaks;
@@ -335,7 +335,7 @@ void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
   enqueue(c, it);
 }
 
-/* ---- handle cache ------------------------------------------------------ */
+/* ---- handle cache----------------------------------------------------- */
 
 static bool same_path(const char *a, const char *b) {
   while (*a == '/' || *a == '\\')

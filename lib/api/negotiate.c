@@ -36,33 +36,25 @@ uint32_t conn_client_caps(const smbq_conn *c) {
 }
 
 struct neg_run {
+  struct api_core_call w; /* first */
   smbq_conn *c;
   struct core_neg_cfg cfg;
-  int start_rc;
-  pthread_mutex_t m;
-  pthread_cond_t cv;
-  bool done;
 };
 
-/* On the I/O thread. */
 static void neg_done(void *arg, struct core_neg *n) {
   (void)n;
-  struct neg_run *r = arg;
-  pthread_mutex_lock(&r->m);
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->m);
+  api_core_done(arg);
 }
 
-static void neg_kick(void *arg, struct smb2_conn *core) {
-  struct neg_run *r = arg;
+static int neg_start(struct api_core_call *w, struct smb2_conn *core) {
+  struct neg_run *r = (struct neg_run *)w;
   smb2_conn_set_timeout(core, r->c->opts.request_timeout_ms);
-  r->start_rc = core_neg_start(&r->c->neg, core, &r->cfg, neg_done, r);
+  return core_neg_start(&r->c->neg, core, &r->cfg, neg_done, w);
 }
 
 /* Run the negotiate state machine (core_negotiate.c) and wait for it. */
 int conn_negotiate(smbq_conn *c) {
-  struct neg_run r = {.c = c};
+  struct neg_run r = {.w.start = neg_start, .c = c};
   r.cfg.server = c->server;
   uint16_t dialects[8];
   r.cfg.dialects = dialects;
@@ -74,20 +66,11 @@ int conn_negotiate(smbq_conn *c) {
   if (api_random(c, r.cfg.salt, sizeof(r.cfg.salt)) < 0 ||
       api_random(c, r.cfg.client_guid, 16) < 0)
     return api_fail(c, SMBQ_ERR_CRYPTO, 0, "no randomness available");
-  pthread_mutex_init(&r.m, NULL);
-  pthread_cond_init(&r.cv, NULL);
-  int rc = smbq_io_run(c->io, neg_kick, &r);
-  if (rc == 0 && r.start_rc == 0) {
-    pthread_mutex_lock(&r.m);
-    while (!r.done)
-      pthread_cond_wait(&r.cv, &r.m);
-    pthread_mutex_unlock(&r.m);
-  }
-  pthread_mutex_destroy(&r.m);
-  pthread_cond_destroy(&r.cv);
-  if (rc < 0)
+  int rc = api_core_run(c, &r.w);
+  if (rc < 0 && c->neg.state != CORE_NEG_FAILED)
     return api_fail(c, rc, 0, "SMB negotiation with %s failed", c->server);
   if (c->neg.state != CORE_NEG_DONE)
-    return api_fail(c, c->neg.rc, c->neg.status, "%s", c->neg.err);
+    return api_fail(c, c->neg.err.rc, c->neg.err.status, "%s",
+                    c->neg.err.msg);
   return 0;
 }

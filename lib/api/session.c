@@ -131,32 +131,24 @@ static bool kerberos_worth_trying(smbq_conn *c, const struct offer *of,
 /* ---- running the state machine ------------------------------------------ */
 
 struct sess_run {
+  struct api_core_call w; /* first */
   smbq_conn *c;
   struct core_sess_cfg cfg;
-  int start_rc;
-  pthread_mutex_t m;
-  pthread_cond_t cv;
-  bool done;
 };
 
-/* On the I/O thread. */
 static void sess_done(void *arg, struct core_sess *s) {
   (void)s;
-  struct sess_run *r = arg;
-  pthread_mutex_lock(&r->m);
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->m);
+  api_core_done(arg);
 }
 
-static void sess_kick(void *arg, struct smb2_conn *core) {
-  struct sess_run *r = arg;
-  r->start_rc = core_sess_start(&r->c->sess, core, &r->cfg, sess_done, r);
+static int sess_start(struct api_core_call *w, struct smb2_conn *core) {
+  struct sess_run *r = (struct sess_run *)w;
+  return core_sess_start(&r->c->sess, core, &r->cfg, sess_done, w);
 }
 
 /* Run the session state machine with mechs (handed over) and wait. */
 static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
-  struct sess_run r = {.c = c};
+  struct sess_run r = {.w.start = sess_start, .c = c};
   r.cfg = (struct core_sess_cfg){
       .server = c->server,
       .dialect = c->neg.dialect,
@@ -172,25 +164,16 @@ static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
   };
   for (size_t i = 0; i < n; i++)
     r.cfg.mechs[i] = mechs[i];
-  pthread_mutex_init(&r.m, NULL);
-  pthread_cond_init(&r.cv, NULL);
-  int rc = smbq_io_run(c->io, sess_kick, &r);
-  if (rc == 0 && r.start_rc == 0) {
-    pthread_mutex_lock(&r.m);
-    while (!r.done)
-      pthread_cond_wait(&r.cv, &r.m);
-    pthread_mutex_unlock(&r.m);
-  }
-  pthread_mutex_destroy(&r.m);
-  pthread_cond_destroy(&r.cv);
-  if (rc < 0) { /* the I/O thread is gone: the mechanisms were not used */
+  int rc = api_core_run(c, &r.w);
+  if (rc < 0 && c->sess.state != CORE_SESS_FAILED) {
+    /* the I/O thread is gone: the mechanisms were not used */
     for (size_t i = 0; i < n; i++)
       auth_mech_free(mechs[i]);
     return api_fail(c, rc, 0, "session setup with %s failed", c->server);
   }
   struct core_sess *s = &c->sess;
   if (s->state != CORE_SESS_VALID)
-    return api_fail(c, s->rc, s->status, "%s", s->err);
+    return api_fail(c, s->err.rc, s->err.status, "%s", s->err.msg);
   snprintf(c->auth_mech, sizeof(c->auth_mech), "%s", s->mech_name);
   c->session_valid = true;
   return 0;

@@ -49,7 +49,7 @@ struct rpc_pipe {
   uint16_t max_xmit; /* the server's max_recv_frag (BIND_ACK) */
 };
 
-/* ---- pipe I/O -------------------------------------------------------------- */
+/* ---- pipe I/O------------------------------------------------------------ */
 
 /* What one transceive or READ brought: a copy of the data (the reply
  * buffer lives only during the parse callback). */
@@ -145,7 +145,7 @@ static int pipe_read(struct rpc_pipe *p, struct pipe_io *io) {
                 : 0;
 }
 
-/* ---- one RPC exchange ------------------------------------------------------ */
+/* ---- one RPC exchange---------------------------------------------------- */
 
 /* Handles one whole fragment: 1 = the answer is complete, 0 = more
  * fragments follow, <0 = error. */
@@ -210,7 +210,7 @@ static int rpc_exchange(struct rpc_pipe *p, const uint8_t *pdu, size_t len,
   return rc == 1 ? 0 : rc;
 }
 
-/* ---- BIND ------------------------------------------------------------------ */
+/* ---- BIND---------------------------------------------------------------- */
 
 struct bind_ctx {
   uint32_t call_id;
@@ -253,7 +253,7 @@ static int rpc_bind(struct rpc_pipe *p) {
   return 0;
 }
 
-/* ---- REQUEST ---------------------------------------------------------------- */
+/* ---- REQUEST------------------------------------------------------------- */
 
 static int rsp_frag(void *ctx, const uint8_t *frag, size_t len) {
   return dcerpc_rsp_add(ctx, frag, len);
@@ -284,7 +284,7 @@ static int rpc_call(struct rpc_pipe *p, uint16_t opnum, const uint8_t *stub,
                   rsp->fault);
 }
 
-/* ---- open / close ----------------------------------------------------------- */
+/* ---- open / close-------------------------------------------------------- */
 
 static int parse_pipe_create(void *ctx, uint32_t status, const uint8_t *msg,
                              size_t len) {
@@ -305,7 +305,8 @@ static int pipe_open(smbq_conn *c, struct rpc_pipe *p) {
     return rc; /* the message names IPC$ and the cause */
   struct core_create_spec spec = {.access = PIPE_ACCESS,
                                  .disposition = SMB2_FILE_OPEN};
-  struct smb2_req *r = core_create_req(&p->t->core, p->t->conn->leases, SRVSVC_PIPE_NAME, &spec);
+  struct smb2_req *r =
+      core_create_req(&p->t->core, p->t->conn->leases, SRVSVC_PIPE_NAME, &spec);
   if (!r)
     return api_fail(c, SMBQ_ERR_NOMEM, 0, "opening \\PIPE\\srvsvc");
   uint32_t status = 0;
@@ -331,7 +332,7 @@ static void pipe_close(struct rpc_pipe *p) {
   p->open = false;
 }
 
-/* ---- results --------------------------------------------------------------- */
+/* ---- results------------------------------------------------------------- */
 
 struct share_list {
   struct smbq_share_info *v;
@@ -407,7 +408,7 @@ void smbq_share_enum_free(struct smbq_share_info *shares, size_t count) {
   free(shares);
 }
 
-/* ---- NetrShareEnum ---------------------------------------------------------- */
+/* ---- NetrShareEnum------------------------------------------------------- */
 
 /* What the server's return value means for us (MS-SRVS 3.1.4.8). */
 static int werror_err(uint32_t werror) {

@@ -26,47 +26,28 @@ static void unlink_tree(smbq_conn *c, smbq_tree *t) {
   pthread_mutex_unlock(&c->lock);
 }
 
-/* Run one step of the core's tree machine on the I/O thread and wait. */
+/* A step of the core's tree machine, run from the caller's thread. */
 struct tree_run {
+  struct api_core_call w; /* first */
   smbq_tree *t;
-  struct core_tree_cfg cfg;  /* connect; NULL sec: disconnect */
-  bool connect;
-  int start_rc;
-  pthread_mutex_t m;
-  pthread_cond_t cv;
-  bool done;
+  struct core_tree_cfg cfg;  /* connect only */
 };
 
 static void tree_done(void *arg, struct core_tree *ct) {
   (void)ct;
-  struct tree_run *r = arg;
-  pthread_mutex_lock(&r->m);
-  r->done = true;
-  pthread_cond_signal(&r->cv);
-  pthread_mutex_unlock(&r->m);
+  api_core_done(arg);
 }
 
-static void tree_kick(void *arg, struct smb2_conn *core) {
-  struct tree_run *r = arg;
-  struct core_tree *ct = &r->t->core;
-  r->start_rc = r->connect
-                    ? core_tree_connect(ct, core, &r->cfg, tree_done, r)
-                    : core_tree_disconnect(ct, core, tree_done, r);
+static int tree_connect_start(struct api_core_call *w,
+                              struct smb2_conn *core) {
+  struct tree_run *r = (struct tree_run *)w;
+  return core_tree_connect(&r->t->core, core, &r->cfg, tree_done, w);
 }
 
-static int tree_run(smbq_conn *c, struct tree_run *r) {
-  pthread_mutex_init(&r->m, NULL);
-  pthread_cond_init(&r->cv, NULL);
-  int rc = smbq_io_run(c->io, tree_kick, r);
-  if (rc == 0 && r->start_rc == 0) {
-    pthread_mutex_lock(&r->m);
-    while (!r->done)
-      pthread_cond_wait(&r->cv, &r->m);
-    pthread_mutex_unlock(&r->m);
-  }
-  pthread_mutex_destroy(&r->m);
-  pthread_cond_destroy(&r->cv);
-  return rc < 0 ? rc : r->start_rc;
+static int tree_disconnect_start(struct api_core_call *w,
+                                 struct smb2_conn *core) {
+  struct tree_run *r = (struct tree_run *)w;
+  return core_tree_disconnect(&r->t->core, core, tree_done, w);
 }
 
 int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
@@ -76,7 +57,7 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
   if (!t)
     return SMBQ_ERR_NOMEM;
   t->conn = c;
-  struct tree_run r = {.t = t, .connect = true};
+  struct tree_run r = {.w.start = tree_connect_start, .t = t};
   r.cfg = (struct core_tree_cfg){
       .server = c->server,
       .share = share,
@@ -84,12 +65,12 @@ int smbq_tree_connect(smbq_conn *c, const char *share, smbq_tree **out) {
       .enc_sec = &c->sess.enc_sec,
       .neg = &c->neg,
   };
-  int rc = tree_run(c, &r);
+  int rc = api_core_run(c, &r.w);
   if (rc == 0 && t->core.state != CORE_TREE_CONNECTED)
-    rc = t->core.rc ? t->core.rc : SMBQ_ERR_PROTO;
+    rc = t->core.err.rc ? t->core.err.rc : SMBQ_ERR_PROTO;
   if (rc < 0) {
-    if (t->core.err[0])
-      rc = api_fail(c, rc, t->core.status, "%s", t->core.err);
+    if (t->core.err.msg[0])
+      rc = api_fail(c, rc, t->core.err.status, "%s", t->core.err.msg);
     else
       rc = api_fail(c, rc, 0, "cannot connect to share \\\\%s\\%s",
                     c->server, share);
@@ -124,8 +105,8 @@ int smbq_tree_disconnect(smbq_tree *t) {
   api_cache_flush_tree(t);
   unlink_tree(c, t);
   api_cache_unlock(c);
-  struct tree_run r = {.t = t, .connect = false};
-  int rc = tree_run(c, &r);
+  struct tree_run r = {.w.start = tree_disconnect_start, .t = t};
+  int rc = api_core_run(c, &r.w);
   free(t);
   return rc;
 }

@@ -2,7 +2,6 @@
  * core_negotiate.h. */
 #include "core/core_negotiate.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +21,10 @@ static const uint16_t signing_prefs[] = {
 #define N_CIPHERS (sizeof(cipher_prefs) / sizeof(cipher_prefs[0]))
 #define N_SIGNING (sizeof(signing_prefs) / sizeof(signing_prefs[0]))
 
-static int fail(struct core_neg *n, int rc, uint32_t status, const char *fmt,
-                ...) __attribute__((format(printf, 4, 5)));
-static int fail(struct core_neg *n, int rc, uint32_t status, const char *fmt,
-                ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(n->err, sizeof(n->err), fmt, ap);
-  va_end(ap);
-  n->rc = rc;
-  n->status = status;
-  return rc;
-}
-
 static void finish(struct core_neg *n, int rc) {
   n->state = rc < 0 ? CORE_NEG_FAILED : CORE_NEG_DONE;
-  if (rc < 0 && !n->rc)
-    n->rc = rc;
+  if (rc < 0 && !n->err.rc)
+    n->err.rc = rc;
   if (n->done)
     n->done(n->arg, n);
 }
@@ -53,12 +39,12 @@ static bool offered(const uint16_t *list, size_t n, uint16_t v) {
 /* 3.1.1 (MS-SMB2 3.2.5.2): the contexts must name what we offered. */
 static int accept_311(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
   if (!r->has_preauth || r->preauth_hash != SMB2_PREAUTH_SHA512)
-    return fail(n, SMBQ_ERR_PROTO, 0,
+    return core_err_set(&n->err, SMBQ_ERR_PROTO, 0,
                 "server %s sent no SHA-512 preauth integrity context",
                 n->server);
   n->cipher = r->has_cipher ? r->cipher : 0;
   if (n->cipher && !offered(cipher_prefs, N_CIPHERS, n->cipher))
-    return fail(n, SMBQ_ERR_PROTO, 0,
+    return core_err_set(&n->err, SMBQ_ERR_PROTO, 0,
                 "server %s chose cipher 0x%04x, which was not offered",
                 n->server, n->cipher);
   /* without a signing context, 3.1.1 signs with AES-CMAC */
@@ -67,7 +53,7 @@ static int accept_311(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
       n->cfg.transport_encrypted && r->has_transport_caps &&
       (r->transport_flags & SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
   if (!offered(signing_prefs, N_SIGNING, n->signing_alg))
-    return fail(n, SMBQ_ERR_PROTO, 0,
+    return core_err_set(&n->err, SMBQ_ERR_PROTO, 0,
                 "server %s chose signing algorithm 0x%04x, which was not "
                 "offered", n->server, n->signing_alg);
   return 0;
@@ -76,7 +62,7 @@ static int accept_311(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
 /* Check the reply against what we offered and record the outcome. */
 static int accept(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
   if (!offered(n->dialects, n->cfg.n_dialects, r->dialect))
-    return fail(n, SMBQ_ERR_UNSUPPORTED, 0,
+    return core_err_set(&n->err, SMBQ_ERR_UNSUPPORTED, 0,
                 "server %s chose dialect 0x%04x, which was not offered; "
                 "the server may require SMB1, which smbq does not speak",
                 n->server, r->dialect);
@@ -91,7 +77,7 @@ static int accept(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
   n->max_write = r->max_write < cap ? r->max_write : cap;
   n->max_transact = r->max_transact < cap ? r->max_transact : cap;
   if (n->max_read < 4096 || n->max_write < 4096)
-    return fail(n, SMBQ_ERR_PROTO, 0,
+    return core_err_set(&n->err, SMBQ_ERR_PROTO, 0,
                 "server %s offers a maximum read/write size below 4 KiB",
                 n->server);
   n->large_mtu = large;
@@ -115,28 +101,29 @@ static void on_negotiate(void *arg, int err, uint32_t status,
                          const uint8_t *msg, size_t len) {
   struct core_neg *n = arg;
   if (err < 0)
-    return finish(n, fail(n, err, 0, "SMB negotiation with %s failed",
-                          n->server));
+    return finish(n, core_err_set(&n->err, err, 0,
+                                  "SMB negotiation with %s failed", n->server));
   if (status != NT_STATUS_SUCCESS) {
     int rc = smbq_err_from_ntstatus(status);
     if (n->cfg.transport_encrypted && status == NT_STATUS_NOT_SUPPORTED)
       /* MS-SMB2 2.1: SMB over QUIC carries dialect 3.1.1 only */
-      return finish(n, fail(n, rc, status,
+      return finish(n, core_err_set(&n->err, rc, status,
                             "%s does not offer SMB 3.1.1, the only dialect "
                             "SMB over QUIC carries; upgrade the server or "
                             "connect over TCP", n->server));
-    return finish(n, fail(n, rc ? rc : SMBQ_ERR_PROTO, status,
+    return finish(n, core_err_set(&n->err, rc ? rc : SMBQ_ERR_PROTO, status,
                           "SMB negotiation with %s failed", n->server));
   }
   struct smb2_negotiate_rsp r;
   int rc = smb2_decode_negotiate_rsp(msg, len, &r);
   if (rc < 0)
-    return finish(n, fail(n, rc, 0, "malformed negotiate reply from %s",
-                          n->server));
+    return finish(n,
+                  core_err_set(&n->err, rc, 0,
+                               "malformed negotiate reply from %s", n->server));
   if (r.security_len) { /* the SPNEGO hint: copied out of the reply */
     n->spnego_hint = malloc(r.security_len);
     if (!n->spnego_hint)
-      return finish(n, fail(n, SMBQ_ERR_NOMEM, 0, "negotiate"));
+      return finish(n, core_err_set(&n->err, SMBQ_ERR_NOMEM, 0, "negotiate"));
     memcpy(n->spnego_hint, r.security_buffer, r.security_len);
     n->spnego_hint_len = r.security_len;
   }
@@ -194,12 +181,13 @@ int core_neg_start(struct core_neg *n, struct smb2_conn *conn,
   n->cfg.server = n->server;
   n->state = CORE_NEG_FAILED;
   if (!cfg->n_dialects || cfg->n_dialects > 8)
-    return fail(n, SMBQ_ERR_INVAL, 0, "no SMB dialect left to offer");
+    return core_err_set(&n->err, SMBQ_ERR_INVAL, 0,
+                        "no SMB dialect left to offer");
   memcpy(n->dialects, cfg->dialects, cfg->n_dialects * sizeof(uint16_t));
   n->cfg.dialects = n->dialects;
   struct smb2_req *r = build(n);
   if (!r)
-    return fail(n, SMBQ_ERR_NOMEM, 0, "negotiate");
+    return core_err_set(&n->err, SMBQ_ERR_NOMEM, 0, "negotiate");
   /* 3.2.4.2.2.2: the preauth hash starts over the NEGOTIATE request */
   bool offers_311 = n->dialects[cfg->n_dialects - 1] == SMB2_DIALECT_311;
   r->preauth = offers_311 ? n->preauth : NULL;
@@ -213,7 +201,8 @@ int core_neg_start(struct core_neg *n, struct smb2_conn *conn,
   if (rc < 0) {
     smb2_req_free(r);
     n->state = CORE_NEG_FAILED;
-    return fail(n, rc, 0, "SMB negotiation with %s failed", n->server);
+    return core_err_set(&n->err, rc, 0, "SMB negotiation with %s failed",
+                        n->server);
   }
   return 0;
 }
@@ -234,13 +223,16 @@ static void on_validate(void *arg, int err, uint32_t status,
       rc = smb2_decode_validate_negotiate(r.output, r.output_len, &v);
   }
   if (rc < 0)
-    return finish(n, fail(n, rc == SMBQ_ERR_SIGNATURE ? rc : SMBQ_ERR_PROTO,
-                          status, "validation of the negotiation with %s "
-                          "failed (possible downgrade attack)", n->server));
+    return finish(
+        n, core_err_set(&n->err, rc == SMBQ_ERR_SIGNATURE ? rc : SMBQ_ERR_PROTO,
+                        status,
+                        "validation of the negotiation with %s "
+                        "failed (possible downgrade attack)",
+                        n->server));
   if (v.dialect != n->dialect || v.capabilities != n->server_caps ||
       v.security_mode != n->server_security_mode ||
       memcmp(v.guid, n->server_guid, 16) != 0)
-    return finish(n, fail(n, SMBQ_ERR_PROTO, 0,
+    return finish(n, core_err_set(&n->err, SMBQ_ERR_PROTO, 0,
                           "server %s answered the negotiate validation with "
                           "different values: possible downgrade attack",
                           n->server));
@@ -266,7 +258,7 @@ int core_neg_validate(struct core_neg *n, struct smb2_conn *conn,
                : -1;
   if (len < 0) {
     smb2_req_free(r);
-    return fail(n, SMBQ_ERR_NOMEM, 0, "validate negotiate");
+    return core_err_set(&n->err, SMBQ_ERR_NOMEM, 0, "validate negotiate");
   }
   smb2_req_set_body_len(r, (size_t)len);
   r->payload_size = 24 + (uint32_t)il;
@@ -279,8 +271,9 @@ int core_neg_validate(struct core_neg *n, struct smb2_conn *conn,
   int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
   if (rc < 0) {
     smb2_req_free(r);
-    return fail(n, rc, 0, "validation of the negotiation with %s failed",
-                n->server);
+    return core_err_set(&n->err, rc, 0,
+                        "validation of the negotiation with %s failed",
+                        n->server);
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/core_err.h"
 #include "smb2/smb2_conn.h"
 
 enum core_neg_state {
@@ -54,10 +55,7 @@ struct core_neg {
   uint8_t *spnego_hint;          /* the reply's security buffer (owned) */
   size_t spnego_hint_len;
   bool validated;                /* 3.0/3.0.2 validation done */
-  /* FAILED */
-  int rc;
-  uint32_t status;
-  char err[512];
+  struct core_err err;           /* FAILED: what and why */
   /* private */
   struct core_neg_cfg cfg;
   uint16_t dialects[8];

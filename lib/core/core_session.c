@@ -30,12 +30,12 @@ static void finish(struct core_sess *s, int rc, uint32_t status,
 static void finish(struct core_sess *s, int rc, uint32_t status,
                    const char *fmt, ...) {
   s->state = rc < 0 ? CORE_SESS_FAILED : CORE_SESS_VALID;
-  s->rc = rc;
-  s->status = status;
+  s->err.rc = rc;
+  s->err.status = status;
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
     va_end(ap);
   }
   smbq_wipe(s->preauth, sizeof(s->preauth));
@@ -230,17 +230,15 @@ int core_sess_start(struct core_sess *s, struct smb2_conn *conn,
   s->state = CORE_SESS_SETUP;
   if (!cfg->n_mechs) {
     s->state = CORE_SESS_FAILED;
-    s->rc = SMBQ_ERR_INVAL;
-    snprintf(s->err, sizeof(s->err), "no authentication mechanism");
-    return s->rc;
+    return core_err_set(&s->err, SMBQ_ERR_INVAL, 0,
+                        "no authentication mechanism");
   }
   int rc = start_mech(s);
   if (rc < 0) {
     s->state = CORE_SESS_FAILED;
-    s->rc = rc;
-    snprintf(s->err, sizeof(s->err), "%s",
-             mech(s)->err[0] ? mech(s)->err : "session setup failed");
-    return rc;
+    return core_err_set(&s->err, rc, 0, "%s",
+                        mech(s)->err[0] ? mech(s)->err
+                                        : "session setup failed");
   }
   return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "auth/auth_mech.h"
+#include "core/core_err.h"
 #include "smb2/smb2_conn.h"
 
 enum core_sess_state {
@@ -59,9 +60,7 @@ struct core_sess {
                                  shares that require it) */
   bool guest;                 /* guest or anonymous logon */
   const char *mech_name;      /* "Kerberos", "NTLMv2" (static) */
-  int rc;                     /* FAILED: the error */
-  uint32_t status;            /* FAILED: the server's status, if any */
-  char err[1024];             /* FAILED: what failed and what to do */
+  struct core_err err;        /* FAILED: what failed and what to do */
   /* private */
   struct core_sess_cfg cfg;
   char server[256];

@@ -1,7 +1,6 @@
 /* The tree connect state machine. See core_tree.h. */
 #include "core/core_tree.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +10,10 @@
 #include "smbq_bytes.h"
 #include "smbq_utf16.h"
 
-static int fail(struct core_tree *t, int rc, uint32_t status,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(struct core_tree *t, int rc, uint32_t status,
-                const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(t->err, sizeof(t->err), fmt, ap);
-  va_end(ap);
-  t->rc = rc;
-  t->status = status;
-  return rc;
-}
-
 static void finish(struct core_tree *t, int rc) {
   t->state = rc < 0 ? CORE_TREE_FAILED : CORE_TREE_CONNECTED;
-  if (rc < 0 && !t->rc)
-    t->rc = rc;
+  if (rc < 0 && !t->err.rc)
+    t->err.rc = rc;
   if (t->done)
     t->done(t->arg, t);
 }
@@ -61,9 +47,9 @@ static void on_validated(void *arg, struct core_neg *n) {
   struct core_tree *t = arg;
   if (n->state == CORE_NEG_DONE)
     return finish(t, 0);
-  fail(t, n->rc, n->status, "%s", n->err);
+  t->err = n->err;
   leave(t);
-  finish(t, t->rc);
+  finish(t, t->err.rc);
 }
 
 /* After the share's policy: the 3.0/3.0.2 negotiate validation, once per
@@ -76,9 +62,9 @@ static void after_connect(struct core_tree *t) {
   t->state = CORE_TREE_VALIDATING;
   if (core_neg_validate(n, t->conn, core_tree_sec(t), t->tree_id,
                         on_validated, t) < 0) {
-    fail(t, n->rc, 0, "%s", n->err);
+    t->err = n->err;
     leave(t);
-    finish(t, t->rc);
+    finish(t, t->err.rc);
   }
 }
 
@@ -92,11 +78,13 @@ static void on_connect(void *arg, int err, uint32_t status,
   if (rc == 0)
     rc = smb2_decode_tree_connect_rsp(msg, len, &r);
   if (rc == SMBQ_ERR_NOENT)
-    return finish(t, fail(t, rc, status, "share '%s' does not exist on %s; "
-                          "check the spelling, or list the server's shares",
-                          t->share, t->server));
+    return finish(
+        t, core_err_set(&t->err, rc, status,
+                        "share '%s' does not exist on %s; "
+                        "check the spelling, or list the server's shares",
+                        t->share, t->server));
   if (rc < 0)
-    return finish(t, fail(t, rc, status,
+    return finish(t, core_err_set(&t->err, rc, status,
                           "cannot connect to share \\\\%s\\%s", t->server,
                           t->share));
   t->tree_id = smbq_le32_at(msg + 36);
@@ -107,10 +95,12 @@ static void on_connect(void *arg, int err, uint32_t status,
   if ((t->share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) &&
       !n->transport_security) {
     if (!n->cipher) {
-      fail(t, SMBQ_ERR_UNSUPPORTED, 0, "share %s requires encryption, but "
-           "no cipher was negotiated with %s", t->share, t->server);
+      core_err_set(&t->err, SMBQ_ERR_UNSUPPORTED, 0,
+                   "share %s requires encryption, but "
+                   "no cipher was negotiated with %s",
+                   t->share, t->server);
       leave(t);
-      return finish(t, t->rc);
+      return finish(t, t->err.rc);
     }
     t->encrypt = true;
   }
@@ -133,7 +123,8 @@ int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
   uint8_t *path;
   size_t plen;
   if (smbq_utf8_to_utf16le(unc, &path, &plen) < 0)
-    return fail(t, SMBQ_ERR_INVAL, 0, "bad share name '%s'", t->share);
+    return core_err_set(&t->err, SMBQ_ERR_INVAL, 0, "bad share name '%s'",
+                        t->share);
   struct smb2_req *r = tree_req(t, SMB2_TREE_CONNECT, 8 + plen);
   long n = r ? smb2_encode_tree_connect_req(smb2_req_body(r),
                                              smb2_req_body_cap(r), path, plen)
@@ -141,7 +132,8 @@ int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
   free(path);
   if (n < 0) {
     smb2_req_free(r);
-    return fail(t, SMBQ_ERR_INVAL, 0, "bad share name '%s'", t->share);
+    return core_err_set(&t->err, SMBQ_ERR_INVAL, 0, "bad share name '%s'",
+                        t->share);
   }
   smb2_req_set_body_len(r, (size_t)n);
   r->done = on_connect;
@@ -153,8 +145,8 @@ int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
   if (rc < 0) {
     smb2_req_free(r);
     t->state = CORE_TREE_FAILED;
-    return fail(t, rc, 0, "cannot connect to share \\\\%s\\%s", t->server,
-                t->share);
+    return core_err_set(&t->err, rc, 0, "cannot connect to share \\\\%s\\%s",
+                        t->server, t->share);
   }
   return 0;
 }

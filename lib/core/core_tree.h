@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/core_negotiate.h"
+#include "core/core_err.h"
 #include "smb2/smb2_conn.h"
 
 enum core_tree_state {
@@ -53,10 +54,7 @@ struct core_tree {
   bool encrypt;                  /* requests go through enc_sec */
   char share[256];
   struct core_open *opens;       /* its open handles (core_open.c) */
-  /* FAILED */
-  int rc;
-  uint32_t status;
-  char err[512];
+  struct core_err err;           /* FAILED: what and why */
   /* private */
   struct core_tree_cfg cfg;
   char server[256];
