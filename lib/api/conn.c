@@ -119,23 +119,6 @@ void smbq_conn_free(smbq_conn *c) {
   free(c);
 }
 
-const char *conn_dialect_name(uint16_t d) {
-  switch (d) {
-  case SMB2_DIALECT_202:
-    return "2.0.2";
-  case SMB2_DIALECT_210:
-    return "2.1";
-  case SMB2_DIALECT_300:
-    return "3.0";
-  case SMB2_DIALECT_302:
-    return "3.0.2";
-  case SMB2_DIALECT_311:
-    return "3.1.1";
-  default:
-    return "unknown";
-  }
-}
-
 const char *conn_cipher_name(uint16_t cipher) {
   static const char *const names[] = {"none", "AES-128-CCM", "AES-128-GCM",
                                       "AES-256-CCM", "AES-256-GCM"};
@@ -159,7 +142,7 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   pthread_mutex_unlock(&c->lock);
   snprintf(i->transport, sizeof(i->transport), "%s", c->transport);
   snprintf(i->dialect, sizeof(i->dialect), "%s",
-           conn_dialect_name(c->neg.dialect));
+           smb2_dialect_name(c->neg.dialect));
   const char *sig =
       c->sess.sec.sign ? conn_signing_name(c->neg.signing_alg) : "none";
   snprintf(i->signing, sizeof(i->signing), "%s", sig);

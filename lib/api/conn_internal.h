@@ -38,7 +38,6 @@ int conn_policy_plan(smbq_conn *c, struct smbq_race_cfg *cfg);
 void conn_policy_remember(smbq_conn *c);
 
 /* Names for smbq_conn_get_info(). */
-const char *conn_dialect_name(uint16_t dialect);
 const char *conn_cipher_name(uint16_t cipher);
 const char *conn_signing_name(uint16_t alg);
 

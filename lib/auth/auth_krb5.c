@@ -3,7 +3,6 @@
  * AP-REQ), then a round with our mechListMIC when the server still wants
  * one (RFC 4178 5, MS-SPNG 3.1.5.1), and the server's mechListMIC
  * checked. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +32,6 @@ static struct krb_mech *of(struct auth_mech *m) {
   return (struct krb_mech *)m;
 }
 
-static int fail(struct auth_mech *m, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct auth_mech *m, int rc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m->err, sizeof(m->err), fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 static int krb_start(struct auth_mech *m, uint8_t **out, size_t *len) {
   struct krb_mech *k = of(m);
   enum spnego_mech mechs[3] = {SPNEGO_MECH_KRB5, SPNEGO_MECH_MSKRB5,
@@ -50,7 +39,7 @@ static int krb_start(struct auth_mech *m, uint8_t **out, size_t *len) {
   int rc = spnego_build_init(mechs, k->offer_ntlm ? 3 : 2, k->ap_req,
                              k->ap_req_len, out, len, &k->mechtypes,
                              &k->mechtypes_len);
-  return rc < 0 ? fail(m, rc, "cannot build the SPNEGO token") : 0;
+  return rc < 0 ? auth_mech_fail(m, rc, "cannot build the SPNEGO token") : 0;
 }
 
 /* The server's SPNEGO reply; an empty one is a negTokenResp without a
@@ -62,7 +51,7 @@ static int parse_reply(struct auth_mech *m, const uint8_t *token, size_t len,
   if (!len)
     return 0;
   if (spnego_parse_resp(token, len, resp) < 0)
-    return fail(m, SMBQ_ERR_PROTO, "malformed SPNEGO reply from %s to the "
+    return auth_mech_fail(m, SMBQ_ERR_PROTO, "malformed SPNEGO reply from %s to the "
                 "Kerberos ticket", m->server);
   return 0;
 }
@@ -76,7 +65,7 @@ static int check_server_mic(struct auth_mech *m,
     return 0;
   if (kgss_verify_mic(k->g, k->mechtypes, k->mechtypes_len, resp->mic,
                       resp->mic_len) < 0)
-    return fail(m, SMBQ_ERR_SIGNATURE, "server %s sent a wrong SPNEGO "
+    return auth_mech_fail(m, SMBQ_ERR_SIGNATURE, "server %s sent a wrong SPNEGO "
                 "mechListMIC: possible tampering with the negotiation",
                 m->server);
   return 0;
@@ -94,7 +83,7 @@ static int send_mic(struct auth_mech *m, uint8_t **out, size_t *out_len) {
     rc = spnego_build_resp(NULL, 0, mic, mic_len, out, out_len);
   free(mic);
   if (rc < 0)
-    return fail(m, rc, "cannot build the SPNEGO mechListMIC");
+    return auth_mech_fail(m, rc, "cannot build the SPNEGO mechListMIC");
   k->mic_sent = true;
   return AUTH_SEND;
 }
@@ -103,10 +92,10 @@ static int send_mic(struct auth_mech *m, uint8_t **out, size_t *out_len) {
 static int after_mic(struct auth_mech *m, bool more,
                      const struct spnego_resp *resp) {
   if (more)
-    return fail(m, SMBQ_ERR_PROTO,
+    return auth_mech_fail(m, SMBQ_ERR_PROTO,
                 "server %s asked for a third Kerberos round", m->server);
   if (resp->state == SPNEGO_REJECT)
-    return fail(m, SMBQ_ERR_AUTH, "server %s rejected the logon", m->server);
+    return auth_mech_fail(m, SMBQ_ERR_AUTH, "server %s rejected the logon", m->server);
   int rc = check_server_mic(m, resp);
   return rc < 0 ? rc : AUTH_DONE;
 }
@@ -121,7 +110,7 @@ static int krb_step(struct auth_mech *m, bool more, const uint8_t *token,
   if (k->mic_sent)
     return after_mic(m, more, &resp);
   if (resp.state == SPNEGO_REJECT)
-    return fail(m, SMBQ_ERR_AUTH, "server %s rejected Kerberos", m->server);
+    return auth_mech_fail(m, SMBQ_ERR_AUTH, "server %s rejected Kerberos", m->server);
   if (k->replies++ == 0 && resp.supported_mech == SPNEGO_MECH_NTLMSSP &&
       !resp.token && more)
     return AUTH_FALLBACK; /* the server prefers NTLM */
@@ -132,12 +121,12 @@ static int krb_step(struct auth_mech *m, bool more, const uint8_t *token,
   rc = kgss_step(k->g, resp.token, resp.token_len, again ? &next : NULL,
                  &next_len, why, sizeof(why));
   if (rc < 0)
-    return fail(m, rc, "Kerberos mutual authentication with %s failed: %s",
+    return auth_mech_fail(m, rc, "Kerberos mutual authentication with %s failed: %s",
                 m->server, why);
   if (rc == 1) { /* a new AP-REQ in the server's time (clock skew) */
     rc = spnego_build_resp(next, next_len, NULL, 0, out, out_len);
     free(next);
-    return rc < 0 ? fail(m, rc, "cannot build the SPNEGO token") : AUTH_SEND;
+    return rc < 0 ? auth_mech_fail(m, rc, "cannot build the SPNEGO token") : AUTH_SEND;
   }
   rc = check_server_mic(m, &resp);
   if (rc < 0)
@@ -145,7 +134,7 @@ static int krb_step(struct auth_mech *m, bool more, const uint8_t *token,
   if (more)
     return send_mic(m, out, out_len);
   if (resp.state == SPNEGO_REQUEST_MIC)
-    return fail(m, SMBQ_ERR_PROTO, "server %s asked for a mechListMIC in "
+    return auth_mech_fail(m, SMBQ_ERR_PROTO, "server %s asked for a mechListMIC in "
                 "its final reply", m->server);
   return AUTH_DONE;
 }
@@ -160,19 +149,19 @@ static int krb_refused(struct auth_mech *m, int rc, uint32_t status,
   if (len && spnego_parse_resp(token, len, &resp) == 0 && resp.token &&
       kgss_step(k->g, resp.token, resp.token_len, NULL, NULL, why,
                 sizeof(why)) < 0)
-    return fail(m, SMBQ_ERR_AUTH, "server %s refused the Kerberos logon of "
+    return auth_mech_fail(m, SMBQ_ERR_AUTH, "server %s refused the Kerberos logon of "
                 "%s: %s", m->server, kgss_principal(k->g), why);
   if (rc == SMBQ_ERR_AUTH || rc == SMBQ_ERR_ACCESS)
-    return fail(m, SMBQ_ERR_AUTH, "server %s refused the Kerberos ticket of "
+    return auth_mech_fail(m, SMBQ_ERR_AUTH, "server %s refused the Kerberos ticket of "
                 "%s (clock skew, or an account the server does not accept)",
                 m->server, kgss_principal(k->g));
-  return fail(m, rc, "session setup with %s as %s (Kerberos) failed",
+  return auth_mech_fail(m, rc, "session setup with %s as %s (Kerberos) failed",
               m->server, kgss_principal(k->g));
 }
 
 static int krb_key(struct auth_mech *m, uint8_t key[16]) {
   int rc = kgss_session_key(of(m)->g, key);
-  return rc < 0 ? fail(m, SMBQ_ERR_CRYPTO, "no Kerberos session key") : 0;
+  return rc < 0 ? auth_mech_fail(m, SMBQ_ERR_CRYPTO, "no Kerberos session key") : 0;
 }
 
 static void krb_free(struct auth_mech *m) {

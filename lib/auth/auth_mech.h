@@ -67,6 +67,10 @@ struct auth_mech *auth_ntlm_new(const struct ntlmssp_creds *creds,
 struct auth_mech *auth_krb5_new(const struct kgss_cfg *cfg, bool offer_ntlm,
                                 int *rc, char *err, size_t errlen);
 
+/* For the mechanisms: record what failed in m->err and return rc. */
+int auth_mech_fail(struct auth_mech *m, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Free (wipes key material). NULL is fine. */
 void auth_mech_free(struct auth_mech *m);
 

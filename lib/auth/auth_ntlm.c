@@ -1,7 +1,6 @@
 /* NTLMv2 inside SPNEGO as an auth_mech (auth_mech.h): negTokenInit with
  * the NTLMSSP NEGOTIATE, then the AUTHENTICATE with our mechListMIC, then
  * the server's mechListMIC checked (MS-SPNG 3.1.5.1, 3.2.5.1). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +23,6 @@ static struct ntlm_mech *of(struct auth_mech *m) {
   return (struct ntlm_mech *)m;
 }
 
-static int fail(struct auth_mech *m, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct auth_mech *m, int rc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m->err, sizeof(m->err), fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 /* Round 1: SPNEGO negTokenInit with the NTLMSSP NEGOTIATE. */
 static int ntlm_start(struct auth_mech *m, uint8_t **out, size_t *len) {
   struct ntlm_mech *n = of(m);
@@ -46,7 +35,7 @@ static int ntlm_start(struct auth_mech *m, uint8_t **out, size_t *len) {
                            &n->mechtypes_len);
   free(neg);
   if (rc < 0)
-    return fail(m, rc, "cannot build the NTLMSSP negotiate token");
+    return auth_mech_fail(m, rc, "cannot build the NTLMSSP negotiate token");
   return 0;
 }
 
@@ -57,18 +46,18 @@ static int answer_challenge(struct auth_mech *m, const uint8_t *token,
   struct spnego_resp chal;
   int rc = spnego_parse_resp(token, len, &chal);
   if (rc < 0 || !chal.token)
-    return fail(m, SMBQ_ERR_PROTO,
+    return auth_mech_fail(m, SMBQ_ERR_PROTO,
                 "malformed SPNEGO reply from %s (no NTLMSSP challenge)",
                 m->server);
   if (chal.state == SPNEGO_REJECT)
-    return fail(m, SMBQ_ERR_UNSUPPORTED,
+    return auth_mech_fail(m, SMBQ_ERR_UNSUPPORTED,
                 "server %s rejected NTLMSSP authentication", m->server);
   uint8_t *auth = NULL, mic[16];
   size_t auth_len = 0;
   rc = ntlmssp_authenticate(n->ntlm, chal.token, chal.token_len, &auth,
                             &auth_len);
   if (rc < 0)
-    return fail(m, rc, "cannot answer the NTLM challenge of %s "
+    return auth_mech_fail(m, rc, "cannot answer the NTLM challenge of %s "
                 "(malformed or unsupported challenge)", m->server);
   /* MS-SPNG 3.1.5.1: the mechListMIC needs a session key; an anonymous
    * logon has none and sends no MIC (as Samba does). */
@@ -82,7 +71,7 @@ static int answer_challenge(struct auth_mech *m, const uint8_t *token,
                            have_key ? sizeof(mic) : 0, out, out_len);
   free(auth);
   if (rc < 0)
-    return fail(m, rc, "cannot build the NTLMSSP authenticate token");
+    return auth_mech_fail(m, rc, "cannot build the NTLMSSP authenticate token");
   return AUTH_SEND;
 }
 
@@ -94,14 +83,14 @@ static int check_final(struct auth_mech *m, const uint8_t *token,
   if (!len)
     return AUTH_DONE;
   if (spnego_parse_resp(token, len, &resp) < 0)
-    return fail(m, SMBQ_ERR_PROTO, "malformed final SPNEGO reply");
+    return auth_mech_fail(m, SMBQ_ERR_PROTO, "malformed final SPNEGO reply");
   if (resp.state == SPNEGO_REJECT)
-    return fail(m, SMBQ_ERR_AUTH, "server %s rejected the logon",
+    return auth_mech_fail(m, SMBQ_ERR_AUTH, "server %s rejected the logon",
                 m->server);
   if (resp.mic && (resp.mic_len != 16 ||
                    ntlmssp_verify(n->ntlm, n->mechtypes, n->mechtypes_len,
                                   resp.mic) < 0))
-    return fail(m, SMBQ_ERR_SIGNATURE,
+    return auth_mech_fail(m, SMBQ_ERR_SIGNATURE,
                 "server %s sent a wrong SPNEGO mechListMIC: possible "
                 "tampering with the negotiation", m->server);
   return AUTH_DONE;
@@ -113,13 +102,13 @@ static int ntlm_step(struct auth_mech *m, bool more, const uint8_t *token,
   n->round++;
   if (n->round == 1) {
     if (!more)
-      return fail(m, SMBQ_ERR_PROTO,
+      return auth_mech_fail(m, SMBQ_ERR_PROTO,
                   "server %s ended authentication after one round",
                   m->server);
     return answer_challenge(m, token, len, out, out_len);
   }
   if (more)
-    return fail(m, SMBQ_ERR_PROTO,
+    return auth_mech_fail(m, SMBQ_ERR_PROTO,
                 "server %s asked for a third authentication round",
                 m->server);
   return check_final(m, token, len);
@@ -130,10 +119,10 @@ static int ntlm_refused(struct auth_mech *m, int rc, uint32_t status,
   (void)status, (void)token, (void)len;
   struct ntlm_mech *n = of(m);
   if (rc == SMBQ_ERR_AUTH)
-    return fail(m, rc, "logon failure for user '%s' on %s: wrong user "
+    return auth_mech_fail(m, rc, "logon failure for user '%s' on %s: wrong user "
                 "name or password, or the account is locked or disabled",
                 n->who, m->server);
-  return fail(m, rc, "session setup with %s as '%s' failed", m->server,
+  return auth_mech_fail(m, rc, "session setup with %s as '%s' failed", m->server,
               n->who);
 }
 
@@ -173,9 +162,4 @@ struct auth_mech *auth_ntlm_new(const struct ntlmssp_creds *creds,
   snprintf(n->m.server, sizeof(n->m.server), "%s", server);
   snprintf(n->who, sizeof(n->who), "%s", who);
   return &n->m;
-}
-
-void auth_mech_free(struct auth_mech *m) {
-  if (m)
-    m->ops->free(m);
 }

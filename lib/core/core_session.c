@@ -10,21 +10,6 @@
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 
-static const char *dialect_name(uint16_t d) {
-  switch (d) {
-  case SMB2_DIALECT_202:
-    return "2.0.2";
-  case SMB2_DIALECT_210:
-    return "2.1";
-  case SMB2_DIALECT_300:
-    return "3.0";
-  case SMB2_DIALECT_302:
-    return "3.0.2";
-  default:
-    return "3.1.1";
-  }
-}
-
 static void finish(struct core_sess *s, int rc, uint32_t status,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void finish(struct core_sess *s, int rc, uint32_t status,
@@ -142,7 +127,8 @@ static void activate(struct core_sess *s, uint16_t flags, const uint8_t *msg,
   if (want_enc && !s->cfg.cipher)
     return finish(s, SMBQ_ERR_UNSUPPORTED, 0,
                   "encryption was required but server %s offers none "
-                  "(dialect %s)", s->server, dialect_name(s->cfg.dialect));
+                  "(dialect %s)", s->server,
+                  smb2_dialect_name(s->cfg.dialect));
   s->sec.encrypt = want_enc;
   /* MS-SMB2 3.2.5.3.1: the final reply is signed with the new key; for
    * 3.1.1 it must be. */

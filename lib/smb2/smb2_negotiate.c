@@ -204,3 +204,20 @@ int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
     return SMBQ_ERR_PROTO; /* 3.1.1 requires the preauth context */
   return parse_contexts(msg, len, ctx_off, n_ctx, r);
 }
+
+const char *smb2_dialect_name(uint16_t d) {
+  switch (d) {
+  case SMB2_DIALECT_202:
+    return "2.0.2";
+  case SMB2_DIALECT_210:
+    return "2.1";
+  case SMB2_DIALECT_300:
+    return "3.0";
+  case SMB2_DIALECT_302:
+    return "3.0.2";
+  case SMB2_DIALECT_311:
+    return "3.1.1";
+  default:
+    return "unknown";
+  }
+}

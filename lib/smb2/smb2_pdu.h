@@ -328,6 +328,9 @@ struct smb2_negotiate_rsp {
  * the message); the preauth hash is recorded, not judged (the caller checks
  * it is SHA-512); ENCRYPTION and SIGNING must name exactly one algorithm;
  * a repeated context type is malformed; unknown types are skipped. */
+/* "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1", or "unknown" (static). */
+const char *smb2_dialect_name(uint16_t dialect);
+
 long smb2_encode_negotiate_req(uint8_t *out, size_t cap,
                                const struct smb2_negotiate_req *r);
 int smb2_decode_negotiate_rsp(const uint8_t *msg, size_t len,
