@@ -95,8 +95,10 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
     rc = conn_session_setup(c);
   if (rc == 0)
     rc = api_leases_start(c);
-  if (rc == 0)
+  if (rc == 0) {
+    conn_connected(c);
     conn_report(c, SMBQ_EVENT_CONNECTED);
+  }
   return rc;
 }
 

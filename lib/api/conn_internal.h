@@ -12,8 +12,11 @@ int api_random(void *user, uint8_t *buf, size_t n);
 size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out);
 uint32_t conn_client_caps(const smbq_conn *c);
 
-/* negotiate.c: NEGOTIATE; fills dialect, caps, cipher, signing, sizes. */
+/* negotiate.c: NEGOTIATE; fills dialect, caps, cipher, signing, sizes.
+ * Requests get the connect timeout until conn_connected(). */
 int conn_negotiate(smbq_conn *c);
+/* negotiate.c: the connect phase is over: the request timeout again. */
+void conn_connected(smbq_conn *c);
 
 /* session.c: SESSION_SETUP rounds (SPNEGO/NTLMSSP), key derivation. */
 int conn_session_setup(smbq_conn *c);

@@ -46,9 +46,15 @@ static void neg_done(void *arg, struct core_neg *n) {
   api_core_done(arg);
 }
 
+/* The connect phase (NEGOTIATE, SESSION_SETUP) is bounded by the connect
+ * timeout: a server that accepts and then stays silent must not hold the
+ * caller for a whole request timeout. conn_connected() restores it. */
+#define DEFAULT_CONNECT_MS 10000
+
 static int neg_start(struct api_core_call *w, struct smb2_conn *core) {
   struct neg_run *r = (struct neg_run *)w;
-  smb2_conn_set_timeout(core, r->c->opts.request_timeout_ms);
+  uint32_t ms = r->c->opts.connect_timeout_ms;
+  smb2_conn_set_timeout(core, ms ? ms : DEFAULT_CONNECT_MS);
   return core_neg_start(&r->c->neg, core, &r->cfg, neg_done, w);
 }
 
@@ -73,4 +79,13 @@ int conn_negotiate(smbq_conn *c) {
     return api_fail(c, c->neg.err.rc, c->neg.err.status, "%s",
                     c->neg.err.msg);
   return 0;
+}
+
+static void set_request_timeout(void *arg, struct smb2_conn *core) {
+  smbq_conn *c = arg;
+  smb2_conn_set_timeout(core, c->opts.request_timeout_ms);
+}
+
+void conn_connected(smbq_conn *c) {
+  smbq_io_run(c->io, set_request_timeout, c);
 }

@@ -100,9 +100,15 @@ static int accept(struct core_neg *n, const struct smb2_negotiate_rsp *r) {
 static void on_negotiate(void *arg, int err, uint32_t status,
                          const uint8_t *msg, size_t len) {
   struct core_neg *n = arg;
+  if (err == SMBQ_ERR_TIMEOUT)
+    return finish(n, core_err_set(&n->err, err, 0,
+                                  "server %s accepted the connection but did "
+                                  "not answer NEGOTIATE in time: it is not an "
+                                  "SMB server, or it hangs", n->server));
   if (err < 0)
     return finish(n, core_err_set(&n->err, err, 0,
-                                  "SMB negotiation with %s failed", n->server));
+                                  "SMB negotiation with %s failed",
+                                  n->server));
   if (status != NT_STATUS_SUCCESS) {
     int rc = smbq_err_from_ntstatus(status);
     if (n->cfg.transport_encrypted && status == NT_STATUS_NOT_SUPPORTED)

@@ -162,6 +162,9 @@ static void on_round(void *arg, int err, uint32_t status, const uint8_t *msg,
                      size_t len) {
   struct core_sess *s = arg;
   bool more = status == NT_STATUS_MORE_PROCESSING_REQUIRED;
+  if (err == SMBQ_ERR_TIMEOUT)
+    return finish(s, err, 0, "server %s did not answer SESSION_SETUP (the "
+                  "logon) in time", s->server);
   if (err < 0 || (!more && status != NT_STATUS_SUCCESS))
     return refused(s, err, status, msg, len);
   struct smb2_session_setup_rsp r;

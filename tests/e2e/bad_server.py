@@ -64,7 +64,12 @@ def serve(conn, mode):
                 if not chunk:
                     break
                 got += len(chunk)
-        if mode != "close":
+        if mode == "silent":
+            # accept, read the NEGOTIATE, never answer: the client must give
+            # up by itself within its connect timeout
+            conn.settimeout(60)
+            conn.recv(1)
+        elif mode != "close":
             conn.sendall(answer(mode))
             conn.recv(1)  # wait for the client to give up
     except OSError:

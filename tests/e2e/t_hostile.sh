@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Malformed server replies give a clear error, never a crash or a hang.
+# Malformed server replies give a clear error, never a crash or a hang; a
+# server that accepts the connection (or completes the QUIC handshake) and
+# then never answers NEGOTIATE fails within the connect timeout, naming
+# the step.
 set -euo pipefail
 SMBQ_TEST_DIR=$(mktemp -d /tmp/smbq-hostile.XXXXXX)
 . "$(dirname "$0")/fixture.sh"
@@ -35,4 +38,8 @@ check badoffset 1 "malformed"
 check hugeframe 1 "size limit"
 check nbss 1 "Direct-TCP"
 check close 5 "closed the (connection|QUIC stream)"
+start=$(date +%s)
+check silent 5 "did not answer NEGOTIATE"
+took=$(($(date +%s) - start))
+[ "$took" -lt 25 ] || fail "a silent server kept smbq waiting ${took} s"
 echo PASS
