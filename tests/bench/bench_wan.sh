@@ -30,16 +30,13 @@ export SMBQ=${SMBQ:-$build/cli/smbq}
 export SMBQ_MOUNT=${SMBQ_MOUNT:-$build/fuse/smbq-mount}
 export SMBQ_TCP_RELAY=${SMBQ_TCP_RELAY:-$build/tests/bench/tcp_delay_relay}
 export SMBQ_TRANSPORT=tcp
-. "$here/../e2e/fixture.sh"
+. "$here/../e2e/mount_fixture.sh"
 DELAY_MS=${BENCH_DELAY_MS:-10}
 FILES=${BENCH_FILES:-300}
 ENTRIES=${BENCH_ENTRIES:-1000}
 SIZE_MB=${BENCH_SIZE_MB:-64}
 CLIENTS=${BENCH_CLIENTS:-smbq-mount rclone smbnetfs}
-if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-  echo "SKIP: needs root, /dev/fuse and fusermount3"
-  exit 77
-fi
+mount_fixture_need_fuse
 for b in "$SMBQ" "$SMBQ_MOUNT" "$SMBQ_TCP_RELAY"; do
   [ -x "$b" ] || { echo "SKIP: $b is not built"; exit 77; }
 done
@@ -62,38 +59,15 @@ fi
 
 # ---- fixture, relays, cleanup -----------------------------------------------
 
-fixture_start
-W=$SMBQ_TEST_DIR/work
-S=$SMBQ_TEST_SHAREDIR
-mkdir -p "$W"
-MOUNTS=() # mount points we mounted (unmounted in the EXIT trap)
-PIDS=()   # daemons we started, stopped by PID in the EXIT trap
-
-is_mounted() { # is_mounted DIR: listed in /proc/self/mountinfo
-  awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-bench_cleanup() {
-  set +e
-  cd /
-  local m pid
+# mount_cleanup (the EXIT trap, mount_fixture.sh) unmounts MOUNTS, stops
+# DAEMONS by PID, the relays and the fixture; first the step still running.
+mount_cleanup_first() {
   if [ -n "${STEP_PID:-}" ]; then
     kill "$STEP_PID" 2>/dev/null
     wait "$STEP_PID" 2>/dev/null
   fi
-  for m in ${MOUNTS[@]+"${MOUNTS[@]}"}; do
-    if is_mounted "$m"; then
-      fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m"
-    fi
-  done
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  fixture_tcp_relay_stop
-  fixture_cleanup
 }
-trap bench_cleanup EXIT
+mount_fixture_start
 trap 'exit 130' INT TERM
 
 # The relay for smbq-mount, rclone and smbq: a free port on 127.0.0.1.
@@ -196,17 +170,6 @@ cat_null() { exec cat "$1" >/dev/null; }
 untar() { mkdir "$1" && exec tar -xf "$W/tree.tar" -C "$1"; }
 n_files() { find "$1" -type f | wc -l; }
 
-# wait_mount DIR PID LOG: until DIR is a mount point (or PID died)
-wait_mount() {
-  for _ in $(seq 1 200); do
-    is_mounted "$1" && return 0
-    kill -0 "$2" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "  mounting $1 failed: $(tail -3 "$3" | tr '\n' ' ')"
-  return 1
-}
-
 # mount_client CLIENT DIR: mounts, sets ROOT (the share's root in it)
 mount_client() {
   local who=$1 dir=$2 log=$W/$1.log
@@ -245,9 +208,11 @@ mount_client() {
     ROOT=$dir/127.0.0.2/share ;;
   esac
   local pid=$!
-  PIDS+=("$pid")
+  DAEMONS+=("$pid")
   MOUNT_PID=$pid
-  wait_mount "$dir" "$pid" "$log"
+  mount_wait "$dir" "$pid" && return 0
+  echo "  mounting $dir failed: $(tail -3 "$log" | tr '\n' ' ')"
+  return 1
 }
 
 unmount_client() { # unmount_client DIR

@@ -12,89 +12,16 @@
 #      and with `oplocks = no` (nothing may be cached);
 #  (f) close(2) and fsync(2) report a write that failed at writeback.
 set -euo pipefail
-. "$(dirname "$0")/fixture.sh"
-: "${SMBQ_MOUNT:?SMBQ_MOUNT must point at the smbq-mount binary}"
-if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-  echo "SKIP: needs root, /dev/fuse and fusermount3"
-  exit 77
-fi
+. "$(dirname "$0")/mount_fixture.sh"
+mount_fixture_need_fuse
 
-# ---- mounting and cleanup (as in t_mount.sh) --------------------------------
+# ---- mounting and cleanup (mount_fixture.sh) --------------------------------
 
-MOUNTS=()   # mount points we mounted (unmounted again in the EXIT trap)
-DAEMONS=()  # PIDs of the foreground smbq-mount processes we started
-TMPFS=()    # tmpfs we mounted for (f)
-
-is_mounted() { # is_mounted DIR: listed in /proc/self/mountinfo
-  awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-mount_cleanup() {
-  set +e
-  cd /
+# Before the mounts go: the descriptor (b) keeps open and the writer of
+# hold_write.
+mount_cleanup_first() {
   exec 4<&- 2>/dev/null
   [ -z "${HOLD_PID:-}" ] || { kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null; }
-  local m pid
-  for m in "${MOUNTS[@]}"; do
-    if is_mounted "$m"; then
-      fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m"
-    fi
-  done
-  for pid in "${DAEMONS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  fixture_cleanup_smbd_first
-  for m in "${TMPFS[@]}"; do
-    is_mounted "$m" && { umount "$m" || umount -l "$m"; }
-  done
-  fixture_cleanup
-}
-
-# smbd must let go of a tmpfs before it can be unmounted: stop it first
-# (fixture_cleanup then finds it gone).
-fixture_cleanup_smbd_first() {
-  if [ -n "${FIXTURE_SMBD_PID:-}" ]; then
-    kill "$FIXTURE_SMBD_PID" 2>/dev/null
-    wait "$FIXTURE_SMBD_PID" 2>/dev/null
-  fi
-}
-
-step() { echo "== $*"; } # progress in the test log
-
-mnt_opts() { # the smbq flags for the fixture's user and transport
-  echo "-U $SMBQ_TEST_USER $(transport_opts)"
-}
-
-# fg_mount DIR [ARGS...]: smbq-mount -f in the background; returns once DIR
-# is mounted. Sets MOUNT_PID; stderr in DIR.log.
-fg_mount() {
-  local dir=$1
-  shift
-  mkdir -p "$dir"
-  MOUNTS+=("$dir")
-  # shellcheck disable=SC2046
-  "$SMBQ_MOUNT" -f "$(url share)" "$dir" $(mnt_opts) "$@" 2>"$dir.log" &
-  MOUNT_PID=$!
-  DAEMONS+=("$MOUNT_PID")
-  local i
-  for i in $(seq 1 200); do
-    is_mounted "$dir" && return 0
-    kill -0 "$MOUNT_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$dir.log" >&2
-  fail "smbq-mount did not mount $dir"
-}
-
-# fg_umount DIR PID: unmount; the daemon must exit 0.
-fg_umount() {
-  local dir=$1 pid=$2 rc=0
-  fusermount3 -u "$dir" || fail "fusermount3 -u $dir failed"
-  wait "$pid" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$dir.log" >&2; fail "smbq-mount exited $rc after unmount"; }
-  ! grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' "$dir.log" ||
-    { cat "$dir.log" >&2; fail "sanitizer report from smbq-mount"; }
 }
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
@@ -218,11 +145,7 @@ hold_release() {
 
 # ---- main fixture: leases ---------------------------------------------------
 
-fixture_start
-trap mount_cleanup EXIT
-W=$SMBQ_TEST_DIR/work
-S=$SMBQ_TEST_SHAREDIR
-mkdir -p "$W"
+mount_fixture_start
 export SMBQ_PASSWORD
 MA=$SMBQ_TEST_DIR/ma
 MB=$SMBQ_TEST_DIR/mb
@@ -320,22 +243,11 @@ step "(f) close(2) and fsync(2) report a write that failed at writeback"
 # unlike stopping smbd mid-test (its per-connection children outlive it),
 # and the error is a precise ENOSPC.
 SMALL=$SMBQ_TEST_DIR/small
-mkdir -p "$SMALL"
-mount -t tmpfs -o size=1m,mode=0777 smbq-lease-small "$SMALL" ||
+mount_tmpfs_share small "$SMALL" 1m smbq-lease-small ||
   fail "cannot mount a tmpfs for (f)"
-TMPFS+=("$SMALL")
-chown "$SMBQ_TEST_USER" "$SMALL"
-# smbd reads its configuration anew for each connection: add the share
-printf '[small]\n  path = %s\n  read only = no\n' "$SMALL" >>"$SMBQ_TEST_DIR/smb.conf"
 MF=$SMBQ_TEST_DIR/mf
-mkdir -p "$MF"
-MOUNTS+=("$MF")
-# shellcheck disable=SC2046
-"$SMBQ_MOUNT" -f "$(url small)" "$MF" $(mnt_opts) 2>"$MF.log" &
-MF_PID=$!
-DAEMONS+=("$MF_PID")
-for i in $(seq 1 200); do is_mounted "$MF" && break; sleep 0.05; done
-is_mounted "$MF" || { cat "$MF.log" >&2; fail "cannot mount //host/small"; }
+fg_mount_url "$MF" "$(url small)"
+MF_PID=$MOUNT_PID
 python3 - "$MF" <<'PY' || fail "(f) a failed writeback was not reported"
 import errno, os, sys
 m = sys.argv[1]
@@ -372,11 +284,7 @@ for conf in "smb2 leases = no" "oplocks = no"; do
   step "(e) server with '$conf'"
   (
     set -euo pipefail
-    MOUNTS=() DAEMONS=() TMPFS=()
-    fixture_start "$conf"
-    trap mount_cleanup EXIT
-    W=$SMBQ_TEST_DIR/work
-    mkdir -p "$W"
+    mount_fixture_start "$conf" # its own MOUNTS, DAEMONS, TMPFS, W and S
     XA=$SMBQ_TEST_DIR/ma
     XB=$SMBQ_TEST_DIR/mb
     # Without leases or oplocks no break tells a mount that the file

@@ -9,81 +9,9 @@
 # others refused; the password prompt; no password in the daemon's command
 # line or environment.
 set -euo pipefail
-. "$(dirname "$0")/fixture.sh"
-: "${SMBQ_MOUNT:?SMBQ_MOUNT must point at the smbq-mount binary}"
-if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-  echo "SKIP: needs root, /dev/fuse and fusermount3"
-  exit 77
-fi
-fixture_start
-W=$SMBQ_TEST_DIR/work
-S=$SMBQ_TEST_SHAREDIR
-mkdir -p "$W"
-
-# ---- mounting and cleanup ---------------------------------------------------
-
-MOUNTS=()   # mount points we mounted (unmounted again in the EXIT trap)
-DAEMONS=()  # PIDs of foreground smbq-mount processes we started
-
-is_mounted() { # is_mounted DIR: listed in /proc/self/mountinfo
-  awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-mount_cleanup() {
-  set +e
-  cd /
-  local m pid
-  for m in "${MOUNTS[@]}"; do
-    if is_mounted "$m"; then
-      fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m"
-    fi
-  done
-  for pid in "${DAEMONS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  fixture_cleanup
-}
-trap mount_cleanup EXIT
-
-step() { echo "== $*"; } # progress in the test log
-
-mnt_opts() { # the smbq flags for the fixture's user and transport
-  echo "-U $SMBQ_TEST_USER $(transport_opts)"
-}
-
-# fg_mount DIR [ARGS...]: smbq-mount -f in the background of this shell;
-# returns once DIR is mounted. Sets MOUNT_PID; stderr in DIR.log.
-fg_mount() {
-  local dir=$1
-  shift
-  mkdir -p "$dir"
-  MOUNTS+=("$dir")
-  # shellcheck disable=SC2046
-  "$SMBQ_MOUNT" -f "$(url share)" "$dir" $(mnt_opts) "$@" 2>"$dir.log" &
-  MOUNT_PID=$!
-  DAEMONS+=("$MOUNT_PID")
-  local i
-  for i in $(seq 1 200); do
-    is_mounted "$dir" && return 0
-    kill -0 "$MOUNT_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$dir.log" >&2
-  fail "smbq-mount did not mount $dir"
-}
-
-# fg_umount DIR: fusermount3 -u, then the daemon must exit 0 (under ASan
-# also: no leak, no error report).
-fg_umount() {
-  local dir=$1 rc=0
-  fusermount3 -u "$dir" || fail "fusermount3 -u $dir failed"
-  wait "$MOUNT_PID" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$dir.log" >&2; fail "smbq-mount exited $rc after unmount"; }
-  ! is_mounted "$dir" || fail "$dir still mounted"
-  ! grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' "$dir.log" ||
-    { cat "$dir.log" >&2; fail "sanitizer report from smbq-mount"; }
-}
+. "$(dirname "$0")/mount_fixture.sh"
+mount_fixture_need_fuse
+mount_fixture_start
 
 # ---- test data --------------------------------------------------------------
 step "test data"
@@ -291,7 +219,8 @@ chown -R "$SMBQ_TEST_USER" "$S/many"
 [ "$(ls -l "$M/many" | grep -c ' entry-')" -eq 3000 ] || fail "ls -l of 3000 entries"
 [ "$(find "$M/many" -type f | wc -l)" -eq 3000 ] || fail "find in 3000 entries"
 
-fg_umount "$M"
+fg_umount "$M" "$M1_PID"
+! is_mounted "$M" || fail "$M still mounted"
 [ "$(ls -A "$M")" = "" ] || fail "mount point not empty after unmount"
 
 # ---- credentials ---------------------------------------------------------------------

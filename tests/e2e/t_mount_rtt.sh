@@ -13,87 +13,10 @@
 #      fsync(2) with ENOSPC, and stat shows no size it does not have;
 #  (e) a new file left open appears on the server after the entry timeout.
 set -euo pipefail
-. "$(dirname "$0")/fixture.sh"
-: "${SMBQ_MOUNT:?SMBQ_MOUNT must point at the smbq-mount binary}"
-if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
-  echo "SKIP: needs root, /dev/fuse and fusermount3"
-  exit 77
-fi
+. "$(dirname "$0")/mount_fixture.sh"
+mount_fixture_need_fuse
 fixture_need_tools tar python3
-fixture_start
-W=$SMBQ_TEST_DIR/work
-S=$SMBQ_TEST_SHAREDIR
-mkdir -p "$W"
-
-# ---- mounting and cleanup (as in t_lease.sh) --------------------------------
-
-MOUNTS=()   # mount points we mounted (unmounted again in the EXIT trap)
-DAEMONS=()  # PIDs of the foreground smbq-mount processes we started
-TMPFS=()    # tmpfs we mounted for (d)
-
-is_mounted() { # is_mounted DIR: listed in /proc/self/mountinfo
-  awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-mount_cleanup() {
-  set +e
-  cd /
-  local m pid
-  for m in "${MOUNTS[@]}"; do
-    if is_mounted "$m"; then
-      fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m"
-    fi
-  done
-  for pid in "${DAEMONS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  # smbd must let go of the tmpfs before it can be unmounted
-  if [ -n "${FIXTURE_SMBD_PID:-}" ]; then
-    kill "$FIXTURE_SMBD_PID" 2>/dev/null
-    wait "$FIXTURE_SMBD_PID" 2>/dev/null
-  fi
-  for m in "${TMPFS[@]}"; do
-    is_mounted "$m" && { umount "$m" || umount -l "$m"; }
-  done
-  fixture_cleanup
-}
-trap mount_cleanup EXIT
-
-step() { echo "== $*"; } # progress in the test log
-
-mnt_opts() { # the smbq flags for the fixture's user and transport
-  echo "-U $SMBQ_TEST_USER $(transport_opts)"
-}
-
-# fg_mount DIR URL [ARGS...]: smbq-mount -f in the background; returns
-# once DIR is mounted. Sets MOUNT_PID; stderr in DIR.log.
-fg_mount() {
-  local dir=$1 u=$2 i
-  shift 2
-  mkdir -p "$dir"
-  MOUNTS+=("$dir")
-  # shellcheck disable=SC2046
-  "$SMBQ_MOUNT" -f "$u" "$dir" $(mnt_opts) "$@" 2>"$dir.log" &
-  MOUNT_PID=$!
-  DAEMONS+=("$MOUNT_PID")
-  for i in $(seq 1 200); do
-    is_mounted "$dir" && return 0
-    kill -0 "$MOUNT_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$dir.log" >&2
-  fail "smbq-mount did not mount $dir"
-}
-
-fg_umount() { # fg_umount DIR PID: the daemon must exit 0
-  local rc=0
-  fusermount3 -u "$1" || fail "fusermount3 -u $1 failed"
-  wait "$2" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$1.log" >&2; fail "smbq-mount exited $rc after unmount"; }
-  ! grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' "$1.log" ||
-    { cat "$1.log" >&2; fail "sanitizer report from smbq-mount"; }
-}
+mount_fixture_start
 
 rt_now() { # the mount's round-trip counter
   "$SMBQ" use --stats "$1" | awk '$1 == "round_trips" { print $2 }'
@@ -109,7 +32,7 @@ per_file() {
 }
 
 M=$SMBQ_TEST_DIR/m
-fg_mount "$M" "$(url share)"
+fg_mount "$M"
 M_PID=$MOUNT_PID
 [ -n "$(rt_now "$M")" ] || fail "smbq use --stats prints no round_trips"
 
@@ -199,18 +122,13 @@ PY
 # ---- (d) a full share -------------------------------------------------------------
 step "(d) a new file whose compound fails: close(2) and fsync(2) say ENOSPC"
 SMALL=$SMBQ_TEST_DIR/small
-mkdir -p "$SMALL"
-mount -t tmpfs -o size=1m,mode=0777 smbq-rtt-small "$SMALL" ||
+mount_tmpfs_share small "$SMALL" 1m smbq-rtt-small ||
   fail "cannot mount a tmpfs for (d)"
-TMPFS+=("$SMALL")
-chown "$SMBQ_TEST_USER" "$SMALL"
 # fill it but for a few KiB
 head -c $((1024 * 1024 - 16384)) /dev/zero >"$SMALL/filler" 2>/dev/null || true
 chown "$SMBQ_TEST_USER" "$SMALL/filler"
-# smbd reads its configuration anew for each connection: add the share
-printf '[small]\n  path = %s\n  read only = no\n' "$SMALL" >>"$SMBQ_TEST_DIR/smb.conf"
 MF=$SMBQ_TEST_DIR/mf
-fg_mount "$MF" "$(url small)"
+fg_mount_url "$MF" "$(url small)"
 MF_PID=$MOUNT_PID
 python3 - "$MF" "$SMALL" <<'PY' || fail "(d) a failed compound was not reported"
 import errno, os, sys
