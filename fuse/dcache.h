@@ -1,9 +1,10 @@
 /* One directory's names as the server listed them (plus the changes this
  * mount made since), so that lookups in it can be answered without a
- * round trip while the listing is fresh (fs.c decides how long: the entry
- * timeout). Names compare as SMB servers do by default: ASCII letters
- * without regard to case. Not thread-safe: fs.c calls it under the inode
- * table's lock. */
+ * round trip while the listing is fresh (fs_listing.c decides how long:
+ * the entry timeout). Names compare as SMB servers do by default: ASCII
+ * letters without regard to case. Not thread-safe: fs_listing.c calls it
+ * under the inode table's lock (fs_dir.c fills one of its own unlocked,
+ * before handing it over). */
 #ifndef SMBQ_MOUNT_DCACHE_H
 #define SMBQ_MOUNT_DCACHE_H
 

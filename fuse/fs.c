@@ -13,117 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errmap.h"
-#include "fs_internal.h"
+#include "dcache.h"
+#include "fs_dir.h"
+#include "fs_file.h"
+#include "fs_handle.h"
+#include "fs_listing.h"
+#include "fs_reply.h"
+#include "fs_stats.h"
 #include "log.h"
 
-/* How long rmdir waits for files deleted while open to be closed. */
-#define DOOMED_WAIT_S 2
-
-/* ---- errors ------------------------------------------------------------ */
-
-/* A dead connection fails every request: log each distinct message once
- * per minute, not once per request. */
-static void log_unexpected(struct fs *fs, const char *what, const char *path) {
-  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-  static char last[512];
-  static time_t last_time;
-  char msg[512];
-  smbq_conn_errmsg(fs->conn, msg, sizeof(msg));
-  time_t now = time(NULL);
-  pthread_mutex_lock(&mu);
-  bool repeat = strcmp(msg, last) == 0 && now - last_time < 60;
-  if (!repeat) {
-    snprintf(last, sizeof(last), "%s", msg);
-    last_time = now;
-  }
-  pthread_mutex_unlock(&mu);
-  if (repeat)
-    return;
-  if (path)
-    mlog(LOG_ERR, "%s '%s': %s", what, path, msg);
-  else
-    mlog(LOG_ERR, "%s: %s", what, msg);
-}
-
-void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
-                  const char *path) {
-  bool unexpected;
-  int e = smbq_mount_errno(err, &unexpected);
-  if (unexpected) {
-    log_unexpected(fs, what, path);
-    statefile_request_failed(&fs->state, err);
-  }
-  fuse_reply_err(req, e);
-}
-
-bool fs_bad_name(const char *name) { return strpbrk(name, "\\:") != NULL; }
-
-/* ---- attributes ------------------------------------------------------ */
-
-void fs_fill_attr(const struct fs *fs, const struct node *n,
-                  const struct smbq_stat *s, struct stat *st) {
-  const struct mount_cfg *cfg = fs->cfg;
-  bool dir = s->type == SMBQ_TYPE_DIR;
-  mode_t perm = dir ? cfg->dir_mode : cfg->file_mode;
-  /* chmod a-w sets the read-only attribute: show it as no write bits */
-  if (!dir && (s->attributes & SMBQ_ATTR_READONLY))
-    perm &= ~(mode_t)0222;
-  memset(st, 0, sizeof(*st));
-  st->st_mode = (dir ? S_IFDIR : S_IFREG) | perm;
-  /* The server's file id is stable and matches what readdir reports. */
-  st->st_ino = s->file_id ? s->file_id : n->serial;
-  st->st_nlink = 1; /* unknown; 1 keeps find from guessing subdirs */
-  st->st_uid = cfg->uid;
-  st->st_gid = cfg->gid;
-  st->st_size = (off_t)s->size;
-  st->st_blocks = (blkcnt_t)((s->alloc_size + 511) / 512);
-  st->st_blksize = FS_IO_SIZE;
-  st->st_atim = s->atime;
-  st->st_mtim = s->mtime;
-  st->st_ctim = s->ctime.tv_sec ? s->ctime : s->mtime;
-}
-
-void fs_fill_entry(struct fs *fs, struct node *n, const struct smbq_stat *s,
-                   struct fuse_entry_param *e) {
-  nodes_lock(&fs->nodes);
-  struct node_cache *c = &n->cache;
-  /* without the writeback cache the kernel takes every reply's size */
-  if (!c->kattr_known || (!fs->writeback && s->type == SMBQ_TYPE_FILE)) {
-    c->kattr_known = true;
-    c->kmtime_known = true;
-    c->ksize = s->size;
-    c->kmtime = s->mtime;
-  }
-  nodes_unlock(&fs->nodes);
-  memset(e, 0, sizeof(*e));
-  e->ino = nodes_ino(&fs->nodes, n);
-  e->attr_timeout = fs->cfg->attr_timeout;
-  e->entry_timeout = fs->cfg->entry_timeout;
-  fs_fill_attr(fs, n, s, &e->attr);
-}
-
-void fs_reply_entry(fuse_req_t req, struct fs *fs, struct node *dir,
-                    const char *name, const struct smbq_stat *s) {
-  struct node *n = nodes_lookup(&fs->nodes, dir, name);
-  if (!n) {
-    fuse_reply_err(req, ENOMEM);
-    return;
-  }
-  struct fuse_entry_param e;
-  fs_fill_entry(fs, n, s, &e);
-  /* -ENOENT: the request was interrupted, the kernel took no lookup. */
-  if (fuse_reply_entry(req, &e) == -ENOENT)
-    nodes_forget(&fs->nodes, n, 1);
-}
-
-void fs_note_ksize(struct fs *fs, struct node *n, uint64_t size, bool grow) {
-  nodes_lock(&fs->nodes);
-  struct node_cache *c = &n->cache;
-  if (c->kattr_known && (!grow || size > c->ksize))
-    c->ksize = size;
-  nodes_unlock(&fs->nodes);
-}
+/* ---- replies ---------------------------------------------------------- */
 
 /* With the writeback cache, whether the kernel's inode for n (if it has
  * one) is out of date: the server's file has another size or mtime than
@@ -140,11 +39,8 @@ static bool kernel_copy_stale(struct node *n, void *arg) {
 /* A lookup's reply. With the writeback cache the kernel would keep the
  * size and mtime of an inode it already has (and its pages), whatever the
  * server says: a file changed behind a closed inode gets a new node
- * number instead, so the kernel makes a new inode from these attributes. */
-static void note_dattr(struct fs *fs, struct node *n,
-                       const struct smbq_stat *s);
-
-/* fresh: s came from the server just now. */
+ * number instead, so the kernel makes a new inode from these attributes.
+ * fresh: s came from the server just now. */
 static void reply_lookup(fuse_req_t req, struct fs *fs, struct node *dir,
                          const char *name, struct smbq_stat *s, bool fresh) {
   bool renewed = false;
@@ -159,7 +55,7 @@ static void reply_lookup(fuse_req_t req, struct fs *fs, struct node *dir,
   if (renewed)
     mlog(LOG_DEBUG, "'%s' changed on the server: new inode", name);
   if (fresh)
-    note_dattr(fs, n, s);
+    fs_note_dattr(fs, n, s);
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, s, &e);
   if (fuse_reply_entry(req, &e) == -ENOENT)
@@ -178,197 +74,6 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n,
   struct stat st;
   fs_fill_attr(fs, n, s, &st);
   fuse_reply_attr(req, &st, fs->cfg->attr_timeout);
-}
-
-char *fs_child_path(fuse_req_t req, struct fs *fs, struct node *dir,
-                    const char *name) {
-  char *path = nodes_child_path(&fs->nodes, dir, name);
-  if (!path)
-    fuse_reply_err(req, errno);
-  return path;
-}
-
-/* ---- what we know of directories --------------------------------------- */
-
-double fs_clock(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Locked. */
-static void dir_note_locked(struct node *dir, const char *name,
-                            enum fs_dir_change what,
-                            const struct smbq_stat *st) {
-  dir->dir_gen++;
-  struct dcache *d = dir->listing;
-  if (!d)
-    return;
-  int rc = 0;
-  if (what == FS_DIR_FORGET)
-    rc = -1;
-  else if (what == FS_DIR_ADD)
-    rc = dcache_put(d, name, st);
-  else if (what == FS_DIR_DEL)
-    dcache_del(d, name);
-  else if (st)
-    rc = dcache_put(d, name, st);
-  else
-    dcache_forget_attrs(d, name);
-  if (rc < 0) { /* cannot follow: forget the listing */
-    dcache_free(d);
-    dir->listing = NULL;
-  }
-}
-
-void fs_dir_note(struct fs *fs, struct node *dir, const char *name,
-                 enum fs_dir_change what, const struct smbq_stat *st) {
-  nodes_lock(&fs->nodes);
-  dir_note_locked(dir, name, what, st);
-  nodes_unlock(&fs->nodes);
-}
-
-void fs_node_note(struct fs *fs, struct node *n, enum fs_dir_change what,
-                  const struct smbq_stat *st) {
-  nodes_lock(&fs->nodes);
-  if (n->parent && n->hashed)
-    dir_note_locked(n->parent, n->name, what, st);
-  nodes_unlock(&fs->nodes);
-}
-
-uint64_t fs_dir_gen(struct fs *fs, struct node *dir) {
-  nodes_lock(&fs->nodes);
-  uint64_t g = dir->dir_gen;
-  nodes_unlock(&fs->nodes);
-  return g;
-}
-
-void fs_dir_listed(struct fs *fs, struct node *dir, struct dcache *d,
-                   double at, uint64_t gen) {
-  nodes_lock(&fs->nodes);
-  if (dir->dir_gen == gen && (!dir->listing || dir->listing_at <= at)) {
-    dcache_free(dir->listing);
-    dir->listing = d;
-    dir->listing_at = at;
-    dir->listing_hits = 0;
-    dir->listing_misses = 0;
-    d = NULL;
-  }
-  nodes_unlock(&fs->nodes);
-  dcache_free(d);
-}
-
-/* List dir again (the old listing expired after answering many lookups:
- * one listing costs fewer round trips than the lookups it spares). */
-static void relist(struct fs *fs, struct node *dir) {
-  double at = fs_clock();
-  uint64_t gen = fs_dir_gen(fs, dir);
-  char *path = nodes_path(&fs->nodes, dir);
-  smbq_dir *sd = NULL;
-  struct dcache *d = dcache_new();
-  int rc = path && d ? smbq_opendir(fs->tree, path, &sd) : SMBQ_ERR_NOMEM;
-  static struct smbq_dirent de; /* 1 KiB name: not on the stack */
-  static pthread_mutex_t de_mu = PTHREAD_MUTEX_INITIALIZER;
-  pthread_mutex_lock(&de_mu);
-  while (rc >= 0 && (rc = smbq_readdir(sd, &de)) == 1)
-    if (dcache_put(d, de.name, &de.st) < 0)
-      rc = SMBQ_ERR_NOMEM;
-  pthread_mutex_unlock(&de_mu);
-  if (sd)
-    smbq_closedir(sd);
-  free(path);
-  if (rc == 0)
-    fs_dir_listed(fs, dir, d, at, gen);
-  else
-    dcache_free(d);
-  nodes_lock(&fs->nodes);
-  dir->relisting = false;
-  nodes_unlock(&fs->nodes);
-}
-
-/* What dir's listing says of name: DCACHE_UNKNOWN when there is no fresh
- * listing (the server must be asked). A listing older than the entry
- * timeout is renewed when it answered enough lookups to pay for that,
- * else dropped. */
-static enum dcache_answer listing_lookup(struct fs *fs, struct node *dir,
-                                         const char *name,
-                                         struct smbq_stat *s) {
-  for (int round = 0;; round++) {
-    nodes_lock(&fs->nodes);
-    struct dcache *d = dir->listing;
-    if (!d) {
-      nodes_unlock(&fs->nodes);
-      return DCACHE_UNKNOWN;
-    }
-    if (fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
-      enum dcache_answer a = dcache_find(d, name, s);
-      if (a != DCACHE_UNKNOWN)
-        dir->listing_hits++;
-      nodes_unlock(&fs->nodes);
-      return a;
-    }
-    /* Expired. Listing again costs two round trips (plus one per 400
-     * entries): worth it when lookups come in bursts here, as under
-     * rm -r or an untar: it answered lookups, or several missed it
-     * since it expired (the kernel's own entries from the listing may
-     * have answered them meanwhile). Otherwise they go to the server. */
-    unsigned cost = 2 + (unsigned)(dcache_count(d) / 400);
-    bool worth = round == 0 && (dir->listing_hits >= 2 * cost ||
-                                dir->listing_misses >= cost);
-    if (dir->relisting || !worth) {
-      dir->listing_misses++;
-      /* long unused: not worth its memory */
-      if (!dir->relisting &&
-          fs_clock() - dir->listing_at > 10 * fs->cfg->entry_timeout + 10) {
-        dcache_free(d);
-        dir->listing = NULL;
-      }
-      nodes_unlock(&fs->nodes);
-      return DCACHE_UNKNOWN;
-    }
-    dir->relisting = true;
-    nodes_unlock(&fs->nodes);
-    relist(fs, dir);
-  }
-}
-
-struct dcache_ent *fs_dir_snapshot(struct fs *fs, struct node *dir,
-                                   size_t *n) {
-  struct dcache_ent *a = NULL;
-  nodes_lock(&fs->nodes);
-  if (dir->listing &&
-      fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
-    a = dcache_snapshot(dir->listing, n);
-    if (a)
-      dir->listing_hits++;
-  }
-  nodes_unlock(&fs->nodes);
-  return a;
-}
-
-/* The server's attributes of directory n, fresh now. */
-static void note_dattr(struct fs *fs, struct node *n,
-                       const struct smbq_stat *s) {
-  if (s->type != SMBQ_TYPE_DIR)
-    return;
-  nodes_lock(&fs->nodes);
-  n->dattr = *s;
-  n->dattr_at = fs_clock();
-  n->dattr_valid = true;
-  nodes_unlock(&fs->nodes);
-}
-
-/* A directory's attributes from less than attr_timeout ago: the kernel
- * asks again when the directory changed (a name added or removed), and
- * would have kept them that long otherwise. */
-static bool cached_dattr(struct fs *fs, struct node *n, struct smbq_stat *s) {
-  nodes_lock(&fs->nodes);
-  bool ok = n->dattr_valid &&
-            fs_clock() - n->dattr_at <= fs->cfg->attr_timeout;
-  if (ok)
-    *s = n->dattr;
-  nodes_unlock(&fs->nodes);
-  return ok;
 }
 
 /* ---- init ------------------------------------------------------------- */
@@ -415,6 +120,14 @@ void fs_destroy(struct fs *fs) {
   pthread_mutex_destroy(&fs->pending_mu);
   pthread_cond_destroy(&fs->pending_cv);
   statefile_destroy(&fs->state);
+}
+
+void fs_set_session(struct fs *fs, struct fuse_session *se) {
+  pthread_mutex_lock(&fs->break_mu);
+  fs->se = se;
+  __atomic_store_n(&fs->ready, true, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&fs->break_mu);
+  fs_pending_start(fs);
 }
 
 void fs_drain(struct fs *fs) {
@@ -476,7 +189,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
       return;
     }
   }
-  enum dcache_answer a = listing_lookup(fs, dir, name, &s);
+  enum dcache_answer a = fs_listing_lookup(fs, dir, name, &s);
   if (a == DCACHE_PRESENT) {
     reply_lookup(req, fs, dir, name, &s, false);
     return;
@@ -565,7 +278,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
   struct fs *fs = req_fs(req);
   struct node *n = ino_node(fs, ino);
   struct smbq_stat s;
-  if (fs_pending_stat(fs, n, &s) || cached_dattr(fs, n, &s)) {
+  if (fs_pending_stat(fs, n, &s) || fs_cached_dattr(fs, n, &s)) {
     reply_attr(req, fs, n, &s);
     return;
   }
@@ -577,7 +290,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
   } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "stat", t.path);
   } else {
-    note_dattr(fs, n, &s);
+    fs_note_dattr(fs, n, &s);
     reply_attr(req, fs, n, &s);
   }
   target_put(fs, &t);
@@ -697,7 +410,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
   } else if (rc < 0) {
     fs_reply_err(req, fs, rc, "setattr", t.path);
   } else {
-    note_dattr(fs, n, &s);
+    fs_note_dattr(fs, n, &s);
     reply_attr(req, fs, n, &s);
   }
   target_put(fs, &t);
@@ -740,7 +453,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
    * entry). */
   if (empty)
     fs_dir_listed(fs, n, empty, at, fs_dir_gen(fs, n));
-  note_dattr(fs, n, &s);
+  fs_note_dattr(fs, n, &s);
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, &s, &e);
   if (fuse_reply_entry(req, &e) == -ENOENT)
@@ -753,7 +466,7 @@ static bool maybe_readonly(int rc) {
   return rc == SMBQ_ERR_ACCESS || rc == SMBQ_ERR_STATUS;
 }
 
-int fs_delete_file(struct fs *fs, const char *path) {
+static int delete_file(struct fs *fs, const char *path) {
   int rc = smbq_unlink(fs->tree, path);
   if (!maybe_readonly(rc))
     return rc;
@@ -786,9 +499,9 @@ static int delete_open_file(struct fs *fs, struct node *dir,
   int rc = smbq_rename(fs->tree, path, silly, SMBQ_RENAME_NOREPLACE);
   if (rc < 0) {
     free(silly);
-    return fs_delete_file(fs, path); /* still gone after the last close */
+    return delete_file(fs, path); /* still gone after the last close */
   }
-  rc = fs_delete_file(fs, silly);
+  rc = delete_file(fs, silly);
   if (rc < 0) {
     smbq_rename(fs->tree, silly, path, SMBQ_RENAME_NOREPLACE);
   } else {
@@ -831,7 +544,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
   if (rc == 0)
     rc = nodes_open_count(&fs->nodes, dir, name) > 0
              ? delete_open_file(fs, dir, name, path)
-             : fs_delete_file(fs, path);
+             : delete_file(fs, path);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "unlink", path);
   } else {
@@ -842,29 +555,6 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
   free(path);
 }
 
-void fs_doomed_add(struct fs *fs, int delta) {
-  pthread_mutex_lock(&fs->doomed_mu);
-  fs->doomed = (unsigned)((int)fs->doomed + delta);
-  if (fs->doomed == 0)
-    pthread_cond_broadcast(&fs->doomed_cv);
-  pthread_mutex_unlock(&fs->doomed_mu);
-}
-
-/* A directory that held files deleted while open is not empty until
- * they are closed; the kernel sends the last close (RELEASE) after
- * close(2) returned, so `rm f; rmdir d` can get here first. */
-static bool wait_doomed(struct fs *fs) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += DOOMED_WAIT_S;
-  pthread_mutex_lock(&fs->doomed_mu);
-  bool had = fs->doomed > 0;
-  while (fs->doomed > 0 &&
-         pthread_cond_timedwait(&fs->doomed_cv, &fs->doomed_mu, &until) == 0)
-    ;
-  pthread_mutex_unlock(&fs->doomed_mu);
-  return had;
-}
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct fs *fs = req_fs(req);
@@ -874,7 +564,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
     return;
   settle_child(fs, dir, name, true);
   int rc = smbq_rmdir(fs->tree, path);
-  if (rc == SMBQ_ERR_NOTEMPTY && wait_doomed(fs))
+  if (rc == SMBQ_ERR_NOTEMPTY && fs_doomed_wait(fs))
     rc = smbq_rmdir(fs->tree, path);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "rmdir", path);

@@ -1,5 +1,33 @@
 /* The FUSE low-level operations of smbq-mount, on the public libsmbq API
- * only. */
+ * only.
+ *
+ * One idea per file, each with its header; calls go down this list only
+ * (no two files call each other):
+ *
+ *   fs.c          names and attributes (lookup, getattr, setattr, mkdir,
+ *                 unlink, rmdir, rename), the mount's life (init, session,
+ *                 destroy, drain) and the operation table
+ *   fs_file.c     open files: open, create, read, write, flush, fsync,
+ *                 release, mknod; what the kernel may cache (lease breaks)
+ *   fs_dir.c      open directories (listings) and statfs
+ *   fs_stats.c    getxattr user.smbq.stats
+ *   fs_handle.c   open-handle bookkeeping: hold/put, files deleted while
+ *                 open, files created here not yet sent (pending)
+ *   fs_listing.c  what the mount knows of directories (listing cache,
+ *                 directory attributes)
+ *   fs_reply.c    replies shared by the operations (errors, entries,
+ *                 attributes) and the size the kernel believes
+ *   nodes.c, dcache.c, errmap.c, state.c, log.c   below all of these
+ *
+ *   main.c     -> fs.c, fs_file.c (fs_lease_break)
+ *   fs.c       -> fs_file.c, fs_dir.c, fs_stats.c (the table), fs_handle.c,
+ *                 fs_listing.c, fs_reply.c
+ *   fs_file.c  -> fs_handle.c, fs_listing.c, fs_reply.c
+ *   fs_dir.c   -> fs_handle.c, fs_listing.c, fs_reply.c
+ *   fs_stats.c -> (fs_reply.h's inline req_fs only)
+ *   fs_handle.c -> fs_listing.c
+ *   fs_listing.c, fs_reply.c -> no fs_*.c file
+ */
 #ifndef SMBQ_MOUNT_FS_H
 #define SMBQ_MOUNT_FS_H
 
@@ -18,7 +46,8 @@ struct fs {
   struct nodes nodes;
   /* Files deleted while open wait for their last close before the server
    * removes them; rmdir of their directory waits for that (see
-   * delete_open_file in fs.c). */
+   * delete_open_file in fs.c; fs_doomed_add, fs_doomed_wait in
+   * fs_handle.c). */
   pthread_mutex_t doomed_mu;
   pthread_cond_t doomed_cv;
   unsigned doomed;
@@ -28,13 +57,13 @@ struct fs {
   pthread_mutex_t reads_mu;
   pthread_cond_t reads_cv;
   unsigned reads;
-  /* Files created here that the server has not seen yet (fs_file.c):
+  /* Files created here that the server has not seen yet (fs_handle.c):
    * their handles, so a listing or rmdir of their directory can send
    * them first. */
   pthread_mutex_t pending_mu;
   struct fh *pending;
   /* ... and the thread that sends those still open after entry_timeout
-   * (fs_file.c), so that others see them that late at most. */
+   * (fs_handle.c), so that others see them that late at most. */
   pthread_cond_t pending_cv;
   pthread_t pending_thread;
   bool pending_run, pending_started;
@@ -59,11 +88,6 @@ void fs_destroy(struct fs *fs);
  * fs_init); fs_destroy ends that, waiting for a callback in progress. */
 void fs_set_session(struct fs *fs, struct fuse_session *se);
 
-/* The smbq_opts_set_lease_break_cb callback (arg: the struct fs, which
- * may still be uninitialised: breaks before fs_set_session are only
- * acknowledged). Runs on libsmbq's break thread: drops what the kernel
- * caches of the file, after writing back its dirty pages. */
-void fs_lease_break(void *arg, const struct smbq_lease_break *b);
 /* Wait until every read in flight has been answered; call after the FUSE
  * loop ended and before the session is destroyed. */
 void fs_drain(struct fs *fs);

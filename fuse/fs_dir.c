@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "fs_internal.h"
+#include "fs_dir.h"
+#include "fs_handle.h"
+#include "fs_listing.h"
+#include "fs_reply.h"
 
 struct dirh {
   pthread_mutex_t mu;
@@ -26,7 +29,8 @@ struct dirh {
   struct dcache *names;
   double at;
   uint64_t gen;
-  /* A listing answered from the directory's fresh listing (fs.c), not
+  /* A listing answered from the directory's fresh listing
+   * (fs_listing.c), not
    * the server: its entries, and the next one's index. */
   struct dcache_ent *snap;
   size_t nsnap, isnap;

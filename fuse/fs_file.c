@@ -14,470 +14,22 @@
  * a failed one is remembered and reported by close(2) and fsync(2).
  *
  * A file created here (with the writeback cache) is "pending" at first:
- * the server hears nothing at create(); its first writes (up to
- * PENDING_MAX), size changes, times and read-only bit are kept here, and
- * close(2) (FLUSH) or fsync(2) sends the whole file as one compound
- * (smbq_put_small: CREATE + WRITE + SET_INFO + CLOSE), returning only
- * once the server acknowledged it, with its error if it failed. What
- * tar does per file (open O_CREAT|O_EXCL, write, futimens, fchown,
- * fchmod, close) thus costs one round trip. Anything that needs the file
- * on the server first (another open, more data, a rename, a delete, a
- * listing of its directory) sends it at once; later I/O on the handle
- * opens the file again. O_EXCL is checked by the server then: a name
- * another client took since our lookup fails close(2) with EEXIST. */
+ * the server hears nothing until close(2) or fsync(2) sends it whole as
+ * one compound (fs_handle.c says how). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errmap.h"
-#include "fs_internal.h"
+#include "fs_file.h"
+#include "fs_handle.h"
+#include "fs_listing.h"
+#include "fs_reply.h"
 #include "log.h"
-
-/* With the writeback cache the kernel reads whole pages of a file opened
- * write-only (a partial page write), so such files are opened for reading
- * too (as libfuse's passthrough_hp does); O_APPEND is the kernel's job
- * either way (it sends the offset). */
-static unsigned open_flags(int flags, bool writeback) {
-  unsigned f = SMBQ_O_RDONLY;
-  if ((flags & O_ACCMODE) == O_WRONLY)
-    f = writeback ? SMBQ_O_RDWR : SMBQ_O_WRONLY;
-  else if ((flags & O_ACCMODE) == O_RDWR)
-    f = SMBQ_O_RDWR;
-  if (flags & O_TRUNC)
-    f |= SMBQ_O_TRUNC;
-  return f;
-}
-
-/* Open; a write-only open widened for the writeback cache falls back to
- * write-only where the server refuses reading (the kernel then reads
- * nothing it needs: partial pages of such a file fail to fill, and the
- * write reports it). */
-static int open_file(struct fs *fs, const char *path, int flags,
-                     unsigned extra, smbq_file **f) {
-  unsigned of = open_flags(flags, fs->writeback) | extra;
-  int rc = smbq_open(fs->tree, path, of, f);
-  if (rc == SMBQ_ERR_ACCESS && (flags & O_ACCMODE) == O_WRONLY &&
-      fs->writeback)
-    rc = smbq_open(fs->tree, path, (of & ~3u) | SMBQ_O_WRONLY, f);
-  return rc;
-}
 
 static struct fh *fi_fh(struct fuse_file_info *fi) {
   return (struct fh *)(uintptr_t)fi->fh;
-}
-
-static struct fh *new_fh(struct fs *fs, struct node *n, smbq_file *f,
-                         int flags) {
-  struct fh *fh = calloc(1, sizeof(*fh));
-  if (!fh)
-    return NULL;
-  pthread_mutex_init(&fh->mu, NULL);
-  fh->f = f;
-  fh->flags = flags;
-  nodes_handle_open(&fs->nodes, n, &fh->h);
-  return fh;
-}
-
-/* ---- pending files ------------------------------------------------------ */
-
-/* Data a pending file may hold before it goes to the server (then
- * written through); smbq_put_small may take less. */
-#define PENDING_MAX (1024u * 1024u)
-
-struct pending {
-  double deadline;        /* fs_clock(): sent by then even if still open */
-  unsigned oflags;        /* SMBQ_O_CREAT [| SMBQ_O_EXCL] | SMBQ_O_TRUNC */
-  size_t max;             /* PENDING_MAX or what the server takes */
-  char *buf;              /* bytes [0, st.size) */
-  size_t cap;
-  bool readonly;          /* created without write bits, or chmod a-w */
-  struct smbq_put_attrs attrs; /* times set meanwhile */
-  struct smbq_stat st;    /* what stat shows */
-};
-
-static void pending_list(struct fs *fs, struct fh *fh) {
-  pthread_mutex_lock(&fs->pending_mu);
-  fh->pend_prev = NULL;
-  fh->pend_next = fs->pending;
-  if (fs->pending)
-    fs->pending->pend_prev = fh;
-  fs->pending = fh;
-  pthread_cond_signal(&fs->pending_cv);
-  pthread_mutex_unlock(&fs->pending_mu);
-}
-
-static void pending_unlist(struct fs *fs, struct fh *fh) {
-  pthread_mutex_lock(&fs->pending_mu);
-  if (fh->pend_prev)
-    fh->pend_prev->pend_next = fh->pend_next;
-  else
-    fs->pending = fh->pend_next;
-  if (fh->pend_next)
-    fh->pend_next->pend_prev = fh->pend_prev;
-  fh->pend_prev = fh->pend_next = NULL;
-  pthread_mutex_unlock(&fs->pending_mu);
-}
-
-static void pending_free(struct pending *p) {
-  if (p) {
-    free(p->buf);
-    free(p);
-  }
-}
-
-/* Make [0, size) of p's buffer valid (new bytes zero). */
-static int pending_resize(struct pending *p, size_t size) {
-  if (size > p->cap) {
-    size_t cap = p->cap ? p->cap : 4096;
-    while (cap < size)
-      cap *= 2;
-    if (cap > p->max)
-      cap = p->max;
-    char *nb = realloc(p->buf, cap);
-    if (!nb)
-      return SMBQ_ERR_NOMEM;
-    p->buf = nb;
-    p->cap = cap;
-  }
-  if (size > p->st.size)
-    memset(p->buf + p->st.size, 0, size - p->st.size);
-  p->st.size = size;
-  p->st.alloc_size = size;
-  return 0;
-}
-
-static void pending_touch(struct pending *p) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  p->st.ctime = now;
-}
-
-/* Send fh's pending file (fh->mu held): one compound. final: this is the
- * close, the read-only attribute goes too (later I/O on the handle
- * clears it again for its open); sync: the server flushes to disk. */
-/* After a pending file failed to go out, the kernel's inode (size, data)
- * is not the server's file, which may not even exist: the name leaves
- * the table and, when called outside a request that holds the
- * directory's lock (close, fsync, release: `notify`), the kernel's entry
- * too, so the next lookup makes a new inode from what the server has. */
-static void forget_failed(struct fs *fs, struct node *n, bool notify) {
-  nodes_lock(&fs->nodes);
-  struct node *dir = n->hashed ? n->parent : NULL;
-  char *name = dir ? strdup(n->name) : NULL;
-  uint64_t parent = dir ? nodes_ino(&fs->nodes, dir) : 0;
-  nodes_unlock(&fs->nodes);
-  if (!name)
-    return;
-  nodes_detach(&fs->nodes, dir, name);
-  if (notify && __atomic_load_n(&fs->ready, __ATOMIC_ACQUIRE))
-    fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
-  free(name);
-}
-
-static int pending_send(struct fs *fs, struct fh *fh, bool final, bool sync) {
-  struct pending *p = fh->pend;
-  struct node *n = fh->h.node;
-  char *path = nodes_path(&fs->nodes, n);
-  struct smbq_stat st;
-  int rc;
-  if (!path) {
-    rc = errno == ENOMEM ? SMBQ_ERR_NOMEM : SMBQ_ERR_NOENT;
-  } else {
-    struct smbq_put_attrs a = p->attrs;
-    if (final && p->readonly) {
-      a.set |= SMBQ_PUT_ATTRIBUTES;
-      a.attributes = SMBQ_ATTR_READONLY | SMBQ_ATTR_ARCHIVE;
-    }
-    rc = smbq_put_small(fs->tree, path, p->oflags | (sync ? SMBQ_PUT_SYNC : 0),
-                        p->buf, (size_t)p->st.size, &a, &st);
-  }
-  pending_unlist(fs, fh);
-  fh->pend = NULL;
-  nodes_lock(&fs->nodes);
-  /* no lease: nothing of it may stay cached past this open */
-  n->cache.held = 0;
-  n->cache.pages_valid = false;
-  nodes_unlock(&fs->nodes);
-  if (rc == 0) {
-    fh->readonly_sent = final && p->readonly;
-    fh->readonly_on_close = !final && p->readonly;
-    fs_node_note(fs, n, FS_DIR_ATTRS, &st);
-  } else {
-    int expected = 0;
-    __atomic_compare_exchange_n(&fh->write_err, &expected, rc, false,
-                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-    mlog(LOG_WARNING, "writing new file '%s' failed: %s",
-         path ? path : "(deleted)", smbq_strerror(rc));
-    /* created or not, with what data: the server knows */
-    fs_node_note(fs, n, FS_DIR_FORGET, NULL);
-    forget_failed(fs, n, final || sync);
-  }
-  pending_free(p);
-  free(path);
-  return rc;
-}
-
-/* Open the file again for I/O after its compound (fh->mu held). A
- * read-only attribute the compound set would refuse a writable open:
- * cleared, and set again at the last close. */
-static int reopen(struct fs *fs, struct fh *fh) {
-  char *path = nodes_path(&fs->nodes, fh->h.node);
-  if (!path)
-    return errno == ENOMEM ? SMBQ_ERR_NOMEM : SMBQ_ERR_NOENT;
-  int flags = fh->flags & ~(O_CREAT | O_EXCL | O_TRUNC);
-  int rc = open_file(fs, path, flags, 0, &fh->f);
-  struct smbq_stat s;
-  if (rc == SMBQ_ERR_ACCESS && fh->readonly_sent &&
-      smbq_stat(fs->tree, path, &s) == 0 &&
-      smbq_set_attributes(fs->tree, path,
-                          s.attributes & ~(uint32_t)SMBQ_ATTR_READONLY) == 0) {
-    fh->readonly_sent = false;
-    fh->readonly_on_close = true;
-    rc = open_file(fs, path, flags, 0, &fh->f);
-  }
-  free(path);
-  if (rc < 0)
-    fh->f = NULL;
-  return rc;
-}
-
-int fs_fh_file(struct fs *fs, struct fh *fh, smbq_file **f) {
-  pthread_mutex_lock(&fh->mu);
-  int rc = 0;
-  if (fh->pend)
-    rc = pending_send(fs, fh, false, false);
-  if (rc == 0 && !fh->f)
-    rc = reopen(fs, fh);
-  *f = fh->f;
-  pthread_mutex_unlock(&fh->mu);
-  return rc;
-}
-
-/* The pending handle of n, referenced, with its lock held; NULL if n is
- * not pending. */
-static struct fh *pending_lock(struct fs *fs, struct node *n) {
-  struct fh *fh = fs_fh_hold(fs, n);
-  if (!fh)
-    return NULL;
-  pthread_mutex_lock(&fh->mu);
-  if (fh->pend)
-    return fh;
-  pthread_mutex_unlock(&fh->mu);
-  fs_fh_put(fs, fh);
-  return NULL;
-}
-
-static void pending_unlock(struct fs *fs, struct fh *fh) {
-  pthread_mutex_unlock(&fh->mu);
-  fs_fh_put(fs, fh);
-}
-
-bool fs_pending_stat(struct fs *fs, struct node *n, struct smbq_stat *s) {
-  struct fh *fh = pending_lock(fs, n);
-  if (!fh)
-    return false;
-  *s = fh->pend->st;
-  pending_unlock(fs, fh);
-  return true;
-}
-
-int fs_pending_setattr(struct fs *fs, struct node *n, const struct stat *attr,
-                       int to_set, struct smbq_stat *s) {
-  struct fh *fh = pending_lock(fs, n);
-  if (!fh)
-    return 0;
-  struct pending *p = fh->pend;
-  int rc = 1;
-  if ((to_set & FUSE_SET_ATTR_SIZE) && (uint64_t)attr->st_size > p->max) {
-    /* too large to keep: on the server, then as any file */
-    rc = pending_send(fs, fh, false, false);
-    pending_unlock(fs, fh);
-    return rc;
-  }
-  if (to_set & FUSE_SET_ATTR_SIZE)
-    rc = pending_resize(p, (size_t)attr->st_size);
-  if (rc < 0) {
-    pending_unlock(fs, fh);
-    return rc;
-  }
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  if (to_set & FUSE_SET_ATTR_MODE) {
-    p->readonly = !(attr->st_mode & 0222);
-    if (p->readonly)
-      p->st.attributes |= SMBQ_ATTR_READONLY;
-    else
-      p->st.attributes &= ~(uint32_t)SMBQ_ATTR_READONLY;
-  }
-  if (to_set & FUSE_SET_ATTR_ATIME) {
-    p->attrs.set |= SMBQ_PUT_ATIME;
-    p->attrs.atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim;
-    p->st.atime = p->attrs.atime;
-  }
-  if (to_set & FUSE_SET_ATTR_MTIME) {
-    p->attrs.set |= SMBQ_PUT_MTIME;
-    p->attrs.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
-    p->st.mtime = p->attrs.mtime;
-  }
-  pending_touch(p);
-  *s = p->st;
-  pending_unlock(fs, fh);
-  return 1;
-}
-
-int fs_settle(struct fs *fs, struct node *n) {
-  struct fh *fh = pending_lock(fs, n);
-  if (!fh)
-    return 0;
-  int rc = pending_send(fs, fh, false, false);
-  pending_unlock(fs, fh);
-  return rc;
-}
-
-/* The thread: a pending file still open after the entry timeout goes to
- * the server and is opened there again (with a lease: another client
- * that opens it then breaks it, and our held-back data follows). */
-static void *settler(void *arg) {
-  struct fs *fs = arg;
-  pthread_mutex_lock(&fs->pending_mu);
-  while (fs->pending_run) {
-    double now = fs_clock(), next = -1;
-    struct fh *due = NULL;
-    for (struct fh *x = fs->pending; x; x = x->pend_next) {
-      double d = x->pend->deadline; /* set before listing, then fixed */
-      if (d <= now) {
-        due = x;
-        break;
-      }
-      if (next < 0 || d < next)
-        next = d;
-    }
-    if (!due) {
-      if (next < 0) {
-        pthread_cond_wait(&fs->pending_cv, &fs->pending_mu);
-      } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        double w = next - now + 0.001;
-        ts.tv_sec += (time_t)w;
-        ts.tv_nsec += (long)((w - (double)(time_t)w) * 1e9);
-        if (ts.tv_nsec >= 1000000000) {
-          ts.tv_sec++;
-          ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&fs->pending_cv, &fs->pending_mu, &ts);
-      }
-      continue;
-    }
-    nodes_lock(&fs->nodes);
-    due->h.refs++; /* released by fs_fh_put */
-    nodes_unlock(&fs->nodes);
-    pthread_mutex_unlock(&fs->pending_mu);
-    pthread_mutex_lock(&due->mu);
-    if (due->pend && pending_send(fs, due, false, false) == 0 &&
-        !due->f && reopen(fs, due) < 0)
-      mlog(LOG_DEBUG, "opening a new file again failed (the next write "
-           "tries again)");
-    pthread_mutex_unlock(&due->mu);
-    fs_fh_put(fs, due);
-    pthread_mutex_lock(&fs->pending_mu);
-  }
-  pthread_mutex_unlock(&fs->pending_mu);
-  return NULL;
-}
-
-void fs_pending_start(struct fs *fs) {
-  pthread_mutex_lock(&fs->pending_mu);
-  fs->pending_run = true;
-  fs->pending_started =
-      pthread_create(&fs->pending_thread, NULL, settler, fs) == 0;
-  pthread_mutex_unlock(&fs->pending_mu);
-}
-
-void fs_pending_stop(struct fs *fs) {
-  pthread_mutex_lock(&fs->pending_mu);
-  bool started = fs->pending_started;
-  fs->pending_run = false;
-  fs->pending_started = false;
-  pthread_cond_signal(&fs->pending_cv);
-  pthread_mutex_unlock(&fs->pending_mu);
-  if (started)
-    pthread_join(fs->pending_thread, NULL);
-}
-
-void fs_settle_dir(struct fs *fs, struct node *dir) {
-  for (;;) {
-    /* one at a time: sending drops the lists' locks */
-    struct fh *fh = NULL;
-    pthread_mutex_lock(&fs->pending_mu);
-    nodes_lock(&fs->nodes);
-    for (struct fh *x = fs->pending; x; x = x->pend_next) {
-      if (x->h.node->parent == dir) {
-        fh = x;
-        fh->h.refs++; /* released by fs_fh_put */
-        break;
-      }
-    }
-    nodes_unlock(&fs->nodes);
-    pthread_mutex_unlock(&fs->pending_mu);
-    if (!fh)
-      return;
-    pthread_mutex_lock(&fh->mu);
-    if (fh->pend)
-      pending_send(fs, fh, false, false);
-    pthread_mutex_unlock(&fh->mu);
-    fs_fh_put(fs, fh);
-  }
-}
-
-/* open(path, O_CREAT, 0444) gives a writable descriptor on a file that is
- * then read-only; SMB can only set the attribute once the handle that
- * writes is closed. */
-static void apply_readonly(struct fs *fs, struct node *n) {
-  char *path = nodes_path(&fs->nodes, n);
-  struct smbq_stat s;
-  if (path && smbq_stat(fs->tree, path, &s) == 0)
-    smbq_set_attributes(fs->tree, path,
-                        s.attributes | (uint32_t)SMBQ_ATTR_READONLY);
-  free(path);
-}
-
-struct fh *fs_fh_hold(struct fs *fs, struct node *n) {
-  return (struct fh *)nodes_handle_hold(&fs->nodes, n);
-}
-
-/* The last close of a file deleted while open lets a waiting rmdir go on:
- * the server removes the file now. */
-void fs_fh_put(struct fs *fs, struct fh *fh) {
-  enum node_drop r = nodes_handle_drop(&fs->nodes, &fh->h);
-  if (r == NODE_HANDLE_HELD)
-    return;
-  /* no FLUSH came (it normally sends the file): send it now */
-  if (fh->pend)
-    pending_send(fs, fh, true, false);
-  int rc = 0;
-  if (fh->f) {
-    struct smbq_stat st;
-    rc = smbq_close_stat(fh->f, fh->wrote ? &st : NULL);
-    if (rc < 0)
-      mlog(LOG_WARNING, "closing a file failed: %s", smbq_strerror(rc));
-    /* what we wrote changed its attributes: the close told them (a
-     * handle libsmbq keeps open tells no times) */
-    if (fh->wrote)
-      fs_node_note(fs, fh->h.node, FS_DIR_ATTRS,
-                   rc == 0 && st.mtime.tv_sec ? &st : NULL);
-  }
-  if (rc == 0 && fh->readonly_on_close)
-    apply_readonly(fs, fh->h.node);
-  if (r == NODE_HANDLE_DOOMED)
-    fs_doomed_add(fs, -1);
-  pthread_mutex_destroy(&fh->mu);
-  free(fh);
-}
-
-bool fs_same_time(struct timespec a, struct timespec b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec / 100 == b.tv_nsec / 100;
 }
 
 static unsigned cache_breaks(struct fs *fs, struct node *n) {
@@ -577,7 +129,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   /* our own new file, not on the server yet: it goes now */
   int rc = fs_settle(fs, n);
   if (rc == 0)
-    rc = open_file(fs, path, fi->flags, 0, &f);
+    rc = fs_open_file(fs, path, fi->flags, 0, &f);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "open", path);
     free(path);
@@ -594,7 +146,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     return;
   }
   free(path);
-  struct fh *fh = new_fh(fs, n, f, fi->flags);
+  struct fh *fh = fs_fh_new(fs, n, f, fi->flags);
   if (!fh) {
     smbq_close(f);
     fuse_reply_err(req, ENOMEM);
@@ -610,7 +162,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 static int create_file(struct fs *fs, const char *path, int flags,
                        smbq_file **f, struct smbq_file_info *info) {
   unsigned extra = SMBQ_O_CREAT | ((flags & O_EXCL) ? SMBQ_O_EXCL : 0);
-  int rc = open_file(fs, path, flags, extra, f);
+  int rc = fs_open_file(fs, path, flags, extra, f);
   if (rc < 0)
     return rc;
   if (smbq_file_get_info(*f, info) == 0)
@@ -628,45 +180,26 @@ static int create_file(struct fs *fs, const char *path, int flags,
 static void create_pending(fuse_req_t req, struct fs *fs, struct node *dir,
                            const char *name, mode_t mode,
                            struct fuse_file_info *fi) {
-  struct pending *p = calloc(1, sizeof(*p));
-  struct node *n = p ? nodes_lookup(&fs->nodes, dir, name) : NULL;
-  struct fh *fh = n ? new_fh(fs, n, NULL, fi->flags) : NULL;
+  struct smbq_stat st;
+  struct node *n = nodes_lookup(&fs->nodes, dir, name);
+  struct fh *fh = n ? fs_fh_new_pending(fs, n, fi->flags, mode, &st) : NULL;
   if (!fh) {
     if (n)
       nodes_forget(&fs->nodes, n, 1);
-    free(p);
     fuse_reply_err(req, ENOMEM);
     return;
   }
-  /* the kernel believes the file new and empty: so is it on the server */
-  p->oflags = SMBQ_O_CREAT | SMBQ_O_TRUNC |
-              ((fi->flags & O_EXCL) ? SMBQ_O_EXCL : 0);
-  p->max = smbq_put_small_max(fs->tree);
-  if (p->max > PENDING_MAX)
-    p->max = PENDING_MAX;
-  p->readonly = !(mode & 0222);
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  p->st.type = SMBQ_TYPE_FILE;
-  p->st.attributes = SMBQ_ATTR_ARCHIVE |
-                     (p->readonly ? SMBQ_ATTR_READONLY : 0);
-  p->st.atime = p->st.mtime = p->st.ctime = p->st.btime = now;
-  p->deadline = fs_clock() + fs->cfg->entry_timeout;
-  fh->pend = p;
-  pending_list(fs, fh);
   fi->fh = (uintptr_t)fh;
   fs_dir_note(fs, dir, name, FS_DIR_ADD, NULL);
   struct fuse_entry_param e;
-  fs_fill_entry(fs, n, &p->st, &e);
+  fs_fill_entry(fs, n, &st, &e);
   /* ours alone: the page cache and the writeback cache may hold it */
   struct smbq_file_info info = {.cache = SMBQ_CACHE_READ | SMBQ_CACHE_WRITE,
-                                .st = p->st};
+                                .st = st};
   set_caching(fs, n, fi, &info, cache_breaks(fs, n), false);
   fi->keep_cache = 0;
   if (fuse_reply_create(req, &e, fi) == -ENOENT) { /* interrupted */
-    pending_unlist(fs, fh); /* never created */
-    fh->pend = NULL;
-    pending_free(p);
+    fs_pending_cancel(fs, fh); /* never created */
     fs_dir_note(fs, dir, name, FS_DIR_DEL, NULL);
     nodes_detach(&fs->nodes, dir, name);
     fs_fh_put(fs, fh);
@@ -705,7 +238,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
   }
   free(path);
   struct node *n = nodes_lookup(&fs->nodes, dir, name);
-  struct fh *fh = n ? new_fh(fs, n, f, fi->flags) : NULL;
+  struct fh *fh = n ? fs_fh_new(fs, n, f, fi->flags) : NULL;
   if (!fh) {
     if (n)
       nodes_forget(&fs->nodes, n, 1);
@@ -795,20 +328,12 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   }
   struct fh *fh = fi_fh(fi);
   /* a pending file: its bytes are here */
-  pthread_mutex_lock(&fh->mu);
-  struct pending *p = fh->pend;
-  if (p) {
-    size_t n = (uint64_t)off >= p->st.size ? 0
-               : (size_t)(p->st.size - (uint64_t)off);
-    if (n > size)
-      n = size;
-    memcpy(op->buf, p->buf + off, n);
-    pthread_mutex_unlock(&fh->mu);
+  size_t n;
+  if (fs_pending_read(fh, op->buf, size, off, &n)) {
     fuse_reply_buf(req, op->buf, n);
     free(op);
     return;
   }
-  pthread_mutex_unlock(&fh->mu);
   smbq_file *f;
   int rc = fs_fh_file(fs, fh, &f);
   if (rc < 0) {
@@ -832,19 +357,8 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
   struct fs *fs = req_fs(req);
   struct fh *fh = fi_fh(fi);
   /* a pending file keeps its data until close, up to its limit */
-  pthread_mutex_lock(&fh->mu);
-  struct pending *p = fh->pend;
-  if (p && (uint64_t)off + size <= p->max) {
-    int rc = 0;
-    if ((uint64_t)off + size > p->st.size)
-      rc = pending_resize(p, (size_t)off + size);
-    if (rc == 0) {
-      memcpy(p->buf + off, buf, size);
-      struct timespec now;
-      clock_gettime(CLOCK_REALTIME, &now);
-      p->st.mtime = p->st.ctime = now;
-    }
-    pthread_mutex_unlock(&fh->mu);
+  int rc;
+  if (fs_pending_write(fh, buf, size, off, &rc)) {
     if (rc < 0) {
       fs_reply_err(req, fs, rc, "write", NULL);
       return;
@@ -853,7 +367,6 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     fuse_reply_write(req, size);
     return;
   }
-  pthread_mutex_unlock(&fh->mu);
   smbq_file *f;
   ssize_t n = fs_fh_file(fs, fh, &f);
   if (n == 0) {
@@ -898,10 +411,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct fh *fh = fi_fh(fi);
   /* a pending file goes now, whole: close(2) returns once the server
    * has it (the error, if any, is the handle's failed write) */
-  pthread_mutex_lock(&fh->mu);
-  if (fh->pend)
-    pending_send(fs, fh, true, false);
-  pthread_mutex_unlock(&fh->mu);
+  fs_pending_flush(fs, fh, true, false);
   if (!reply_write_err(req, fs, fh, "close"))
     fuse_reply_err(req, 0);
 }
@@ -914,11 +424,7 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
   struct fs *fs = req_fs(req);
   struct fh *fh = fi_fh(fi);
   /* a pending file: the compound carries a FLUSH */
-  pthread_mutex_lock(&fh->mu);
-  bool sent = fh->pend != NULL;
-  if (sent)
-    pending_send(fs, fh, false, true);
-  pthread_mutex_unlock(&fh->mu);
+  bool sent = fs_pending_flush(fs, fh, false, true);
   if (reply_write_err(req, fs, fh, "fsync"))
     return;
   if (sent) {
@@ -942,14 +448,6 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 }
 
 /* ---- leases ------------------------------------------------------------ */
-
-void fs_set_session(struct fs *fs, struct fuse_session *se) {
-  pthread_mutex_lock(&fs->break_mu);
-  fs->se = se;
-  __atomic_store_n(&fs->ready, true, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(&fs->break_mu);
-  fs_pending_start(fs);
-}
 
 /* What a break changes in the node of b->path, under the table's lock.
  * Fills what the kernel must be told; false if it has no node for it. */

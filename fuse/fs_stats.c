@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "fs_reply.h"
+#include "fs_stats.h"
 #include "log.h"
 
 #define STATS_XATTR "user.smbq.stats"

@@ -20,6 +20,7 @@
 #include "creds.h"
 #include "exitcodes.h"
 #include "fs.h"
+#include "fs_file.h"
 #include "log.h"
 #include "mount.h"
 #include "readahead.h"

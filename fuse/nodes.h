@@ -24,8 +24,8 @@
 
 #include "dcache.h"
 
-/* What the kernel may cache of a file, kept by fs_file.c and fs.c under
- * the table's mutex (nodes_lock). */
+/* What the kernel may cache of a file, kept by fs_file.c, fs_reply.c,
+ * fs_handle.c and fs.c under the table's mutex (nodes_lock). */
 struct node_cache {
   unsigned held;          /* SMBQ_CACHE_* of the file's lease, as last
                              reported by an open or a break */
@@ -61,10 +61,10 @@ struct node {
                            the same name (nodes_lookup_renew); its path
                            still resolves for requests in flight */
   struct node_cache cache;
-  /* Directories (fs.c, under the table's lock): the names of the last
-   * complete listing with our own changes applied since, so lookups need
-   * no round trip while it is fresh (NULL: none); and the attributes the
-   * server last gave, so a getattr the kernel sends because the directory
+  /* Directories (fs_listing.c, under the table's lock): the names of the
+   * last complete listing with our own changes applied since, so lookups
+   * need no round trip while it is fresh (NULL: none); and the attributes
+   * the server last gave, so a getattr the kernel sends because the directory
    * changed need not go out while they are fresh. */
   struct dcache *listing;
   double listing_at;      /* CLOCK_MONOTONIC seconds: listed (or made) */
