@@ -445,10 +445,17 @@ struct fh *fs_fh_new_pending(struct fs *fs, struct node *n, int flags,
   return fh;
 }
 
+/* Under fh->mu, as pending_send: the settler thread may be sending this
+ * very file (then it exists on the server, as any create whose reply the
+ * caller no longer waited for). */
 void fs_pending_cancel(struct fs *fs, struct fh *fh) {
+  pthread_mutex_lock(&fh->mu);
   struct pending *p = fh->pend;
-  pending_unlist(fs, fh); /* never created */
-  fh->pend = NULL;
+  if (p) {
+    pending_unlist(fs, fh); /* never created */
+    fh->pend = NULL;
+  }
+  pthread_mutex_unlock(&fh->mu);
   pending_free(p);
 }
 
