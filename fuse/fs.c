@@ -143,6 +143,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
    * at its buffer size, 1 MiB in 3.14). */
   conn->max_write = FS_IO_SIZE;
   conn->max_readahead = FS_IO_SIZE;
+  /* Writeback and readahead requests in flight at once (the kernel's
+   * default is 12): each waits a round trip for the server, so over the
+   * internet only many in flight fill the link, as smbq put's pipelining
+   * does. */
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
   /* O_TRUNC goes into the SMB CREATE (overwrite) instead of a setattr. */
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
     conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -432,9 +438,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
     return;
   struct smbq_stat s;
   double at = fs_clock();
-  int rc = smbq_mkdir(fs->tree, path);
-  if (rc == 0)
-    rc = smbq_stat(fs->tree, path, &s);
+  /* the new directory and its attributes in one round trip */
+  int rc = smbq_mkdir_stat(fs->tree, path, &s);
   if (rc < 0) {
     fs_reply_err(req, fs, rc, "mkdir", path);
     free(path);

@@ -95,7 +95,7 @@ static int loop(const struct mount_cfg *m, struct fuse_session *se) {
   if (m->singlethread) {
     res = fuse_session_loop(se);
   } else {
-    struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 10};
+    struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 64};
     res = fuse_session_loop_mt(se, &cfg);
   }
   /* > 0: stopped by a signal (SIGTERM, SIGINT), an ordinary way out. */
