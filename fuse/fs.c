@@ -457,7 +457,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
    * that is fresh (others may add names meanwhile, as for any cached
    * entry). */
   if (empty)
-    fs_dir_listed(fs, n, empty, at, fs_dir_gen(fs, n));
+    fs_dir_listed(fs, n, empty, at, fs_dir_gen(fs, n), false);
   fs_note_dattr(fs, n, &s);
   struct fuse_entry_param e;
   fs_fill_entry(fs, n, &s, &e);

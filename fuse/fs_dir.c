@@ -113,7 +113,8 @@ static int peek(struct fs *fs, struct dirh *dh) {
     else if (rc < 0)
       stop_collecting(dh);
     else if (rc == 0) { /* complete: lookups may use it */
-      fs_dir_listed(fs, dh->node, dh->names, dh->at, dh->gen);
+      fs_dir_listed(fs, dh->node, dh->names, dh->at, dh->gen,
+                    smbq_dir_cache(dh->d) & SMBQ_CACHE_READ);
       dh->names = NULL;
     }
   }

@@ -470,6 +470,9 @@ static bool plan_break(struct fs *fs, const struct smbq_lease_break *b,
     c->held = b->new_state;
     if (!(b->new_state & SMBQ_CACHE_READ))
       c->pages_valid = false;
+    /* a directory lease's READ lost: another client changed it */
+    if (b->is_dir && (lost & SMBQ_CACHE_READ))
+      fs_dir_lease_lost_locked(n);
     /* WRITE lost: write back dirty pages; READ lost: drop pages and
      * attributes. A directory: its attributes and entries. */
     p->inval_inode = b->is_dir || (lost & (SMBQ_CACHE_READ | SMBQ_CACHE_WRITE));

@@ -33,7 +33,22 @@ static void dir_note_locked(struct node *dir, const char *name,
   if (rc < 0) { /* cannot follow: forget the listing */
     dcache_free(d);
     dir->listing = NULL;
+    dir->listing_leased = false;
   }
+}
+
+void fs_dir_lease_lost_locked(struct node *dir) {
+  dcache_free(dir->listing);
+  dir->listing = NULL;
+  dir->listing_leased = false;
+  dir->dir_gen++; /* a listing under way started before the change */
+}
+
+/* Locked: the listing answers without a round trip. */
+static bool listing_fresh(struct fs *fs, const struct node *dir) {
+  return dir->listing &&
+         (dir->listing_leased ||
+          fs_clock() - dir->listing_at <= fs->cfg->entry_timeout);
 }
 
 void fs_dir_note(struct fs *fs, struct node *dir, const char *name,
@@ -59,12 +74,13 @@ uint64_t fs_dir_gen(struct fs *fs, struct node *dir) {
 }
 
 void fs_dir_listed(struct fs *fs, struct node *dir, struct dcache *d,
-                   double at, uint64_t gen) {
+                   double at, uint64_t gen, bool leased) {
   nodes_lock(&fs->nodes);
   if (dir->dir_gen == gen && (!dir->listing || dir->listing_at <= at)) {
     dcache_free(dir->listing);
     dir->listing = d;
     dir->listing_at = at;
+    dir->listing_leased = leased;
     dir->listing_hits = 0;
     dir->listing_misses = 0;
     d = NULL;
@@ -89,11 +105,12 @@ static void relist(struct fs *fs, struct node *dir) {
     if (dcache_put(d, de.name, &de.st) < 0)
       rc = SMBQ_ERR_NOMEM;
   pthread_mutex_unlock(&de_mu);
+  bool leased = sd && (smbq_dir_cache(sd) & SMBQ_CACHE_READ);
   if (sd)
     smbq_closedir(sd);
   free(path);
   if (rc == 0)
-    fs_dir_listed(fs, dir, d, at, gen);
+    fs_dir_listed(fs, dir, d, at, gen, leased);
   else
     dcache_free(d);
   nodes_lock(&fs->nodes);
@@ -110,7 +127,7 @@ enum dcache_answer fs_listing_lookup(struct fs *fs, struct node *dir,
       nodes_unlock(&fs->nodes);
       return DCACHE_UNKNOWN;
     }
-    if (fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
+    if (listing_fresh(fs, dir)) {
       enum dcache_answer a = dcache_find(d, name, s);
       if (a != DCACHE_UNKNOWN)
         dir->listing_hits++;
@@ -146,8 +163,7 @@ struct dcache_ent *fs_dir_snapshot(struct fs *fs, struct node *dir,
                                    size_t *n) {
   struct dcache_ent *a = NULL;
   nodes_lock(&fs->nodes);
-  if (dir->listing &&
-      fs_clock() - dir->listing_at <= fs->cfg->entry_timeout) {
+  if (listing_fresh(fs, dir)) {
     a = dcache_snapshot(dir->listing, n);
     if (a)
       dir->listing_hits++;

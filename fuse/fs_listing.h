@@ -31,9 +31,15 @@ void fs_dir_note(struct fs *fs, struct node *dir, const char *name,
 void fs_node_note(struct fs *fs, struct node *n, enum fs_dir_change what,
                   const struct smbq_stat *st);
 /* A complete listing of dir, started at `at` (fs_clock) when dir_gen was
- * gen: kept for lookups if nothing changed meanwhile (d is taken). */
+ * gen: kept for lookups if nothing changed meanwhile (d is taken).
+ * leased: the directory's lease held READ caching (smbq_dir_cache): the
+ * listing stays fresh until that lease breaks (fs_dir_lease_lost), not
+ * just for the entry timeout. */
 void fs_dir_listed(struct fs *fs, struct node *dir, struct dcache *d,
-                   double at, uint64_t gen);
+                   double at, uint64_t gen, bool leased);
+/* dir's lease lost READ caching (locked: nodes_lock held): another
+ * client changed it, its listing is dropped. */
+void fs_dir_lease_lost_locked(struct node *dir);
 uint64_t fs_dir_gen(struct fs *fs, struct node *dir);
 /* dir's entries from its listing while that is fresh (no round trip), as
  * dcache_snapshot; NULL: list it on the server. */

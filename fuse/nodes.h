@@ -71,6 +71,9 @@ struct node {
   unsigned listing_hits;  /* lookups it answered */
   unsigned listing_misses; /* lookups that came after it expired */
   bool relisting;
+  bool listing_leased;    /* made under a directory lease with READ
+                             caching and no break since: fresh however
+                             old (a break of it drops it) */
   uint64_t dir_gen;       /* bumped by each change we make in it */
   bool dattr_valid;
   double dattr_at;

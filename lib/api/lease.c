@@ -318,6 +318,7 @@ void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
   if (!l)
     return;
   uint32_t held = core_lease_state(c->leases, l);
+  bool is_dir = core_lease_is_dir(c->leases, l);
   uint32_t gone = core_lease_put(c->leases, l);
   if (!gone || !held || !c->breaks || !c->opts.lease_cb)
     return;
@@ -325,6 +326,7 @@ void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
   if (!it)
     return;
   it->local = true;
+  it->b.is_dir = is_dir;
   it->b.tree_id = t->core.tree_id;
   it->b.old_state = gone;
   it->b.new_state = 0;

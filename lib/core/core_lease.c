@@ -331,6 +331,15 @@ uint32_t core_lease_state(struct core_leases *t, const struct core_lease *l) {
   return s;
 }
 
+bool core_lease_is_dir(struct core_leases *t, const struct core_lease *l) {
+  if (!t || !l)
+    return false;
+  pthread_mutex_lock(&t->lock);
+  bool d = l->is_dir;
+  pthread_mutex_unlock(&t->lock);
+  return d;
+}
+
 int core_lease_version(struct core_leases *t, const struct core_lease *l) {
   if (!t || !l)
     return 0;

@@ -108,6 +108,8 @@ int core_lease_granted(struct core_leases *t, struct core_lease *l,
 
 /* The rights held now (SMB2_LEASE_*), 0 for NULL. */
 uint32_t core_lease_state(struct core_leases *t, const struct core_lease *l);
+/* Whether l is a directory's lease. */
+bool core_lease_is_dir(struct core_leases *t, const struct core_lease *l);
 /* The lease version (2, 1), or 0 for an oplock or nothing. */
 int core_lease_version(struct core_leases *t, const struct core_lease *l);
 
