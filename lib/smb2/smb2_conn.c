@@ -217,6 +217,32 @@ int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r,
   return 0;
 }
 
+/* ---- CANCEL ---------------------------------------------------------------- */
+
+/* MS-SMB2 3.2.4.24: a CANCEL for r, which is failing locally: same
+ * MessageId (or AsyncId when the server made it async), session and tree,
+ * no credit charged and none asked for, no reply to wait for. Queued
+ * ahead of the chains waiting for credits. Best effort: without memory
+ * the server just finishes the request. */
+static void queue_cancel(struct smb2_conn *c, const struct smb2_req *r) {
+  struct smb2_req *x = smb2_req_new(SMB2_CANCEL, 4);
+  if (!x)
+    return;
+  smb2_req_set_body_len(x, (size_t)smb2_encode_empty_req(smb2_req_body(x),
+                                                         4));
+  x->flags = SMB2_REQ_CANCEL;
+  x->message_id = r->message_id;
+  x->async_id = r->async_id;
+  x->pending = r->pending;
+  x->tree_id = r->tree_id;
+  x->sec = r->sec;
+  x->next = c->q_head;
+  c->q_head = x;
+  if (!c->q_tail)
+    c->q_tail = x;
+  c->n_queued++;
+}
+
 /* ---- in-flight table ---------------------------------------------------- */
 
 static void inflight_add(struct smb2_conn *c, struct smb2_req *r) {
@@ -283,10 +309,15 @@ static int finish_element(struct smb2_conn *c, struct smb2_req *r,
                           uint8_t *msg, size_t elem_len, bool last) {
   struct smb2_hdr h;
   memset(&h, 0, sizeof(h));
-  h.credit_charge = c->large_mtu ? r->charge : 0;
+  bool cancel = r->flags & SMB2_REQ_CANCEL;
+  h.credit_charge = c->large_mtu && !cancel ? r->charge : 0;
   h.command = r->command;
-  h.credits = credit_request(c, r->charge);
+  h.credits = cancel ? 0 : credit_request(c, r->charge);
   h.flags = r->hdr_flags | (r->related ? SMB2_FLAGS_RELATED_OPERATIONS : 0);
+  if (cancel && r->pending) {
+    h.flags |= SMB2_FLAGS_ASYNC_COMMAND;
+    h.async_id = r->async_id;
+  }
   h.next_command = last ? 0 : (uint32_t)elem_len;
   h.message_id = r->message_id;
   h.process_id = 0xFEFF;
@@ -403,11 +434,14 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   c->q_head = head->next;
   if (!c->q_head)
     c->q_tail = NULL;
-  assign_ids(c, head);
+  bool cancel = head->flags & SMB2_REQ_CANCEL;
+  if (!cancel) /* a CANCEL reuses the id of what it cancels */
+    assign_ids(c, head);
   for (struct smb2_req *r = head; r; r = r->chain) {
     c->n_queued--;
     c->stats.requests++;
-    inflight_add(c, r);
+    if (!cancel)
+      inflight_add(c, r);
   }
   uint8_t *frame = NULL;
   size_t flen = 0;
@@ -415,9 +449,12 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   struct smb2_sec *sec = (struct smb2_sec *)head->sec;
   if (rc == 0 && sec && sec->encrypt)
     rc = encrypt_frame(c, sec, &frame, &flen);
+  if (cancel) /* nothing waits for a reply */
+    smb2_req_free(head);
   if (rc < 0) {
     free(frame);
-    fail_chain(c, head, rc);
+    if (!cancel)
+      fail_chain(c, head, rc);
     return rc;
   }
   /* MS-SMB2 2.1: Direct TCP header, a zero byte and a 24-bit length. */
@@ -564,7 +601,9 @@ static int process_element(struct smb2_conn *c, const uint8_t *msg,
     if (r) {
       r->pending = true;
       r->async_id = h.async_id;
-      r->deadline_ms = INT64_MAX; /* the final reply may take long */
+      /* the final reply may take long (a lock, a change notification):
+       * a new full timeout from now, then a CANCEL, not forever */
+      r->deadline_ms = c->now_ms + c->timeout_ms;
     }
     return 0;
   }
@@ -689,6 +728,7 @@ int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms) {
         c->n_inflight--;
         c->inflight_charge -= r->charge;
         set_error(c, "no reply from the server in time");
+        queue_cancel(c, r);
         fail_req(r, SMBQ_ERR_TIMEOUT);
         continue;
       }
@@ -703,8 +743,9 @@ int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms) {
   c->q_tail = NULL;
   while (*hp) {
     struct smb2_req *h = *hp;
-    if (h->deadline_ms > now_ms) {
-      if (next < 0 || h->deadline_ms < next)
+    if (h->deadline_ms > now_ms || (h->flags & SMB2_REQ_CANCEL)) {
+      if (!(h->flags & SMB2_REQ_CANCEL) &&
+          (next < 0 || h->deadline_ms < next))
         next = h->deadline_ms;
       c->q_tail = h;
       hp = &h->next;

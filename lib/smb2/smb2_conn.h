@@ -55,6 +55,9 @@ typedef void (*smb2_done_fn)(void *arg, int err, uint32_t status,
 #define SMB2_REQ_NO_VERIFY 0x01u  /* reply integrity checked by the caller
                                      (final SESSION_SETUP reply) */
 #define SMB2_REQ_NO_SIGN 0x02u    /* never sign (SESSION_SETUP rounds) */
+#define SMB2_REQ_CANCEL 0x04u     /* core-private: a CANCEL for message_id
+                                     (async_id when pending); no id, no
+                                     credit, no reply (MS-SMB2 3.2.4.24) */
 
 /* One request. Create with smb2_req_new(); after a successful
  * smb2_conn_submit() the core owns it and frees it after the callback. */
@@ -161,8 +164,11 @@ int smb2_conn_received(struct smb2_conn *c, size_t n);
 /* Fail all requests with err (transport died); the conn is then dead. */
 void smb2_conn_abort(struct smb2_conn *c, int err);
 
-/* Time passes: fail requests whose deadline passed. Returns the next
- * deadline (ms, absolute) or -1 if none. */
+/* Time passes: fail requests whose deadline passed (SMBQ_ERR_TIMEOUT),
+ * and tell the server with SMB2 CANCEL (MS-SMB2 3.2.4.24) so that it stops
+ * working on them. A request the server answered with an interim
+ * STATUS_PENDING gets a new full timeout from that answer, then the same.
+ * Returns the next deadline (ms, absolute) or -1 if none. */
 int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
 
 /* The current time, for what happens next without a deadline check

@@ -275,8 +275,8 @@ START_TEST(interim_pending_reply) {
                      SMB2_FLAGS_ASYNC_COMMAND, 9);
   ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
   ck_assert_int_eq(d.calls, 0);
-  /* an interim reply lifts the timeout: nothing expires */
-  ck_assert_int_eq(smb2_conn_tick(c, 1000000000), -1);
+  /* an interim reply starts a new full timeout (60 s by default) */
+  ck_assert_int_eq(smb2_conn_tick(c, 59999), 60000);
   ck_assert_int_eq(d.calls, 0);
   n = mkreply(rep, SMB2_WRITE, 0, 1, 0, SMB2_FLAGS_ASYNC_COMMAND, 16);
   ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
@@ -299,6 +299,62 @@ START_TEST(request_timeout) {
   smb2_conn_tick(c, 1500);
   ck_assert_int_eq(d.calls, 1);
   ck_assert_int_eq(d.err, SMBQ_ERR_TIMEOUT);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* A request given up on is cancelled at the server (MS-SMB2 3.2.4.24):
+ * a CANCEL with its MessageId, no credit charged or asked for; one the
+ * server made async (STATUS_PENDING) by its AsyncId, after a new timeout
+ * counted from the interim reply. Late replies are then discarded. */
+START_TEST(timeout_sends_cancel) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_timeout(c, 500);
+  struct done_rec d[2] = {0};
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[0]), 1000);
+  uint8_t f[512], rep[256];
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  size_t n = mkreply(rep, SMB2_READ, 0, 3, 0, 0, 16); /* grant credits */
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[1]), 1000);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 1);
+  uint32_t credits = smb2_conn_credits(c);
+  smb2_conn_tick(c, 1500);
+  ck_assert_int_eq(d[1].calls, 1);
+  ck_assert_int_eq(d[1].err, SMBQ_ERR_TIMEOUT);
+  long len = pull_frame(c, f, sizeof(f));
+  ck_assert_int_eq(len, 4 + 64 + 4);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_CANCEL);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 1);   /* its MessageId */
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 6), 0);    /* CreditCharge */
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 14), 0);   /* CreditRequest */
+  ck_assert_uint_eq(smb2_conn_credits(c), credits);  /* none spent */
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  /* the server's late answer to it is discarded */
+  n = mkreply(rep, SMB2_READ, 1, 1, 0xC0000120u, 0, 9); /* CANCELLED */
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d[1].calls, 1);
+  smb2_conn_free(c);
+
+  /* the async form */
+  c = new_conn();
+  smb2_conn_set_timeout(c, 500);
+  struct done_rec e = {0};
+  smb2_conn_submit(c, mkreq(SMB2_WRITE, 48, &e), 0);
+  pull_frame(c, f, sizeof(f));
+  smb2_conn_set_now(c, 400);
+  n = mkreply(rep, SMB2_WRITE, 0, 1, NT_STATUS_PENDING,
+              SMB2_FLAGS_ASYNC_COMMAND, 9); /* AsyncId 77 */
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(smb2_conn_tick(c, 800), 900);
+  ck_assert_int_eq(e.calls, 0);
+  smb2_conn_tick(c, 900);
+  ck_assert_int_eq(e.err, SMBQ_ERR_TIMEOUT);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_CANCEL);
+  ck_assert(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_ASYNC_COMMAND);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 32), 77);  /* its AsyncId */
   smb2_conn_free(c);
 }
 END_TEST
@@ -464,6 +520,7 @@ static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, descriptor_table_enforced);
+  tcase_add_test(tc, timeout_sends_cancel);
   tcase_add_test(tc, credits_gate_sending);
   tcase_add_test(tc, multi_credit_charge);
   tcase_add_test(tc, multi_credit_ids);
