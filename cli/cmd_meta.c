@@ -18,14 +18,19 @@ static const char *type_name(enum smbq_type t) {
   return t == SMBQ_TYPE_DIR ? "dir" : "file";
 }
 
-static void print_entry_json(const char *name, const struct smbq_stat *st) {
+static void print_json_fields(const char *name, const struct smbq_stat *st) {
   printf("{\"name\":");
   cli_json_str(stdout, name);
   printf(",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mtime\":%lld,"
-         "\"atime\":%lld,\"ctime\":%lld,\"btime\":%lld,\"attributes\":%u}",
+         "\"atime\":%lld,\"ctime\":%lld,\"btime\":%lld,\"attributes\":%u",
          type_name(st->type), st->size, (long long)st->mtime.tv_sec,
          (long long)st->atime.tv_sec, (long long)st->ctime.tv_sec,
          (long long)st->btime.tv_sec, st->attributes);
+}
+
+static void print_entry_json(const char *name, const struct smbq_stat *st) {
+  print_json_fields(name, st);
+  printf("}");
 }
 
 static void print_entry_text(const char *name, const struct smbq_stat *st) {
@@ -71,6 +76,44 @@ int cmd_ls(struct cli *cli, int argc, char **argv) {
   return rc;
 }
 
+/* "RWH"-style letters for caching rights. */
+static void cache_letters(unsigned c, char out[4]) {
+  size_t n = 0;
+  if (c & SMBQ_CACHE_READ)
+    out[n++] = 'R';
+  if (c & SMBQ_CACHE_WRITE)
+    out[n++] = 'W';
+  if (c & SMBQ_CACHE_HANDLE)
+    out[n++] = 'H';
+  out[n] = '\0';
+}
+
+/* stat -v of a file: what an open of it gets (lease, durable handle). */
+static int open_report(struct cli_share *s, struct smbq_file_info *i) {
+  smbq_file *f;
+  int err = smbq_open(s->tree, s->url.path, SMBQ_O_RDONLY, &f);
+  if (err < 0)
+    return err;
+  err = smbq_file_get_info(f, i);
+  smbq_close(f);
+  return err;
+}
+
+static void print_open_text(const struct smbq_file_info *i) {
+  char l[4];
+  cache_letters(i->cache, l);
+  if (i->lease_version)
+    printf(" Lease: %s (v%d)\n", l[0] ? l : "none", i->lease_version);
+  else
+    printf(" Lease: %s%s\n", l[0] ? l : "none",
+           i->cache ? " (oplock)" : "");
+  if (i->durable)
+    printf("Durable: v%d%s, kept %u ms for a reconnect\n", i->durable,
+           i->persistent ? ", persistent" : "", i->durable_timeout_ms);
+  else
+    printf("Durable: no\n");
+}
+
 int cmd_stat(struct cli *cli, int argc, char **argv) {
   (void)argc;
   struct cli_share s;
@@ -85,9 +128,21 @@ int cmd_stat(struct cli *cli, int argc, char **argv) {
     return rc;
   }
   const char *name = s.url.path[0] ? smbq_url_basename(s.url.path) : "";
+  /* -v on a file: what an open of it is granted */
+  struct smbq_file_info fi;
+  bool have_fi = cli->verbose && st.type == SMBQ_TYPE_FILE &&
+                 open_report(&s, &fi) == 0;
   if (cli->json) {
-    print_entry_json(name, &st);
-    printf("\n");
+    print_json_fields(name, &st);
+    if (have_fi) {
+      char l[4];
+      cache_letters(fi.cache, l);
+      printf(",\"lease\":\"%s\",\"lease_version\":%d,\"durable\":%d,"
+             "\"persistent\":%s",
+             l, fi.lease_version, fi.durable,
+             fi.persistent ? "true" : "false");
+    }
+    printf("}\n");
   } else {
     char m[32], a[32], c[32], b[32];
     fmt_time(&st.mtime, m, sizeof(m));
@@ -98,6 +153,8 @@ int cmd_stat(struct cli *cli, int argc, char **argv) {
            "Modify: %s\nAccess: %s\nChange: %s\n Birth: %s\n"
            " Attrs: 0x%04x\n",
            name, type_name(st.type), st.size, m, a, c, b, st.attributes);
+    if (have_fi)
+      print_open_text(&fi);
   }
   cli_close(&s);
   return 0;

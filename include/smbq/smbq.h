@@ -529,6 +529,15 @@ struct smbq_file_info {
   uint8_t oplock_level;   /* the CREATE reply's OplockLevel: 0 none,
                              1 level II, 8 exclusive, 9 batch, 0xFF lease */
   int created;            /* this open created the file */
+  int durable;            /* a durable handle was granted: 2 (DH2Q, SMB
+                             3.x), 1 (DHnQ), 0 none. Asked for on every
+                             open that gets HANDLE caching (a handle lease
+                             or a batch oplock); servers grant it only then
+                             (Samba also needs "posix locking = no") */
+  int persistent;         /* the durable handle is persistent (a
+                             continuously available share) */
+  uint32_t durable_timeout_ms; /* how long the server keeps it for a
+                             reconnect (v2; 0: the server's default) */
   struct smbq_stat st;    /* attributes without an extra round trip: the
                              CREATE reply's, kept current by this
                              handle's writes, truncates and smbq_fstat

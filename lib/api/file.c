@@ -131,6 +131,27 @@ static void known_stat(smbq_file *f, struct smbq_stat *st) {
   pthread_mutex_unlock(&x->mu);
 }
 
+/* MS-SMB2 3.2.4.3.5: ask for a durable handle on opens that ask for
+ * HANDLE caching (a lease, or a batch oplock): DH2Q with a fresh
+ * CreateGuid on 3.x (persistent on a continuously available share of a
+ * server that offers persistent handles), DHnQ before. What is granted
+ * lets a reconnect reclaim the open. */
+static bool durable_req(smbq_tree *t, struct smb2_durable_req *dh) {
+  smbq_conn *c = t->conn;
+  if (core_leases_mode(c->leases) == CORE_LEASE_OFF)
+    return false;
+  memset(dh, 0, sizeof(*dh));
+  if (c->neg.dialect < SMB2_DIALECT_300) {
+    dh->version = 1;
+    return true;
+  }
+  dh->version = 2;
+  if ((t->core.share_caps & SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY) &&
+      (c->neg.server_caps & SMB2_GLOBAL_CAP_PERSISTENT_HANDLES))
+    dh->flags = SMB2_DHANDLE_FLAG_PERSISTENT;
+  return api_random(c, dh->create_guid, sizeof(dh->create_guid)) == 0;
+}
+
 /* A step of an open's state machine, run from the caller's thread. */
 struct open_run {
   struct api_core_call w;      /* first */
@@ -180,6 +201,9 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
       .attributes = SMB2_ATTR_NORMAL,
       .lease_want = lease_want(flags),
   };
+  struct smb2_durable_req dh;
+  if (durable_req(t, &dh))
+    r.spec.durable = &dh;
   int rc = api_core_run(c, &r.w);
   if (rc == 0 && f->open.state != CORE_OPEN_OPEN)
     rc = f->open.rc ? f->open.rc : SMBQ_ERR_PROTO;
@@ -285,6 +309,9 @@ int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
   i->lease_version = core_lease_version(c->leases, f->open.lease);
   i->oplock_level = cr->oplock_level;
   i->created = cr->create_action == SMB2_FILE_CREATED;
+  i->durable = f->open.durable.version;
+  i->persistent = (f->open.durable.flags & SMB2_DHANDLE_FLAG_PERSISTENT) != 0;
+  i->durable_timeout_ms = f->open.durable.timeout_ms;
   known_stat(f, &i->st);
   return 0;
 }

@@ -15,11 +15,14 @@ struct smb2_req *core_create_req(const struct core_tree *t,
   size_t nlen;
   if (core_path_utf16(path, &name, &nlen) < 0)
     return NULL;
-  struct smb2_create_ctx ctx;
-  uint8_t ctx_buf[SMB2_LEASE_V2_SIZE];
+  struct smb2_create_ctx ctx[2];
+  uint8_t lease_buf[SMB2_LEASE_V2_SIZE], dh_buf[32];
   uint8_t oplock = SMB2_OPLOCK_LEVEL_NONE;
-  int n_ctx = core_lease_request(leases, s->lease, s->lease_want, &ctx,
-                                 ctx_buf, &oplock);
+  int n_ctx = core_lease_request(leases, s->lease, s->lease_want, &ctx[0],
+                                 lease_buf, &oplock);
+  if (n_ctx >= 0 && s->durable &&
+      smb2_durable_req_ctx(&ctx[n_ctx], dh_buf, s->durable) == 0)
+    n_ctx++;
   if (n_ctx < 0) {
     free(name);
     return NULL;
@@ -33,12 +36,14 @@ struct smb2_req *core_create_req(const struct core_tree *t,
       .name = name,
       .name_len = nlen,
       .oplock_level = oplock,
-      .contexts = n_ctx ? &ctx : NULL,
+      .contexts = n_ctx ? ctx : NULL,
       .n_contexts = (size_t)n_ctx,
   };
-  /* 2.2.13: fixed part, name, padding to 8, the context (16-byte header,
-   * 4-byte name padded to 8, data) */
-  size_t cap = 57 + nlen + (n_ctx ? 7 + 24 + ctx.data_len : 0);
+  /* 2.2.13: fixed part, name, padding to 8, each context (16-byte
+   * header, 4-byte name padded to 8, data padded to 8) */
+  size_t cap = 57 + nlen + 7;
+  for (int i = 0; i < n_ctx; i++)
+    cap += 24 + ((ctx[i].data_len + 7) & ~(size_t)7);
   struct smb2_req *r = smb2_req_new(SMB2_CREATE, cap);
   long n = r ? smb2_encode_create_req(smb2_req_body(r),
                                        smb2_req_body_cap(r), &cr)
@@ -102,8 +107,11 @@ static void on_create(void *arg, int err, uint32_t status,
     return finish(o, CORE_OPEN_FAILED, rc ? rc : SMBQ_ERR_PROTO);
   }
   /* a malformed lease context, or one for another key, grants nothing:
-   * the open itself is good */
+   * the open itself is good; so does a malformed durable reply */
   core_lease_granted(o->leases, o->lease, &o->created);
+  if (!o->spec.durable ||
+      smb2_create_rsp_durable(&o->created, &o->durable) != 1)
+    memset(&o->durable, 0, sizeof(o->durable));
   o->created.contexts = NULL; /* they point into the reply */
   o->created.contexts_len = 0;
   memcpy(o->file_id, o->created.file_id, 16);
@@ -130,6 +138,10 @@ int core_open_start(struct core_open *o, struct smb2_conn *conn,
                     bool is_dir, core_open_done_fn done, void *arg) {
   memset(o, 0, sizeof(*o));
   o->spec = *spec;
+  if (spec->durable) { /* kept: a reconnect names the same CreateGuid */
+    o->durable_req = *spec->durable;
+    o->spec.durable = &o->durable_req;
+  }
   o->is_dir = is_dir;
   o->tree = t;
   o->leases = leases;

@@ -39,6 +39,10 @@ struct core_create_spec {
    * and the rights wanted (SMB2_LEASE_*); NULL: none */
   struct core_lease *lease;
   uint32_t lease_want;
+  /* a durable handle to ask for (MS-SMB2 3.2.4.3.5: DH2Q on 3.x, DHnQ
+   * before; servers grant one only with a handle lease or a batch oplock,
+   * 3.3.5.9.10), or NULL */
+  const struct smb2_durable_req *durable;
 };
 
 /* A CREATE of path on tree t, ready to submit or to head a compound.
@@ -65,6 +69,9 @@ struct core_open {
   struct core_lease *lease;        /* a reference while open, or NULL */
   struct smb2_create_rsp created;  /* the CREATE reply (contexts cleared) */
   struct smb2_close_rsp closed;    /* CLOSE reply, when have_closed */
+  struct smb2_durable_req durable_req; /* what was asked (the CreateGuid
+                                          a reconnect names) */
+  struct smb2_durable_rsp durable; /* what was granted: version 0 none */
   bool have_closed;
   int rc;                          /* FAILED / close: the error */
   uint32_t status;

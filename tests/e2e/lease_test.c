@@ -50,21 +50,26 @@ static struct seen seen = {.m = PTHREAD_MUTEX_INITIALIZER};
 static void on_break(void *arg, const struct smbq_lease_break *b) {
   struct seen *s = arg;
   pthread_mutex_lock(&s->m);
-  if (b->local) {
+  if (b->local) { /* a release of ours (a file closed): nothing to write */
     s->releases++;
-  } else {
-    s->breaks++;
-    s->old_state = b->old_state;
-    s->new_state = b->new_state;
-    snprintf(s->path, sizeof(s->path), "%s", b->path);
+    pthread_mutex_unlock(&s->m);
+    return;
   }
-  smbq_file *f = s->dirty;
+  s->breaks++;
+  s->old_state = b->old_state;
+  s->new_state = b->new_state;
+  snprintf(s->path, sizeof(s->path), "%s", b->path);
+  smbq_file *f = NULL;
   const char *text = s->dirty_text;
-  s->dirty = NULL;
+  /* only the break of the file that holds the data takes it */
+  if (s->dirty && strcmp(b->path, "shared.txt") == 0) {
+    f = s->dirty;
+    s->dirty = NULL;
+  }
   pthread_mutex_unlock(&s->m);
   /* WRITE caching lost: what we held back goes to the server now, with a
    * sync call from the callback, before the library acknowledges */
-  if (!b->local && f && (b->old_state & SMBQ_CACHE_WRITE) &&
+  if (f && (b->old_state & SMBQ_CACHE_WRITE) &&
       !(b->new_state & SMBQ_CACHE_WRITE)) {
     ssize_t n = smbq_pwrite(f, text, strlen(text), 0);
     pthread_mutex_lock(&s->m);
@@ -119,6 +124,12 @@ static void case_grant(void) {
   CHECK(i.cache == RWH, "granted %#x", i.cache);
   CHECK(i.st.size == 3 && i.st.type == SMBQ_TYPE_FILE,
         "attributes from CREATE: size %llu", (unsigned long long)i.st.size);
+  /* MS-SMB2 3.3.5.9.10: with a handle lease or a batch oplock a server
+   * grants the durable handle we ask for (v2 on 3.x); the oplock-only
+   * server here is one that grants none */
+  int want_dh = oplock_mode ? 0 : 2;
+  CHECK(i.durable == want_dh && !i.persistent, "durable v%d%s, want v%d",
+        i.durable, i.persistent ? ", persistent" : "", want_dh);
   if (oplock_mode) {
     CHECK(i.lease_version == 0 && i.oplock_level == 9, "batch oplock");
   } else {
@@ -135,8 +146,9 @@ static void case_grant(void) {
     CHECK(smbq_close(g) == 0, "close second");
   }
   CHECK(smbq_close(f) == 0, "close");
-  printf("ok grant: %s, READ|WRITE|HANDLE\n",
-         oplock_mode ? "batch oplock" : "lease, one key per file");
+  printf("ok grant: %s, READ|WRITE|HANDLE, durable v%d (%u ms)\n",
+         oplock_mode ? "batch oplock" : "lease, one key per file", i.durable,
+         (unsigned)i.durable_timeout_ms);
 }
 
 /* A closed file stays open a while HANDLE caching is held, so its lease
