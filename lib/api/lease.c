@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/conn_internal.h"
 #include "api/fileops.h"
@@ -339,37 +338,6 @@ void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
 
 /* ---- handle cache----------------------------------------------------- */
 
-static bool same_path(const char *a, const char *b) {
-  while (*a == '/' || *a == '\\')
-    a++;
-  while (*b == '/' || *b == '\\')
-    b++;
-  for (; *a && *b; a++, b++) {
-    char x = *a == '\\' ? '/' : *a, y = *b == '\\' ? '/' : *b;
-    if (x >= 'A' && x <= 'Z')
-      x = (char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = (char)(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return *a == *b;
-}
-
-/* Whether path names dir or lies below it. */
-static bool under(const char *path, const char *dir) {
-  while (*dir == '/' || *dir == '\\')
-    dir++;
-  if (!*dir)
-    return true;
-  size_t n = strlen(dir);
-  while (*path == '/' || *path == '\\')
-    path++;
-  if (strncasecmp(path, dir, n) != 0)
-    return same_path(path, dir);
-  return path[n] == '\0' || path[n] == '/' || path[n] == '\\';
-}
-
 bool api_cache_put(smbq_file *f) {
   smbq_conn *c = f->tree->conn;
   uint32_t need = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
@@ -427,7 +395,7 @@ static int64_t cache_close_matching(smbq_tree *t, cache_match_fn match,
 
 static bool match_under(const smbq_file *f, const void *arg, int64_t now) {
   (void)now;
-  return under(f->open.path, arg);
+  return core_path_under(f->open.path, arg);
 }
 
 static bool match_lease(const smbq_file *f, const void *arg, int64_t now) {

@@ -1,5 +1,6 @@
 /* The lease table and break state machine. See core_lease.h. */
 #include "core/core_lease.h"
+#include "core/core_open.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -86,8 +87,6 @@ static void normalize(const char *in, char *out, size_t cap) {
   while (i > 0 && out[i - 1] == '/')
     out[--i] = '\0';
 }
-
-static bool below(const char *p, const char *dir);
 
 static struct core_lease *find_path(struct core_leases *t, uint32_t tree_id,
                                     const char *norm) {
@@ -201,19 +200,13 @@ void core_lease_rename(struct core_leases *t, uint32_t tree_id,
   size_t n = strlen(nf);
   pthread_mutex_lock(&t->lock);
   for (struct core_lease *l = t->head; l; l = l->next) {
-    if (l->tree_id != tree_id || !below(l->path, nf))
+    if (l->tree_id != tree_id || !core_path_under(l->path, nf))
       continue;
     char moved[PATH_MAX_LEN];
     snprintf(moved, sizeof(moved), "%s%s", nt, l->path + n);
     snprintf(l->path, sizeof(l->path), "%s", moved);
   }
   pthread_mutex_unlock(&t->lock);
-}
-
-/* Whether normalized path p is dir or lies below it. */
-static bool below(const char *p, const char *dir) {
-  size_t n = strlen(dir);
-  return strncasecmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
 }
 
 void core_lease_doom(struct core_leases *t, uint32_t tree_id,
@@ -224,7 +217,7 @@ void core_lease_doom(struct core_leases *t, uint32_t tree_id,
   normalize(path, norm, sizeof(norm));
   pthread_mutex_lock(&t->lock);
   for (struct core_lease *l = t->head; l; l = l->next)
-    if (l->tree_id == tree_id && below(l->path, norm))
+    if (l->tree_id == tree_id && core_path_under(l->path, norm))
       l->doomed = true;
   pthread_mutex_unlock(&t->lock);
 }

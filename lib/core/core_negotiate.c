@@ -197,15 +197,12 @@ int core_neg_start(struct core_neg *n, struct smb2_conn *conn,
   /* 3.2.4.2.2.2: the preauth hash starts over the NEGOTIATE request */
   bool offers_311 = n->dialects[cfg->n_dialects - 1] == SMB2_DIALECT_311;
   r->preauth = offers_311 ? n->preauth : NULL;
-  r->done = on_negotiate;
-  r->arg = n;
   n->done = done;
   n->arg = arg;
   n->conn = conn;
   n->state = CORE_NEG_SENT;
-  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
+  int rc = smb2_conn_submit_now(conn, r, on_negotiate, n);
   if (rc < 0) {
-    smb2_req_free(r);
     n->state = CORE_NEG_FAILED;
     return core_err_set(&n->err, rc, 0, "SMB negotiation with %s failed",
                         n->server);
@@ -270,17 +267,13 @@ int core_neg_validate(struct core_neg *n, struct smb2_conn *conn,
   r->payload_size = 24 + (uint32_t)il;
   r->sec = sec;
   r->tree_id = tree_id;
-  r->done = on_validate;
-  r->arg = n;
   n->done = done;
   n->arg = arg;
-  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
-  if (rc < 0) {
-    smb2_req_free(r);
+  int rc = smb2_conn_submit_now(conn, r, on_validate, n);
+  if (rc < 0)
     return core_err_set(&n->err, rc, 0,
                         "validation of the negotiation with %s failed",
                         n->server);
-  }
   return 0;
 }
 

@@ -124,12 +124,7 @@ static int send_create(struct core_open *o) {
   struct smb2_req *r = core_create_req(o->tree, o->leases, o->path, &o->spec);
   if (!r)
     return SMBQ_ERR_INVAL;
-  r->done = on_create;
-  r->arg = o;
-  int rc = smb2_conn_submit(o->conn, r, smb2_conn_now(o->conn));
-  if (rc < 0)
-    smb2_req_free(r);
-  return rc;
+  return smb2_conn_submit_now(o->conn, r, on_create, o);
 }
 
 int core_open_start(struct core_open *o, struct smb2_conn *conn,
@@ -185,13 +180,9 @@ int core_open_close(struct core_open *o, struct smb2_conn *conn,
                                                          o->file_id));
   r->sec = core_tree_sec(o->tree);
   r->tree_id = o->tree->tree_id;
-  r->done = on_close;
-  r->arg = o;
-  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
-  if (rc < 0) {
-    smb2_req_free(r);
+  int rc = smb2_conn_submit_now(conn, r, on_close, o);
+  if (rc < 0)
     return rc;
-  }
   /* the handle is as good as gone: nothing may use it again */
   unlink_open(o);
   o->conn = conn;

@@ -30,6 +30,11 @@
  * malloc'd; the caller frees it. */
 int core_path_utf16(const char *path, uint8_t **out, size_t *outlen);
 
+/* Whether path names dir or lies below it, as the server compares names:
+ * '/' and '\' alike, leading and trailing separators ignored, ASCII case
+ * ignored. dir "" is the share's root: everything is below it. */
+bool core_path_under(const char *path, const char *dir);
+
 struct core_create_spec {
   uint32_t access;
   uint32_t disposition;

@@ -62,12 +62,7 @@ static int send_round(struct core_sess *s, const uint8_t *token,
   r->sec = &s->sec; /* carries the session id; signing not yet on */
   r->flags = SMB2_REQ_NO_SIGN | SMB2_REQ_NO_VERIFY;
   r->preauth = s->cfg.dialect == SMB2_DIALECT_311 ? s->preauth : NULL;
-  r->done = on_round;
-  r->arg = s;
-  int rc = smb2_conn_submit(s->conn, r, smb2_conn_now(s->conn));
-  if (rc < 0)
-    smb2_req_free(r);
-  return rc;
+  return smb2_conn_submit_now(s->conn, r, on_round, s);
 }
 
 /* Start the current mechanism on a fresh session (SessionId 0, the

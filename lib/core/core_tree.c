@@ -39,8 +39,7 @@ static void leave(struct core_tree *t) {
     return;
   smb2_req_set_body_len(r, (size_t)smb2_encode_empty_req(smb2_req_body(r),
                                                          4));
-  if (smb2_conn_submit(t->conn, r, smb2_conn_now(t->conn)) < 0)
-    smb2_req_free(r);
+  smb2_conn_submit_now(t->conn, r, NULL, NULL);
 }
 
 static void on_validated(void *arg, struct core_neg *n) {
@@ -136,14 +135,11 @@ int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
                         t->share);
   }
   smb2_req_set_body_len(r, (size_t)n);
-  r->done = on_connect;
-  r->arg = t;
   t->done = done;
   t->arg = arg;
   t->state = CORE_TREE_CONNECTING;
-  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
+  int rc = smb2_conn_submit_now(conn, r, on_connect, t);
   if (rc < 0) {
-    smb2_req_free(r);
     t->state = CORE_TREE_FAILED;
     return core_err_set(&t->err, rc, 0, "cannot connect to share \\\\%s\\%s",
                         t->server, t->share);
@@ -171,10 +167,5 @@ int core_tree_disconnect(struct core_tree *t, struct smb2_conn *conn,
     return SMBQ_ERR_NOMEM;
   smb2_req_set_body_len(r, (size_t)smb2_encode_empty_req(smb2_req_body(r),
                                                          4));
-  r->done = on_disconnect;
-  r->arg = t;
-  int rc = smb2_conn_submit(conn, r, smb2_conn_now(conn));
-  if (rc < 0)
-    smb2_req_free(r);
-  return rc;
+  return smb2_conn_submit_now(conn, r, on_disconnect, t);
 }

@@ -150,8 +150,6 @@ void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms) {
   c->now_ms = now_ms;
 }
 
-int64_t smb2_conn_now(const struct smb2_conn *c) { return c->now_ms; }
-
 size_t smb2_conn_outstanding(const struct smb2_conn *c) {
   return c->n_inflight + c->n_queued;
 }
@@ -241,6 +239,16 @@ static void queue_cancel(struct smb2_conn *c, const struct smb2_req *r) {
   if (!c->q_tail)
     c->q_tail = x;
   c->n_queued++;
+}
+
+int smb2_conn_submit_now(struct smb2_conn *c, struct smb2_req *r,
+                         smb2_done_fn done, void *arg) {
+  r->done = done;
+  r->arg = arg;
+  int rc = smb2_conn_submit(c, r, c->now_ms);
+  if (rc < 0)
+    smb2_req_free(r);
+  return rc;
 }
 
 /* ---- in-flight table ---------------------------------------------------- */

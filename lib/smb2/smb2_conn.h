@@ -145,6 +145,13 @@ void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms);
  * the caller still owns the requests). */
 int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r, int64_t now_ms);
 
+/* For the state machines stepped on the core's thread: queue one request
+ * with its callback at the core's own time (smb2_conn_now). On failure
+ * the request is freed (its callback is not called) and the error is
+ * returned. */
+int smb2_conn_submit_now(struct smb2_conn *c, struct smb2_req *r,
+                         smb2_done_fn done, void *arg);
+
 /* The next frame to send, with its 4-byte Direct-TCP header, or 0 when
  * nothing can be sent (nothing queued, or no credits). *buf stays valid
  * until smb2_conn_sent() or smb2_conn_free(). Returns the frame length or a
@@ -173,13 +180,10 @@ int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
 
 /* The current time, for what happens next without a deadline check
  * (bytes about to be received, tasks about to run): requests that
- * completion callbacks and state machines submit get their deadlines
- * from it. */
+ * completion callbacks and state machines submit (smb2_conn_submit_now)
+ * get their deadlines from it. */
 void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms);
 
-/* The time the core was last given (smb2_conn_set_now, _submit, _tick):
- * what a state machine passes when it submits its next request. */
-int64_t smb2_conn_now(const struct smb2_conn *c);
 
 /* Number of requests queued or in flight. */
 size_t smb2_conn_outstanding(const struct smb2_conn *c);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core_lease.h"
+#include "core/core_open.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 #include "testutil.h"
@@ -313,6 +314,21 @@ START_TEST(directory_lease) {
 }
 END_TEST
 
+/* How the server compares names: either separator, case ignored, the
+ * root above everything; a sibling with a longer name is not below. */
+START_TEST(path_under) {
+  ck_assert(core_path_under("dir/a.txt", "dir"));
+  ck_assert(core_path_under("\\DIR\\a.txt", "/dir/"));
+  ck_assert(core_path_under("dir", "dir"));
+  ck_assert(core_path_under("dir//sub/x", "dir/sub"));
+  ck_assert(core_path_under("anything", ""));
+  ck_assert(core_path_under("anything", "/"));
+  ck_assert(!core_path_under("directory/a", "dir"));
+  ck_assert(!core_path_under("dir", "dir/a"));
+  ck_assert(!core_path_under("other/a", "dir"));
+}
+END_TEST
+
 START_TEST(off) {
   struct core_leases *t = table(CORE_LEASE_OFF);
   ck_assert_ptr_null(core_lease_get(t, 1, "f", false));
@@ -335,6 +351,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, oplocks);
   tcase_add_test(tc, rename_and_doom);
   tcase_add_test(tc, directory_lease);
+  tcase_add_test(tc, path_under);
   tcase_add_test(tc, off);
   suite_add_tcase(s, tc);
   return s;
