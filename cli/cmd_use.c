@@ -7,15 +7,16 @@
  *                                     and exit codes are smbq-mount's)
  *   smbq use MOUNTPOINT --delete      unmount, wait for the daemon to exit
  *   smbq use '*' --delete [--yes]     unmount every smbq mount
- *   smbq use --stats MOUNTPOINT       the mount's counters, read from the
- *                                     daemon as the extended attribute
- *                                     user.smbq.stats of its root
+ *   smbq use --stats MOUNTPOINT       the mount's counters, asked of the
+ *                                     daemon by an ioctl on its root
+ *                                     (MOUNT_IOC_STATS)
  *
  * What is mounted comes from /proc/self/mountinfo (type fuse.smbq-mount);
  * transport and state from the state file each smbq-mount daemon keeps
  * (mount_state.h). A mount whose daemon is gone is Unavailable. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <poll.h>
@@ -26,7 +27,6 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +45,6 @@
 /* What smbq-mount answers on its root (fuse/fs_stats.c): lines
  * "requests N", "round_trips N", "bytes_sent N", "bytes_received N",
  * "breaks N". */
-#define STATS_XATTR "user.smbq.stats"
 
 /* ---- what is mounted -------------------------------------------------- */
 
@@ -667,29 +666,35 @@ static int use_show(struct cli *cli, struct use_list *l, const char *arg) {
   return SMBQ_EXIT_OK;
 }
 
-/* The counters of the mount named by arg, as its daemon reports them. */
+/* The counters of the mount named by arg, as its daemon reports them
+ * (MOUNT_IOC_STATS on the mount's root). */
 static int use_stats(struct use_list *l, const char *arg) {
   struct use_mount *m = mount_named(l, arg);
   if (!m)
     return not_a_mount(arg);
   const char *path = m->mi.mountpoint;
-  char buf[1024];
-  ssize_t n = getxattr(path, STATS_XATTR, buf, sizeof(buf) - 1);
-  if (n < 0 && errno == ENOTCONN) {
+  struct mount_stats_text buf;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = fd < 0 ? -1 : ioctl(fd, MOUNT_IOC_STATS, &buf);
+  int err = errno;
+  if (fd >= 0)
+    close(fd);
+  if (rc < 0 && err == ENOTCONN) {
     fprintf(stderr, "smbq: %s: the smbq-mount serving it is gone; 'smbq "
             "use %s --delete' removes the mount\n", arg, arg);
     return SMBQ_EXIT_OTHER;
   }
-  if (n < 0) {
-    /* ENODATA, EOPNOTSUPP: a daemon from before the counters */
+  if (rc < 0) {
+    /* ENOTTY: a daemon from before the counters' ioctl */
     fprintf(stderr, "smbq: cannot read the counters of %s: %s (its "
             "smbq-mount may be too old to report them)\n", arg,
-            strerror(errno));
+            strerror(err));
     return SMBQ_EXIT_OTHER;
   }
-  buf[n] = '\0';
-  fputs(buf, stdout);
-  if (n > 0 && buf[n - 1] != '\n')
+  buf.text[sizeof(buf.text) - 1] = '\0';
+  size_t n = strlen(buf.text);
+  fputs(buf.text, stdout);
+  if (n > 0 && buf.text[n - 1] != '\n')
     putchar('\n');
   return SMBQ_EXIT_OK;
 }

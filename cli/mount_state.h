@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 
 /* The type our mounts have in mountinfo (smbq-mount mounts with
  * subtype=smbq-mount). */
@@ -17,6 +18,19 @@
  * for a mount whose daemon is gone.) */
 #define MOUNT_STATE_OK "OK"
 #define MOUNT_STATE_DISCONNECTED "Disconnected"
+
+/* The daemon's connection counters, asked for with
+ * ioctl(fd of the mount's root directory, MOUNT_IOC_STATS, &buf): text,
+ * NUL-terminated, "requests N\nround_trips N\nbytes_sent N\n
+ * bytes_received N\nbreaks N\n" (`smbq use --stats` prints it as it is;
+ * benchmarks parse it). An ioctl and not an extended attribute: a file
+ * system that answers getxattr is asked for two attributes of every file
+ * by ls -l, one FUSE round trip each; one that never answers it is asked
+ * once. A restricted FUSE ioctl: the size is in the number. */
+struct mount_stats_text {
+  char text[512];
+};
+#define MOUNT_IOC_STATS _IOR('Q', 0x51, struct mount_stats_text)
 
 struct mount_state {
   long pid;                   /* the daemon serving the mount */

@@ -165,10 +165,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   else
     conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
   /* SMB has no set-user-ID bits to drop on write: the kernel need not
-   * ask for security.capability before every write(2), which it does
-   * once the file system answers getxattr (fs_stats.c). */
+   * ask for security.capability before every write(2). */
   if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
     conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
+  /* the counters' ioctl is on the root directory (fs_stats.c) */
+  if (conn->capable & FUSE_CAP_IOCTL_DIR)
+    conn->want |= FUSE_CAP_IOCTL_DIR;
   conn->time_gran = 100; /* SMB FILETIME ticks */
 }
 
@@ -694,5 +696,5 @@ const struct fuse_lowlevel_ops smbq_fs_ops = {
     .releasedir = fs_releasedir,
     .fsyncdir = fs_fsyncdir,
     .statfs = fs_statfs,
-    .getxattr = fs_getxattr,
+    .ioctl = fs_ioctl,
 };

@@ -10,7 +10,7 @@
  *   fs_file.c     open files: open, create, read, write, flush, fsync,
  *                 release, mknod; what the kernel may cache (lease breaks)
  *   fs_dir.c      open directories (listings) and statfs
- *   fs_stats.c    getxattr user.smbq.stats
+ *   fs_stats.c    ioctl MOUNT_IOC_STATS (the counters)
  *   fs_handle.c   open-handle bookkeeping: hold/put, files deleted while
  *                 open, files created here not yet sent (pending)
  *   fs_listing.c  what the mount knows of directories (listing cache,

@@ -1,10 +1,11 @@
 /* smbq-mount: the connection's counters, for `smbq use --stats`.
  *
- * They are the extended attribute user.smbq.stats of the mount's root, as
- * text: "requests N\nround_trips N\nbytes_sent N\nbytes_received N\n
- * breaks N\n" (cli/cmd_use.c prints it as it is; benchmarks parse it).
- * No other attribute exists: every other name, on every inode, is ENODATA,
- * and without a listxattr operation the name is not listed. */
+ * They are the answer to the ioctl MOUNT_IOC_STATS on the mount's root
+ * directory (mount_state.h defines the number and the text). Every other
+ * ioctl, and this one on any other inode, is ENOTTY. The mount has no
+ * extended attributes: getxattr is left unimplemented, so the kernel
+ * stops asking after the first ENOSYS (ls -l would otherwise cost two
+ * FUSE requests per file, and every write(2) one for security.capability). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,13 +14,20 @@
 #include "fs_reply.h"
 #include "fs_stats.h"
 #include "log.h"
+#include "mount_state.h"
 
-#define STATS_XATTR "user.smbq.stats"
-
-void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-                 size_t size) {
-  if (ino != FUSE_ROOT_ID || strcmp(name, STATS_XATTR) != 0) {
-    fuse_reply_err(req, ENODATA);
+void fs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+              struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+              size_t in_bufsz, size_t out_bufsz) {
+  (void)arg, (void)fi, (void)in_buf, (void)in_bufsz;
+  if (cmd != MOUNT_IOC_STATS || ino != FUSE_ROOT_ID ||
+      !(flags & FUSE_IOCTL_DIR)) {
+    fuse_reply_err(req, ENOTTY);
+    return;
+  }
+  struct mount_stats_text out;
+  if (out_bufsz < sizeof(out)) {
+    fuse_reply_err(req, EINVAL);
     return;
   }
   struct fs *fs = req_fs(req);
@@ -31,17 +39,12 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
     fuse_reply_err(req, EIO);
     return;
   }
-  char text[256];
-  int len = snprintf(text, sizeof(text),
-                     "requests %" PRIu64 "\nround_trips %" PRIu64
-                     "\nbytes_sent %" PRIu64 "\nbytes_received %" PRIu64
-                     "\nbreaks %" PRIu64 "\n",
-                     st.requests, st.round_trips, st.bytes_sent,
-                     st.bytes_received, st.breaks);
-  if (size == 0)
-    fuse_reply_xattr(req, (size_t)len);
-  else if (size < (size_t)len)
-    fuse_reply_err(req, ERANGE);
-  else
-    fuse_reply_buf(req, text, (size_t)len);
+  memset(&out, 0, sizeof(out));
+  snprintf(out.text, sizeof(out.text),
+           "requests %" PRIu64 "\nround_trips %" PRIu64
+           "\nbytes_sent %" PRIu64 "\nbytes_received %" PRIu64
+           "\nbreaks %" PRIu64 "\n",
+           st.requests, st.round_trips, st.bytes_sent, st.bytes_received,
+           st.breaks);
+  fuse_reply_ioctl(req, 0, &out, sizeof(out));
 }
