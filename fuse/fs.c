@@ -402,6 +402,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
     reply_attr(req, fs, n, &s);
     return;
   }
+  /* the kernel's mtime after a writeback pass: kept until fsync or close */
+  if (fs->writeback && fi && fi->fh &&
+      fs_fh_defer_times((struct fh *)(uintptr_t)fi->fh, attr, to_set, &s)) {
+    note_setattr(fs, n, attr, to_set);
+    reply_attr(req, fs, n, &s);
+    return;
+  }
   struct target t;
   int e = target_get(fs, n, fi, &t);
   int rc = e ? 0 : apply_setattr(fs, &t, attr, to_set);

@@ -434,6 +434,8 @@ void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
   smbq_file *f;
   int rc = fs_fh_file(fs, fh, &f);
   if (rc == 0)
+    rc = fs_fh_send_times(fh);
+  if (rc == 0)
     rc = smbq_fflush(f);
   if (rc < 0)
     fs_reply_err(req, fs, rc, "fsync", NULL);

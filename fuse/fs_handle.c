@@ -517,6 +517,54 @@ static void apply_readonly(struct fs *fs, struct node *n) {
   free(path);
 }
 
+/* ---- times kept until fsync or close ---------------------------------- */
+
+bool fs_fh_defer_times(struct fh *fh, const struct stat *attr, int to_set,
+                       struct smbq_stat *s) {
+  const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+                    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+                    FUSE_SET_ATTR_CTIME;
+  if ((to_set & ~times) || !(to_set & (FUSE_SET_ATTR_ATIME |
+                                       FUSE_SET_ATTR_MTIME)))
+    return false;
+  if ((fh->flags & O_ACCMODE) == O_RDONLY)
+    return false;
+  struct smbq_file_info info;
+  pthread_mutex_lock(&fh->mu);
+  bool ok = fh->f && !fh->pend && smbq_file_get_info(fh->f, &info) == 0;
+  if (ok) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (to_set & FUSE_SET_ATTR_ATIME) {
+      fh->atime_set = true;
+      fh->atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim;
+      info.st.atime = fh->atime;
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME) {
+      fh->mtime_set = true;
+      fh->mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim;
+      info.st.mtime = fh->mtime;
+    }
+    fh->times_dirty = true;
+    *s = info.st;
+  }
+  pthread_mutex_unlock(&fh->mu);
+  return ok;
+}
+
+int fs_fh_send_times(struct fh *fh) {
+  pthread_mutex_lock(&fh->mu);
+  int rc = 0;
+  if (fh->times_dirty && fh->f) {
+    rc = smbq_fset_times(fh->f, fh->atime_set ? &fh->atime : NULL,
+                         fh->mtime_set ? &fh->mtime : NULL);
+    if (rc == 0)
+      fh->times_dirty = fh->atime_set = fh->mtime_set = false;
+  }
+  pthread_mutex_unlock(&fh->mu);
+  return rc;
+}
+
 struct fh *fs_fh_hold(struct fs *fs, struct node *n) {
   return (struct fh *)nodes_handle_hold(&fs->nodes, n);
 }
@@ -532,6 +580,11 @@ void fs_fh_put(struct fs *fs, struct fh *fh) {
     pending_send(fs, fh, true, false);
   int rc = 0;
   if (fh->f) {
+    /* the kernel's last mtime, before the close tells the attributes */
+    rc = fs_fh_send_times(fh);
+    if (rc < 0)
+      mlog(LOG_WARNING, "setting the times of a closed file failed: %s",
+           smbq_strerror(rc));
     struct smbq_stat st;
     rc = smbq_close_stat(fh->f, fh->wrote ? &st : NULL);
     if (rc < 0)

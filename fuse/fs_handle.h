@@ -35,6 +35,13 @@ struct fh {
    * the writeback cache a write(2) returned long before the data went to
    * the server, so flush (close(2)) and fsync(2) must report it. */
   int write_err;
+  /* Times set through this handle and not yet sent (under mu): with the
+   * writeback cache the kernel sends the mtime of its writes after each
+   * writeback pass, from inside the writeback; they go to the server
+   * with fsync(2) and the last close instead, one SET_INFO in all. */
+  bool times_dirty;
+  bool atime_set, mtime_set;
+  struct timespec atime, mtime;
 };
 
 /* ---- handles ---- */
@@ -55,6 +62,18 @@ void fs_fh_put(struct fs *fs, struct fh *fh);
  * out in one compound (sending it first if still pending). 0 or an
  * SMBQ_ERR_*. */
 int fs_fh_file(struct fs *fs, struct fh *fh, smbq_file **f);
+
+/* ---- times kept until fsync or close ---- */
+
+/* Take a change of times only (to_set: FUSE_SET_ATTR_*TIME*, CTIME)
+ * made through fh without a round trip, when fh has a writable open on
+ * the server; s gets the attributes to answer with. False: not taken
+ * (the caller sends it). */
+bool fs_fh_defer_times(struct fh *fh, const struct stat *attr, int to_set,
+                       struct smbq_stat *s);
+/* Send the times fs_fh_defer_times took, if any. 0 or an SMBQ_ERR_*
+ * (the times then stay to send). */
+int fs_fh_send_times(struct fh *fh);
 
 /* ---- files deleted while open ---- */
 

@@ -452,6 +452,12 @@ SMBQ_EXPORT int smbq_pwrite_async(smbq_file *f, const void *buf, size_t len,
 
 SMBQ_EXPORT int smbq_fstat(smbq_file *f, struct smbq_stat *st);
 SMBQ_EXPORT int smbq_ftruncate(smbq_file *f, uint64_t size);
+/* Set times (NULL = leave unchanged) through an open handle: one round
+ * trip, no open of its own. The handle needs write access (opened with
+ * SMBQ_O_WRONLY or SMBQ_O_RDWR). A time set this way stays: the server
+ * no longer moves it on this handle's later writes (MS-FSA 2.1.5.14.2). */
+SMBQ_EXPORT int smbq_fset_times(smbq_file *f, const struct timespec *atime,
+                                const struct timespec *mtime);
 SMBQ_EXPORT int smbq_fflush(smbq_file *f);
 /* Close and free the handle (also on error). */
 SMBQ_EXPORT int smbq_close(smbq_file *f);

@@ -587,6 +587,37 @@ int smbq_ftruncate(smbq_file *f, uint64_t size) {
   return 0;
 }
 
+int smbq_fset_times(smbq_file *f, const struct timespec *atime,
+                    const struct timespec *mtime) {
+  if (!f || (f->flags & 3u) == SMBQ_O_RDONLY)
+    return SMBQ_ERR_INVAL;
+  struct smb2_file_times ft = {0, 0, 0, 0}; /* 0: unchanged */
+  if (atime)
+    ft.last_access = api_ts_to_filetime(atime);
+  if (mtime)
+    ft.last_write = api_ts_to_filetime(mtime);
+  uint8_t buf[40];
+  smb2_encode_basic_info(buf, sizeof(buf), &ft, 0);
+  struct smb2_req *r = api_set_info_req(f->tree, f->open.file_id,
+                                        SMB2_FILE_BASIC_INFORMATION, buf,
+                                        sizeof(buf));
+  if (!r)
+    return SMBQ_ERR_NOMEM;
+  uint32_t status = 0;
+  int rc = api_call1(f->tree->conn, r, NULL, NULL, &status);
+  if (rc < 0)
+    return api_fail(f->tree->conn, rc, status,
+                    "cannot change the times of '%s'", f->open.path);
+  struct file_ext *x = file_ext(f);
+  pthread_mutex_lock(&x->mu);
+  if (atime)
+    x->st.atime = *atime;
+  if (mtime)
+    x->st.mtime = *mtime;
+  pthread_mutex_unlock(&x->mu);
+  return 0;
+}
+
 int smbq_fstat(smbq_file *f, struct smbq_stat *st) {
   if (!f || !st)
     return SMBQ_ERR_INVAL;

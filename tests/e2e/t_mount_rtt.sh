@@ -11,7 +11,10 @@
 #      and the other file is left alone;
 #  (d) a new file whose compound fails (a full share) fails close(2) and
 #      fsync(2) with ENOSPC, and stat shows no size it does not have;
-#  (e) a new file left open appears on the server after the entry timeout.
+#  (e) a new file left open appears on the server after the entry timeout;
+#  (f) the mtime the kernel sends after writing back costs no round trip
+#      of its own: fsync(2) sends it (and close), and the server's mtime
+#      then is the one the mount shows.
 set -euo pipefail
 . "$(dirname "$0")/mount_fixture.sh"
 mount_fixture_need_fuse
@@ -186,6 +189,36 @@ while not os.path.exists(os.path.join(s, "open.txt")):
 os.write(fd, b"more\n")
 os.close(fd)
 assert open(os.path.join(s, "open.txt"), "rb").read() == b"hello\nmore\n"
+PY
+
+# ---- (f) the kernel's mtime after a writeback ---------------------------------
+step "(f) writes and fsync of an existing file: its mtime goes with the fsync"
+head -c 100 /dev/urandom >"$S/times.bin"
+chmod 666 "$S/times.bin" # the share maps us to another user
+python3 - "$M" "$S" "$SMBQ" <<'PY' || fail "(f) the kernel's mtime"
+import os, subprocess, sys
+m, s, smbq = sys.argv[1:4]
+def rt():
+    out = subprocess.run([smbq, "use", "--stats", m], check=True,
+                         capture_output=True, text=True).stdout
+    return int(next(l.split()[1] for l in out.splitlines()
+                    if l.startswith("round_trips ")))
+data = os.urandom(4 << 20)
+fd = os.open(os.path.join(m, "times.bin"), os.O_WRONLY | os.O_TRUNC)
+r0 = rt()
+for i in range(4):
+    os.pwrite(fd, data[i << 20:(i + 1) << 20], i << 20)
+os.fsync(fd)
+r1 = rt()
+# 4 WRITEs, one SET_INFO (the times), one FLUSH; the truncate went before
+print("   write 4 MiB + fsync: %d round trips (limit 7)" % (r1 - r0))
+assert r1 - r0 <= 7, "%d round trips" % (r1 - r0)
+shown = os.fstat(fd).st_mtime_ns
+os.close(fd)
+server = os.stat(os.path.join(s, "times.bin")).st_mtime_ns
+# SMB times are 100 ns ticks
+assert abs(server - shown) < 100, "server mtime %d, mount %d" % (server, shown)
+assert open(os.path.join(s, "times.bin"), "rb").read() == data
 PY
 
 fg_umount "$M" "$M_PID"
