@@ -103,6 +103,23 @@ SMBQ_EXPORT int smbq_opts_set_dialects(smbq_opts *o, uint16_t min,
 SMBQ_EXPORT int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
                                        uint32_t request_ms);
 
+/* Reconnect (MS-SMB2 3.2.4.4): when the connection is lost (reset,
+ * closed, or silent: requests outstanding and an ECHO unanswered), the
+ * library connects again in the background through the same connect
+ * policy, with the same client GUID; a new session replaces the old one
+ * (PreviousSessionId), every tree is connected again, durable handles
+ * are reclaimed with their leases, and the requests that were in flight
+ * are sent again (changes as replays on 3.x, so the server applies them
+ * once). Calls made meanwhile wait. After `seconds` without success the
+ * waiting calls fail with SMBQ_ERR_CLOSED and a message naming the
+ * outage and its cause, and so do new calls, while the library keeps
+ * trying (a few seconds apart) and serves again once the server is
+ * back. 0 turns reconnecting off: a lost connection fails every call
+ * for good. Default 60 s. Opens that could not be reclaimed (no durable
+ * handle, or the server lost it) fail with SMBQ_ERR_STALE. */
+SMBQ_EXPORT int smbq_opts_set_reconnect_timeout(smbq_opts *o,
+                                                unsigned seconds);
+
 /* ---- authentication: Kerberos, NTLM, KDC proxy ------------------------ */
 
 enum smbq_auth {
@@ -232,6 +249,16 @@ enum smbq_event {
                                counterpart of Windows' SMBClient event
                                30832) */
   SMBQ_EVENT_MIGRATED = 2,  /* smbq_conn_migrate moved the connection */
+  /* Reconnect (smbq_opts_set_reconnect_timeout). These come from the
+   * library's I/O thread: the callback must not call libsmbq on this
+   * connection other than smbq_conn_get_info. */
+  SMBQ_EVENT_DISCONNECTED = 3, /* the connection was lost: info->cause */
+  SMBQ_EVENT_RECONNECTING = 4, /* a try failed, another follows:
+                                  info->attempt, info->cause */
+  SMBQ_EVENT_RECONNECTED = 5,  /* serving again: info->reclaimed,
+                                  info->lost (opens) */
+  SMBQ_EVENT_LOST = 6,         /* the reconnect timeout passed: waiting
+                                  calls failed; tries go on */
 };
 
 struct smbq_conn_info;
@@ -311,6 +338,14 @@ struct smbq_conn_info {
                              SHA-256 and break mappings to it */
   int tls_resumed;        /* a session ticket spared the full handshake */
   uint32_t handshake_us;  /* QUIC handshake time */
+  /* Reconnect (with the SMBQ_EVENT_DISCONNECTED..LOST events, and for
+   * smbq_conn_get_info while one is under way): */
+  int reconnecting;       /* the connection is lost and being restored */
+  char cause[256];        /* why it was lost, or why the last try failed */
+  unsigned attempt;       /* tries so far in this outage */
+  unsigned reconnects;    /* outages survived since connecting */
+  unsigned reclaimed;     /* RECONNECTED: opens reclaimed, */
+  unsigned lost;          /* and opens that could not be */
 };
 
 SMBQ_EXPORT int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i);

@@ -33,6 +33,8 @@ struct smbq_opts {
   uint16_t dialect_min, dialect_max;
   uint32_t connect_timeout_ms;
   uint32_t request_timeout_ms;
+  bool reconnect_timeout_set;  /* false: the default (60 s) */
+  uint32_t reconnect_timeout_s;
   /* Connect policy (conn_policy.c): transport cache and QUIC switch */
   bool tcache_set;          /* false: the default file (environment) */
   char *tcache_path;        /* with tcache_set: NULL = cache disabled */

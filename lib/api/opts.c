@@ -189,6 +189,14 @@ int smbq_opts_set_timeouts(smbq_opts *o, uint32_t connect_ms,
   return 0;
 }
 
+int smbq_opts_set_reconnect_timeout(smbq_opts *o, unsigned seconds) {
+  if (!o || seconds > 24u * 3600)
+    return SMBQ_ERR_INVAL;
+  o->reconnect_timeout_set = true;
+  o->reconnect_timeout_s = seconds;
+  return 0;
+}
+
 /* A fresh store rather than clearing the shared one: other copies of
  * these options keep their tickets. */
 int smbq_opts_set_tls_resumption(smbq_opts *o, int enabled) {
