@@ -105,6 +105,11 @@ void cli_no_core_dumps(void);
 int cli_parse_transport(const char *s, enum smbq_transport_mode *m);
 /* A port number 1-65535 -> *out; 0, or -1. Prints nothing. */
 int cli_parse_port(const char *s, uint16_t *out);
+/* --reconnect-timeout, smbq.conf's reconnect_timeout: whole seconds
+ * 0-CLI_RECONNECT_TIMEOUT_MAX (smbq_opts_set_reconnect_timeout's range;
+ * 0 = no reconnecting) -> *out; 0, or -1. Prints nothing. */
+#define CLI_RECONNECT_TIMEOUT_MAX 86400
+int cli_parse_reconnect_timeout(const char *s, unsigned *out);
 
 /* Print a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);

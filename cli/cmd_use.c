@@ -13,7 +13,10 @@
  *
  * What is mounted comes from /proc/self/mountinfo (type fuse.smbq-mount);
  * transport and state from the state file each smbq-mount daemon keeps
- * (mount_state.h). A mount whose daemon is gone is Unavailable. */
+ * (mount_state.h). A mount whose daemon is gone is Unavailable; one whose
+ * connection is lost is Reconnecting (or Disconnected, with reconnecting
+ * off), and why is shown below its line of the list, in the detail view
+ * and as "cause" in JSON. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -223,6 +226,15 @@ static struct use_mount *find_mount(struct use_list *l, const char *path) {
 
 /* ---- showing ---------------------------------------------------------- */
 
+/* Why the connection is lost, while the daemon says so (Reconnecting,
+ * Disconnected); NULL otherwise. */
+static const char *cause_of(const struct use_mount *m) {
+  if (!m->st || !m->st->alive || !m->st->s.cause[0] ||
+      strcmp(m->st->s.state, MOUNT_STATE_OK) == 0)
+    return NULL;
+  return m->st->s.cause;
+}
+
 static const char *transport_label(const struct use_mount *m) {
   if (!m->st || !m->st->s.transport[0])
     return "-";
@@ -283,6 +295,13 @@ static void print_table(const struct use_list *l) {
     const char *c[N_COLS];
     cells(&l->m[k], c);
     print_row(c, w);
+    /* as NET USE continues a row: on the next line, under Local */
+    const char *cause = cause_of(&l->m[k]);
+    if (cause) {
+      put_text("", w[COL_STATUS] + 2);
+      put_text(cause, 0);
+      putchar('\n');
+    }
   }
 }
 
@@ -305,6 +324,7 @@ static void print_json_mount(const struct use_mount *m) {
   json_field("server", s ? s->server : NULL);
   json_field("address", s ? s->peer : NULL);
   json_field("dialect", s ? s->dialect : NULL);
+  json_field("cause", cause_of(m));
   if (s)
     printf(",\"pid\":%ld}", s->pid);
   else
@@ -322,12 +342,14 @@ static void print_json_list(const struct use_list *l) {
 
 static void print_detail(const struct use_mount *m) {
   const struct mount_state *s = m->st ? &m->st->s : NULL;
+  const char *cause = cause_of(m);
   const struct {
     const char *label, *value;
   } rows[] = {
       {"Local name", m->mi.mountpoint},
       {"Remote name", m->mi.source},
       {"Status", m->status},
+      {"Cause", cause}, /* only while the connection is lost */
       {"Transport", transport_label(m)},
       {"URL", s ? s->url : "-"},
       {"Server", s ? s->server : "-"},
@@ -335,6 +357,8 @@ static void print_detail(const struct use_mount *m) {
       {"Dialect", s ? s->dialect : "-"},
   };
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    if (!rows[i].value)
+      continue;
     put_text(rows[i].label, 14);
     put_text(rows[i].value[0] ? rows[i].value : "-", 0);
     putchar('\n');

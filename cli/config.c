@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -45,6 +46,7 @@ enum cfg_key {
   K_NTLM,
   K_KDC_PROXY,
   K_KDC_PROXY_ONLY,
+  K_RECONNECT_TIMEOUT,
   K_COUNT
 };
 
@@ -90,6 +92,8 @@ static int check_auth(const char *in, char *out, size_t outlen, char *why,
                       size_t whylen);
 static int check_kdc_proxy(const char *in, char *out, size_t outlen,
                            char *why, size_t whylen);
+static int check_reconnect_timeout(const char *in, char *out, size_t outlen,
+                                   char *why, size_t whylen);
 
 static const struct key_def keys[K_COUNT] = {
     [K_TRANSPORT] = {"transport", IN_GLOBAL | IN_SERVER, "SMBQ_TRANSPORT",
@@ -116,6 +120,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_KDC_PROXY] = {"kdc_proxy", IN_GLOBAL, NULL, check_kdc_proxy, ""},
     [K_KDC_PROXY_ONLY] = {"kdc_proxy_only", IN_GLOBAL, NULL, check_bool,
                           "off"},
+    [K_RECONNECT_TIMEOUT] = {"reconnect_timeout", IN_GLOBAL | IN_SERVER,
+                             NULL, check_reconnect_timeout, "60"},
 };
 
 /* Command-line options that are settings. fixed: the value of a flag. */
@@ -140,6 +146,7 @@ static const struct {
     {"no-ntlm", K_NTLM, "off"},
     {"kdc-proxy", K_KDC_PROXY, NULL},
     {"kdc-proxy-only", K_KDC_PROXY_ONLY, "on"},
+    {"reconnect-timeout", K_RECONNECT_TIMEOUT, NULL},
 };
 
 struct entry {
@@ -324,9 +331,34 @@ static int check_kdc_proxy(const char *in, char *out, size_t outlen,
   return 0;
 }
 
+/* Whole seconds, 0-86400. */
+static int check_reconnect_timeout(const char *in, char *out, size_t outlen,
+                                   char *why, size_t whylen) {
+  unsigned v;
+  if (cli_parse_reconnect_timeout(in, &v) < 0) {
+    snprintf(why, whylen, "invalid value '%s' (expected seconds, 0-%d)", in,
+             CLI_RECONNECT_TIMEOUT_MAX);
+    return -1;
+  }
+  snprintf(out, outlen, "%u", v);
+  return 0;
+}
+
+/* Not case-sensitive, and a blank in name stands for an underscore:
+ * "reconnect timeout" is reconnect_timeout. */
+static bool key_is(const char *key, const char *name) {
+  for (; *key && *name; key++, name++) {
+    bool blank = *name == ' ' || *name == '\t';
+    if (blank ? *key != '_'
+              : tolower((unsigned char)*key) != tolower((unsigned char)*name))
+      return false;
+  }
+  return !*key && !*name;
+}
+
 static int key_by_name(const char *name) {
   for (int k = 0; k < K_COUNT; k++)
-    if (strcasecmp(keys[k].name, name) == 0)
+    if (key_is(keys[k].name, name))
       return k;
   return -1;
 }
@@ -783,6 +815,13 @@ static int set_kdc_proxy_only(smbq_opts *o, const char *v) {
   return smbq_opts_set_kdc_proxy_only(o, strcmp(v, "on") == 0);
 }
 
+static int set_reconnect_timeout(smbq_opts *o, const char *v) {
+  unsigned s;
+  return cli_parse_reconnect_timeout(v, &s) < 0
+             ? SMBQ_ERR_INVAL
+             : smbq_opts_set_reconnect_timeout(o, s);
+}
+
 /* Set for every connection, defaults included: the options may have
  * served another server before. */
 static const struct {
@@ -795,6 +834,7 @@ static const struct {
     {K_QUIC, set_quic, false},           {K_ADDRESS, set_address, true},
     {K_AUTH, set_auth, false},           {K_NTLM, set_ntlm, false},
     {K_KDC_PROXY_ONLY, set_kdc_proxy_only, false},
+    {K_RECONNECT_TIMEOUT, set_reconnect_timeout, false},
 };
 
 /* The [global] certificate is the default; one from [server NAME] becomes
@@ -912,7 +952,7 @@ static void print_key(const struct cli_config *c, FILE *f, enum cfg_key k,
     snprintf(value, sizeof(value), "%s", e->value);
   else
     shown_default(k, value, sizeof(value));
-  fprintf(f, "%-15s = %-36s # %s", keys[k].name, value,
+  fprintf(f, "%-17s = %-36s # %s", keys[k].name, value,
           e ? e->origin : "default");
   if (e && e->server && e->layer < L_ENV)
     fprintf(f, " [server %s]", e->server);

@@ -93,6 +93,10 @@ static void usage(FILE *f) {
       "      --quic-exception SERVER  allow QUIC to SERVER despite --no-quic\n"
       "                         (repeatable)\n"
       "      --encrypt          require SMB encryption\n"
+      "      --reconnect-timeout SECONDS  when the connection is lost, calls\n"
+      "                         wait this long while it is restored, then\n"
+      "                         fail (0-86400; default 60, as Windows; 0:\n"
+      "                         fail at once, no reconnecting)\n"
       "  -k, --kerberos         Kerberos only (ticket from the credentials\n"
       "                         cache, KRB5CCNAME, or from user@REALM and\n"
       "                         the password); default: Kerberos when such\n"
@@ -145,6 +149,7 @@ enum {
   OPT_NO_TRANSPORT_CACHE,
   OPT_NO_QUIC,
   OPT_QUIC_EXCEPTION,
+  OPT_RECONNECT_TIMEOUT,
   /* cp */
   OPT_RESUME,
   OPT_PROGRESS,
@@ -181,6 +186,7 @@ static const struct option long_opts[] = {
     {"no-transport-cache", no_argument, NULL, OPT_NO_TRANSPORT_CACHE},
     {"no-quic", no_argument, NULL, OPT_NO_QUIC},
     {"quic-exception", required_argument, NULL, OPT_QUIC_EXCEPTION},
+    {"reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT},
     {"recursive", no_argument, NULL, 'r'},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -213,8 +219,17 @@ static int parse_transport(const char *s, enum smbq_transport_mode *m) {
   return -1;
 }
 
+static int parse_reconnect_timeout(const char *s, unsigned *out) {
+  if (cli_parse_reconnect_timeout(s, out) == 0)
+    return 0;
+  fprintf(stderr, "smbq: invalid --reconnect-timeout '%s' (expected "
+          "seconds, 0-%d)\n", s, CLI_RECONNECT_TIMEOUT_MAX);
+  return -1;
+}
+
 static int apply_option(struct cli *cli, int c, const char *arg) {
   uint16_t port;
+  unsigned seconds;
   enum smbq_transport_mode mode;
   switch (c) {
   case 't':
@@ -269,6 +284,10 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return smbq_opts_set_quic_enabled(cli->opts, 0);
   case OPT_QUIC_EXCEPTION:
     return smbq_opts_add_quic_exception(cli->opts, arg);
+  case OPT_RECONNECT_TIMEOUT:
+    if (parse_reconnect_timeout(arg, &seconds) < 0)
+      return -1;
+    return smbq_opts_set_reconnect_timeout(cli->opts, seconds);
   case 'r':
     cli->recursive = true;
     return 0;

@@ -30,6 +30,7 @@ static const struct key keys[] = {
     KLONG(pid),       KLONG(mount_id),  KSTR(mountpoint),
     KSTR(url),        KSTR(server),     KSTR(peer),
     KSTR(transport),  KSTR(dialect),    KSTR(state),
+    KSTR(cause),
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -15,8 +15,12 @@
 #define MOUNT_FSTYPE "fuse.smbq-mount"
 
 /* Values of `state` written by the daemon. (`smbq use` adds Unavailable
- * for a mount whose daemon is gone.) */
+ * for a mount whose daemon is gone.) Reconnecting: the connection was
+ * lost and libsmbq is restoring it (calls wait, and fail once the
+ * reconnect timeout has passed); OK again when it is back. Disconnected:
+ * lost for good (reconnecting is off). */
 #define MOUNT_STATE_OK "OK"
+#define MOUNT_STATE_RECONNECTING "Reconnecting"
 #define MOUNT_STATE_DISCONNECTED "Disconnected"
 
 /* The daemon's connection counters, asked for with
@@ -42,6 +46,9 @@ struct mount_state {
   char transport[8];          /* "tcp" or "quic", */
   char dialect[8];            /* "3.1.1", ... */
   char state[16];             /* MOUNT_STATE_* */
+  char cause[256];            /* Reconnecting, Disconnected: why the
+                                 connection was lost; else "" (files of
+                                 older daemons have no cause key) */
 };
 
 /* The directory of the calling user's state files: /run/smbq/mounts for

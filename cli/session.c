@@ -158,6 +158,16 @@ int cli_parse_port(const char *s, uint16_t *out) {
   return 0;
 }
 
+int cli_parse_reconnect_timeout(const char *s, unsigned *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || errno || v < 0 || v > CLI_RECONNECT_TIMEOUT_MAX)
+    return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
 int cli_kdc_proxy(smbq_opts *o, const char *arg) {
   const char *eq = strchr(arg, '=');
   char realm[256];

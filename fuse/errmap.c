@@ -1,10 +1,18 @@
 /* The one table from library errors to what file system callers see.
  *
  * It differs from smbq_err_to_errno() where a mounted file system needs
- * other words than a library caller: a dead or refused connection reads
- * as ENOTCONN ("Transport endpoint is not connected", the usual text of a
- * FUSE mount that lost its server) and protocol, signing or crypto
- * failures as EIO, not EPROTO/ECONNRESET/EHOSTUNREACH. */
+ * other words than a library caller: an unreachable or refused server
+ * reads as ENOTCONN ("Transport endpoint is not connected"), and
+ * protocol, signing or crypto failures as EIO, not
+ * EPROTO/ECONNRESET/EHOSTUNREACH.
+ *
+ * A lost connection is an outage, not the end of the mount: libsmbq
+ * restores it (smbq_opts_set_reconnect_timeout) while calls wait, and
+ * those that outlast the reconnect timeout fail with SMBQ_ERR_CLOSED.
+ * That is EIO: the daemon still serves, while ENOTCONN is what the
+ * kernel answers for a FUSE mount whose daemon is gone, and would say
+ * the mount is dead. (With reconnecting off the connection stays lost;
+ * EIO as well.) Codes not in the table take the library's errno. */
 #include "errmap.h"
 
 #include <errno.h>
@@ -28,7 +36,7 @@ static const struct {
     {SMBQ_ERR_EXISTS, EEXIST, false},
     {SMBQ_ERR_NET, ENOTCONN, true},
     {SMBQ_ERR_TIMEOUT, ETIMEDOUT, true},
-    {SMBQ_ERR_CLOSED, ENOTCONN, true},
+    {SMBQ_ERR_CLOSED, EIO, true},
     {SMBQ_ERR_TLS, EIO, true},
     {SMBQ_ERR_CERT, EIO, true},
     {SMBQ_ERR_UNSUPPORTED, EOPNOTSUPP, false},
@@ -43,6 +51,8 @@ static const struct {
     {SMBQ_ERR_POLICY, EPERM, true},
     {SMBQ_ERR_IO, EIO, true},
     {SMBQ_ERR_NOSESSION, ENOTCONN, true},
+    /* an open the reconnect could not reclaim: open the file again */
+    {SMBQ_ERR_STALE, ESTALE, true},
 };
 
 int smbq_mount_errno(int err, bool *unexpected) {
@@ -52,5 +62,5 @@ int smbq_mount_errno(int err, bool *unexpected) {
       return errmap[i].errnum;
     }
   *unexpected = true;
-  return EIO;
+  return smbq_err_to_errno(err);
 }

@@ -100,7 +100,6 @@ int fs_init(struct fs *fs, const struct mount_cfg *cfg, smbq_conn *conn,
   pthread_cond_init(&fs->reads_cv, NULL);
   pthread_mutex_init(&fs->pending_mu, NULL);
   pthread_cond_init(&fs->pending_cv, NULL);
-  statefile_init(&fs->state);
   return 0;
 }
 
@@ -119,7 +118,6 @@ void fs_destroy(struct fs *fs) {
   pthread_cond_destroy(&fs->reads_cv);
   pthread_mutex_destroy(&fs->pending_mu);
   pthread_cond_destroy(&fs->pending_cv);
-  statefile_destroy(&fs->state);
 }
 
 void fs_set_session(struct fs *fs, struct fuse_session *se) {

@@ -18,8 +18,9 @@
  *   fs_reply.c    replies shared by the operations (errors, entries,
  *                 attributes) and the size the kernel believes
  *   nodes.c, dcache.c, errmap.c, state.c, log.c   below all of these
+ *   reconnect.c   the reconnect events: log lines and the state file
  *
- *   main.c     -> fs.c, fs_file.c (fs_lease_break)
+ *   main.c     -> fs.c, fs_file.c (fs_lease_break), reconnect.c
  *   fs.c       -> fs_file.c, fs_dir.c, fs_stats.c (the table), fs_handle.c,
  *                 fs_listing.c, fs_reply.c
  *   fs_file.c  -> fs_handle.c, fs_listing.c, fs_reply.c
@@ -67,7 +68,9 @@ struct fs {
   pthread_cond_t pending_cv;
   pthread_t pending_thread;
   bool pending_run, pending_started;
-  /* What `smbq use` reads about this mount (state.h). */
+  /* What `smbq use` reads about this mount (state.h). Its life is the
+   * connection's, not fs_init's to fs_destroy (main.c): reconnect events
+   * reach it from the connect on. */
   struct statefile state;
   /* The kernel's writeback cache is on (decided in init). */
   bool writeback;

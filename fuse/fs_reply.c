@@ -10,14 +10,14 @@
 
 /* ---- errors and names -------------------------------------------------- */
 
-/* A dead connection fails every request: log each distinct message once
- * per minute, not once per request. */
-static void log_unexpected(struct fs *fs, const char *what, const char *path) {
+/* A dead connection (or one being restored, past the reconnect timeout)
+ * fails every request: log each distinct message once per minute, not
+ * once per request. */
+static void log_unexpected(const char *msg, const char *what,
+                           const char *path) {
   static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
   static char last[512];
   static time_t last_time;
-  char msg[512];
-  smbq_conn_errmsg(fs->conn, msg, sizeof(msg));
   time_t now = time(NULL);
   pthread_mutex_lock(&mu);
   bool repeat = strcmp(msg, last) == 0 && now - last_time < 60;
@@ -39,8 +39,10 @@ void fs_reply_err(fuse_req_t req, struct fs *fs, int err, const char *what,
   bool unexpected;
   int e = smbq_mount_errno(err, &unexpected);
   if (unexpected) {
-    log_unexpected(fs, what, path);
-    statefile_request_failed(&fs->state, err);
+    char msg[512];
+    smbq_conn_errmsg(fs->conn, msg, sizeof(msg));
+    log_unexpected(msg, what, path);
+    statefile_request_failed(&fs->state, err, msg);
   }
   fuse_reply_err(req, e);
 }

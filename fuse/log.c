@@ -6,10 +6,16 @@
 
 #include "mount.h"
 
+/* Set once, when the daemon detaches; read by every thread (libsmbq's
+ * I/O thread logs reconnect events from the connect on). */
 static bool to_syslog;
 
+static bool use_syslog(void) {
+  return __atomic_load_n(&to_syslog, __ATOMIC_ACQUIRE);
+}
+
 static void vmlog(int prio, const char *fmt, va_list ap) {
-  if (to_syslog) {
+  if (use_syslog()) {
     vsyslog(prio, fmt, ap);
     return;
   }
@@ -27,14 +33,14 @@ void mlog(int prio, const char *fmt, ...) {
 
 void mlog_use_syslog(void) {
   openlog("smbq-mount", LOG_PID, LOG_DAEMON);
-  to_syslog = true;
+  __atomic_store_n(&to_syslog, true, __ATOMIC_RELEASE);
 }
 
 /* libfuse ends its messages with '\n'; syslog does not want it, stderr
  * already gets it, so print them as they are there. */
 static void fuse_log_cb(enum fuse_log_level level, const char *fmt,
                         va_list ap) {
-  if (to_syslog)
+  if (use_syslog())
     vsyslog((int)level, fmt, ap);
   else
     vfprintf(stderr, fmt, ap);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mount.h"
 #include "readahead.h"
+#include "reconnect.h"
 
 /* Sequential reads then reach us as requests of up to 1 MiB (max_pages
  * follows max_write), which libsmbq pipelines. */
@@ -188,26 +189,54 @@ static int serve_in_background(struct mount_cfg *m, struct fuse_session *se,
   return wait_child(pid, p[0]);
 }
 
+/* The reconnect timeout in force for the server of m->url (command line
+ * over smbq.conf over the default, as cli_config_prepare sets it), for
+ * the log lines and the state file. */
+static unsigned reconnect_timeout(const struct mount_cfg *m) {
+  struct smbq_url u;
+  char err[256];
+  const char *host =
+      smbq_url_parse(m->url, true, &u, err, sizeof(err)) == 0 ? u.host : NULL;
+  const char *v =
+      cli_config_get(m->cli.config, host, "reconnect_timeout", NULL);
+  unsigned seconds;
+  return cli_parse_reconnect_timeout(v, &seconds) == 0 ? seconds : 0;
+}
+
 /* The session is made before connecting, so that libfuse judges the mount
  * options first (it opens nothing yet). */
 static int start(struct mount_cfg *m) {
   struct fs fs;
   memset(&fs, 0, sizeof(fs));
+  /* Reconnect: the events log the outage and keep the state file (the
+   * connection's copy of the options calls back into watch and
+   * fs.state, which live until it is freed in serve). */
+  unsigned timeout = reconnect_timeout(m);
+  struct reconnect_watch watch;
+  statefile_init(&fs.state, timeout > 0);
+  reconnect_watch_init(&watch, timeout, &fs.state);
+  if (smbq_opts_set_event_cb(m->cli.opts, reconnect_event, &watch) < 0) {
+    fprintf(stderr, "smbq-mount: cannot watch the connection\n");
+    statefile_destroy(&fs.state);
+    return SMBQ_EXIT_OTHER;
+  }
   /* Leases (on by default in libsmbq): a break drops what the kernel
    * caches of the file, after writing back what it holds (fs_file.c). The
    * callback only works once the mount is up (fs_set_session); the
    * options are copied when the connection is made. */
+  int rc = SMBQ_EXIT_OTHER;
+  struct fuse_session *se = NULL;
   if (smbq_opts_set_lease_break_cb(m->cli.opts, fs_lease_break, &fs) < 0) {
     fprintf(stderr, "smbq-mount: cannot watch lease breaks\n");
-    return SMBQ_EXIT_OTHER;
+  } else if (!(se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
+                                     sizeof(smbq_fs_ops), &fs))) {
+    rc = SMBQ_EXIT_USAGE; /* libfuse said which option it did not like */
+  } else {
+    rc = m->foreground ? serve(m, se, &fs, -1)
+                       : serve_in_background(m, se, &fs);
+    fuse_session_destroy(se);
   }
-  struct fuse_session *se = fuse_session_new(&m->fuse_args, &smbq_fs_ops,
-                                             sizeof(smbq_fs_ops), &fs);
-  if (!se)
-    return SMBQ_EXIT_USAGE; /* libfuse said which option it did not like */
-  int rc = m->foreground ? serve(m, se, &fs, -1)
-                         : serve_in_background(m, se, &fs);
-  fuse_session_destroy(se);
+  statefile_destroy(&fs.state);
   return rc;
 }
 

@@ -165,6 +165,17 @@ static int opt_quic_exception(struct mount_cfg *m, const char *arg) {
   return smbq_opts_add_quic_exception(m->cli.opts, arg);
 }
 
+/* --reconnect-timeout S, -o reconnect_timeout=S (main.c reads the
+ * setting in force back from the configuration for its log lines). */
+static int opt_reconnect_timeout(struct mount_cfg *m, const char *arg) {
+  unsigned seconds;
+  if (cli_parse_reconnect_timeout(arg, &seconds) < 0)
+    return bad("invalid reconnect timeout '%s' (--reconnect-timeout, -o "
+               "reconnect_timeout: seconds, 0-%d)", arg,
+               CLI_RECONNECT_TIMEOUT_MAX);
+  return smbq_opts_set_reconnect_timeout(m->cli.opts, seconds);
+}
+
 static int opt_config(struct mount_cfg *m, const char *arg) {
   cli_config_use_file(m->cli.config, arg);
   return 0;
@@ -331,6 +342,7 @@ static const struct mopt mopts[] = {
     {"no-transport-cache", 0, false, true, opt_no_transport_cache, NULL},
     {"no-quic", 0, false, true, opt_no_quic, NULL},
     {"quic-exception", 0, true, true, opt_quic_exception, NULL},
+    {"reconnect-timeout", 0, true, true, opt_reconnect_timeout, NULL},
     {"config", 0, true, true, opt_config, NULL},
     {"no-config", 0, false, true, opt_no_config, NULL},
     {"verbose", 'v', false, true, opt_verbose, NULL},
@@ -581,6 +593,12 @@ void mount_usage(FILE *f) {
       "      --no-quic            policy: no SMB over QUIC\n"
       "      --quic-exception SERVER  allow QUIC to SERVER despite\n"
       "                           --no-quic (repeatable)\n"
+      "      --reconnect-timeout S  when the connection is lost, calls wait\n"
+      "                           up to S seconds while it is restored,\n"
+      "                           then fail with EIO until the server is\n"
+      "                           back (0-86400; default 60, as Windows;\n"
+      "                           0: no reconnecting, the mount stays\n"
+      "                           disconnected)\n"
       "      --config FILE        read settings from FILE only (default:\n"
       "                           /etc/smbq/smbq.conf and\n"
       "                           ~/.config/smbq/smbq.conf, smbq.conf(5))\n"

@@ -8,9 +8,9 @@
 
 #include "log.h"
 
-/* Errors a request gets once the connection has died (libsmbq fails
- * everything submitted after that with the cause); not a timeout, which
- * a slow server gives too. */
+/* Errors a request gets once the connection has died (without reconnect
+ * libsmbq fails everything submitted after that with the cause); not a
+ * timeout, which a slow server gives too. */
 static const int conn_lost_errs[] = {
     SMBQ_ERR_NET, SMBQ_ERR_CLOSED, SMBQ_ERR_CANCELLED, SMBQ_ERR_NOSESSION,
     SMBQ_ERR_TLS, SMBQ_ERR_CERT,
@@ -24,9 +24,11 @@ static bool conn_lost(int err) {
   return false;
 }
 
-void statefile_init(struct statefile *sf) {
+void statefile_init(struct statefile *sf, bool reconnect) {
   memset(sf, 0, sizeof(*sf));
   pthread_mutex_init(&sf->mu, NULL);
+  sf->reconnect = reconnect;
+  snprintf(sf->st.state, sizeof(sf->st.state), "%s", MOUNT_STATE_OK);
 }
 
 void statefile_destroy(struct statefile *sf) {
@@ -53,20 +55,11 @@ static long find_mount_id(const char *mountpoint) {
   return fm.id;
 }
 
-static void fill(struct mount_state *st, const char *url,
-                 const char *mountpoint, smbq_conn *conn) {
-  st->pid = (long)getpid();
-  st->mount_id = find_mount_id(mountpoint);
-  snprintf(st->mountpoint, sizeof(st->mountpoint), "%s", mountpoint);
-  snprintf(st->url, sizeof(st->url), "%s", url);
-  snprintf(st->state, sizeof(st->state), "%s", MOUNT_STATE_OK);
-  struct smbq_conn_info i;
-  if (smbq_conn_get_info(conn, &i) < 0)
-    return;
-  snprintf(st->server, sizeof(st->server), "%s", i.server);
-  snprintf(st->peer, sizeof(st->peer), "%s", i.peer);
-  snprintf(st->transport, sizeof(st->transport), "%s", i.transport);
-  snprintf(st->dialect, sizeof(st->dialect), "%s", i.dialect);
+static void fill_conn(struct mount_state *st, const struct smbq_conn_info *i) {
+  snprintf(st->server, sizeof(st->server), "%s", i->server);
+  snprintf(st->peer, sizeof(st->peer), "%s", i->peer);
+  snprintf(st->transport, sizeof(st->transport), "%s", i->transport);
+  snprintf(st->dialect, sizeof(st->dialect), "%s", i->dialect);
 }
 
 /* Called with sf->mu held. */
@@ -79,10 +72,33 @@ static void write_file(struct statefile *sf) {
   sf->written = true;
 }
 
+/* state and cause, written if they changed and the file exists (before
+ * the mount, statefile_mounted writes them). Called with sf->mu held. */
+static void set_state(struct statefile *sf, const char *state,
+                      const char *cause) {
+  struct mount_state *st = &sf->st;
+  if (strcmp(st->state, state) == 0 && strcmp(st->cause, cause) == 0)
+    return;
+  snprintf(st->state, sizeof(st->state), "%s", state);
+  snprintf(st->cause, sizeof(st->cause), "%s", cause);
+  if (sf->written)
+    write_file(sf);
+}
+
 void statefile_mounted(struct statefile *sf, const char *url,
                        const char *mountpoint, smbq_conn *conn) {
+  /* libsmbq first, outside the lock (state.h) */
+  struct smbq_conn_info i;
+  bool have_info = smbq_conn_get_info(conn, &i) == 0;
+  long mount_id = find_mount_id(mountpoint);
   pthread_mutex_lock(&sf->mu);
-  fill(&sf->st, url, mountpoint, conn);
+  struct mount_state *st = &sf->st;
+  st->pid = (long)getpid();
+  st->mount_id = mount_id;
+  snprintf(st->mountpoint, sizeof(st->mountpoint), "%s", mountpoint);
+  snprintf(st->url, sizeof(st->url), "%s", url);
+  if (have_info)
+    fill_conn(st, &i);
   if (mount_state_dir(sf->dir, sizeof(sf->dir), true) == 0)
     write_file(sf);
   else
@@ -91,15 +107,34 @@ void statefile_mounted(struct statefile *sf, const char *url,
   pthread_mutex_unlock(&sf->mu);
 }
 
-void statefile_request_failed(struct statefile *sf, int err) {
-  if (!conn_lost(err))
+void statefile_conn_lost(struct statefile *sf, const char *cause) {
+  pthread_mutex_lock(&sf->mu);
+  set_state(sf, sf->reconnect ? MOUNT_STATE_RECONNECTING
+                              : MOUNT_STATE_DISCONNECTED,
+            cause);
+  pthread_mutex_unlock(&sf->mu);
+}
+
+void statefile_reconnected(struct statefile *sf,
+                           const struct smbq_conn_info *i) {
+  pthread_mutex_lock(&sf->mu);
+  struct mount_state *st = &sf->st;
+  fill_conn(st, i);
+  snprintf(st->state, sizeof(st->state), "%s", MOUNT_STATE_OK);
+  st->cause[0] = '\0';
+  if (sf->written)
+    write_file(sf);
+  pthread_mutex_unlock(&sf->mu);
+}
+
+void statefile_request_failed(struct statefile *sf, int err,
+                              const char *msg) {
+  if (sf->reconnect || !conn_lost(err))
     return;
   pthread_mutex_lock(&sf->mu);
-  if (sf->written && strcmp(sf->st.state, MOUNT_STATE_DISCONNECTED) != 0) {
-    snprintf(sf->st.state, sizeof(sf->st.state), "%s",
-             MOUNT_STATE_DISCONNECTED);
-    write_file(sf);
-  }
+  /* the first failure's message: the ones after it repeat it */
+  if (strcmp(sf->st.state, MOUNT_STATE_DISCONNECTED) != 0)
+    set_state(sf, MOUNT_STATE_DISCONNECTED, msg);
   pthread_mutex_unlock(&sf->mu);
 }
 

@@ -44,6 +44,8 @@ enum smbq_err {
   SMBQ_ERR_POLICY = -24,      /* refused by local policy (e.g. guest) */
   SMBQ_ERR_IO = -25,          /* local I/O error */
   SMBQ_ERR_NOSESSION = -26,   /* session expired or deleted by server */
+  SMBQ_ERR_STALE = -27,       /* an open handle lost with the connection
+                                 (not durable, or the server dropped it) */
 };
 
 /* A static, generic text for an error code. Never NULL. */

@@ -128,6 +128,11 @@ struct smbq_conn {
    * caller's break callback and sends the acknowledgements. */
   struct core_leases *leases;
   struct api_breaks *breaks;
+  /* Reconnect (reconnect.c): the core's machine, stepped by the I/O
+   * thread's hooks; NULL when off. try_connect_ms: a try's connect
+   * timeout while one runs (0: the options'). */
+  struct core_rc *rc;
+  uint32_t try_connect_ms;
 };
 
 struct smbq_tree {

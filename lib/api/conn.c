@@ -38,7 +38,8 @@ static int open_child(void *user, enum smbq_tp_kind kind,
       .host = c->server,
       .addr = c->opts.resolve,
       .port = quic ? c->opts.quic_port : c->opts.port,
-      .timeout_ms = c->opts.connect_timeout_ms,
+      .timeout_ms = c->try_connect_ms ? c->try_connect_ms
+                                      : c->opts.connect_timeout_ms,
       .ca_file = c->opts.ca_file,
       .client_cert = cert,
       .client_key = key,
@@ -50,7 +51,7 @@ static int open_child(void *user, enum smbq_tp_kind kind,
 
 /* Transport tcp or quic: that one only; auto: race them (TCP first, or
  * what the transport cache remembers), as conn_policy.c plans. */
-static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
+int conn_open_transport(smbq_conn *c, struct smbq_transport **tp) {
   struct smbq_race_cfg cfg = {.open = open_child, .user = c};
   int rc = conn_policy_plan(c, &cfg);
   if (rc < 0)
@@ -62,9 +63,13 @@ static int open_transport(smbq_conn *c, struct smbq_transport **tp) {
     set_errmsg(c, race.errmsg);
     return rc;
   }
+  pthread_mutex_lock(&c->lock);
   snprintf(c->transport, sizeof(c->transport), "%s", (*tp)->ops->name);
   snprintf(c->peer, sizeof(c->peer), "%s", (*tp)->peer);
+  snprintf(c->local, sizeof(c->local), "%s", (*tp)->local);
   c->transport_encrypted = (*tp)->encrypted;
+  c->tls = (*tp)->tls;
+  pthread_mutex_unlock(&c->lock);
   return 0;
 }
 
@@ -73,11 +78,9 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
     return SMBQ_ERR_INVAL;
   snprintf(c->server, sizeof(c->server), "%s", server);
   struct smbq_transport *tp = NULL;
-  int rc = open_transport(c, &tp);
+  int rc = conn_open_transport(c, &tp);
   if (rc < 0)
     return rc;
-  c->tls = tp->tls;
-  snprintf(c->local, sizeof(c->local), "%s", tp->local);
   struct smb2_conn_env env = {.random = api_random, .user = c};
   api_leases_env(c, &env);
   struct smb2_conn *core = smb2_conn_new(&env);
@@ -95,6 +98,8 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
     rc = conn_session_setup(c);
   if (rc == 0)
     rc = api_leases_start(c);
+  if (rc == 0)
+    rc = api_reconnect_start(c);
   if (rc == 0) {
     conn_connected(c);
     conn_report(c, SMBQ_EVENT_CONNECTED);
@@ -113,6 +118,7 @@ void smbq_conn_free(smbq_conn *c) {
     api_tree_drop(c->trees);
   api_leases_stop(c);
   smbq_io_stop(c->io);
+  free(c->rc);
   api_leases_free(c);
   core_sess_clear(&c->sess);
   core_neg_clear(&c->neg);
@@ -170,6 +176,7 @@ int smbq_conn_get_info(smbq_conn *c, struct smbq_conn_info *i) {
   i->tls_resumed = c->tls.resumed;
   i->handshake_us = (uint32_t)(c->tls.handshake_ns / 1000);
   pthread_mutex_unlock(&c->lock);
+  api_reconnect_info(c, i);
   return 0;
 }
 

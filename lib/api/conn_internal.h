@@ -8,6 +8,11 @@
  * shape of the core's env callbacks (user unused). */
 int api_random(void *user, uint8_t *buf, size_t n);
 
+/* conn.c: a transport through the connect policy (the message set on
+ * failure). */
+struct smbq_transport;
+int conn_open_transport(smbq_conn *c, struct smbq_transport **tp);
+
 /* Dialects allowed by the options, ascending; returns the count. */
 size_t conn_offered_dialects(const smbq_conn *c, uint16_t *out);
 uint32_t conn_client_caps(const smbq_conn *c);
@@ -20,6 +25,23 @@ void conn_connected(smbq_conn *c);
 
 /* session.c: SESSION_SETUP rounds (SPNEGO/NTLMSSP), key derivation. */
 int conn_session_setup(smbq_conn *c);
+/* session.c: the mechanisms the options and the server's hint call for,
+ * from the kept credentials (at most CORE_SESS_MAX_MECHS; the caller
+ * owns them). 0, or an error with the message set. */
+struct auth_mech;
+struct core_sess_cfg;
+int conn_session_mechs(smbq_conn *c, struct auth_mech **mechs, size_t *n);
+/* session.c: the session state machine's configuration (mechs handed
+ * over to it). */
+void conn_session_cfg(smbq_conn *c, struct auth_mech **mechs, size_t n,
+                      struct core_sess_cfg *cfg);
+
+/* reconnect.c: restore the connection when it is lost (the options'
+ * reconnect timeout; nothing when 0), and notice a silent server. Called
+ * once connected. */
+int api_reconnect_start(smbq_conn *c);
+/* reconnect.c: the reconnect fields of smbq_conn_info. */
+void api_reconnect_info(smbq_conn *c, struct smbq_conn_info *i);
 
 /* tree.c: close t's kept handles and free it without TREE_DISCONNECT
  * (the connection is going: the server ends the tree with it). */

@@ -146,10 +146,9 @@ static int sess_start(struct api_core_call *w, struct smb2_conn *core) {
   return core_sess_start(&r->c->sess, core, &r->cfg, sess_done, w);
 }
 
-/* Run the session state machine with mechs (handed over) and wait. */
-static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
-  struct sess_run r = {.w.start = sess_start, .c = c};
-  r.cfg = (struct core_sess_cfg){
+void conn_session_cfg(smbq_conn *c, struct auth_mech **mechs, size_t n,
+                      struct core_sess_cfg *cfg) {
+  *cfg = (struct core_sess_cfg){
       .server = c->server,
       .dialect = c->neg.dialect,
       .preauth = c->neg.preauth,
@@ -163,7 +162,13 @@ static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
       .user = c,
   };
   for (size_t i = 0; i < n; i++)
-    r.cfg.mechs[i] = mechs[i];
+    cfg->mechs[i] = mechs[i];
+}
+
+/* Run the session state machine with mechs (handed over) and wait. */
+static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
+  struct sess_run r = {.w.start = sess_start, .c = c};
+  conn_session_cfg(c, mechs, n, &r.cfg);
   int rc = api_core_run(c, &r.w);
   if (rc < 0 && c->sess.state != CORE_SESS_FAILED) {
     /* the I/O thread is gone: the mechanisms were not used */
@@ -182,8 +187,8 @@ static int run_session(smbq_conn *c, struct auth_mech **mechs, size_t n) {
 /* Kerberos first (with NTLM after it when the server may choose NTLMSSP),
  * or NTLM alone when AUTO cannot get a ticket. A logon from the ticket
  * cache may have no user name: NTLM is then not offered at all. */
-static int krb_session_setup(smbq_conn *c, bool may_fall_back,
-                             bool offer_ntlm) {
+static int krb_mechs(smbq_conn *c, bool may_fall_back, bool offer_ntlm,
+                     struct auth_mech **mechs, size_t *n_out) {
   struct kdcproxy_url *proxies = proxy_list(&c->opts);
   if (!proxies)
     return api_fail(c, SMBQ_ERR_NOMEM, 0, "session setup");
@@ -199,7 +204,7 @@ static int krb_session_setup(smbq_conn *c, bool may_fall_back,
   if (!krb && !(may_fall_back && offer_ntlm))
     return api_fail(c, rc, 0, "Kerberos logon to %s failed: %s", c->server,
                     err);
-  struct auth_mech *mechs[2] = {krb, NULL};
+  mechs[0] = krb;
   size_t n = krb ? 1 : 0;
   if (offer_ntlm) {
     mechs[n] = ntlm_mech(c, &rc);
@@ -209,10 +214,12 @@ static int krb_session_setup(smbq_conn *c, bool may_fall_back,
     }
     n++;
   }
-  return run_session(c, mechs, n);
+  *n_out = n;
+  return 0;
 }
 
-int conn_session_setup(smbq_conn *c) {
+int conn_session_mechs(smbq_conn *c, struct auth_mech **mechs, size_t *n) {
+  *n = 0;
   struct offer of = {false, false};
   int rc = read_hint(c, &of);
   if (rc < 0)
@@ -234,7 +241,7 @@ int conn_session_setup(smbq_conn *c) {
                     "server %s does not offer Kerberos authentication",
                     c->server);
   if (try_krb)
-    return krb_session_setup(c, mode == SMBQ_AUTH_AUTO && ntlm_ok, ntlm_ok);
+    return krb_mechs(c, mode == SMBQ_AUTH_AUTO && ntlm_ok, ntlm_ok, mechs, n);
   if (!ntlm_ok) {
     char why[512];
     struct kgss_cfg cfg;
@@ -254,6 +261,16 @@ int conn_session_setup(smbq_conn *c) {
                     "server %s does not offer NTLM authentication "
                     "(Kerberos only): run kinit, or give user@REALM and a "
                     "password", c->server);
-  struct auth_mech *m = ntlm_mech(c, &rc);
-  return m ? run_session(c, &m, 1) : rc;
+  mechs[0] = ntlm_mech(c, &rc);
+  if (!mechs[0])
+    return rc;
+  *n = 1;
+  return 0;
+}
+
+int conn_session_setup(smbq_conn *c) {
+  struct auth_mech *mechs[CORE_SESS_MAX_MECHS];
+  size_t n = 0;
+  int rc = conn_session_mechs(c, mechs, &n);
+  return rc < 0 ? rc : run_session(c, mechs, n);
 }

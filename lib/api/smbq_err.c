@@ -41,6 +41,7 @@ static const struct err_text err_texts[] = {
     {SMBQ_ERR_POLICY, EPERM, "refused by local policy"},
     {SMBQ_ERR_IO, EIO, "local I/O error"},
     {SMBQ_ERR_NOSESSION, ECONNRESET, "session expired"},
+    {SMBQ_ERR_STALE, ESTALE, "open file lost with the connection"},
 };
 
 static const struct err_text *find_err(int err) {

@@ -209,6 +209,17 @@ void core_lease_rename(struct core_leases *t, uint32_t tree_id,
   pthread_mutex_unlock(&t->lock);
 }
 
+void core_leases_retree(struct core_leases *t, uint32_t old_id,
+                        uint32_t new_id) {
+  if (!t || old_id == new_id)
+    return;
+  pthread_mutex_lock(&t->lock);
+  for (struct core_lease *l = t->head; l; l = l->next)
+    if (l->tree_id == old_id)
+      l->tree_id = new_id;
+  pthread_mutex_unlock(&t->lock);
+}
+
 void core_lease_doom(struct core_leases *t, uint32_t tree_id,
                      const char *path) {
   if (!t)

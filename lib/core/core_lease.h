@@ -86,6 +86,10 @@ void core_lease_rename(struct core_leases *t, uint32_t tree_id,
 /* This client deleted `path` (and what is below it): their entries may
  * no longer keep handles open for reuse, which would keep the deleted
  * name alive ("delete pending") on the server. */
+/* A reconnect gave the tree a new id: entries of old_id move to new_id
+ * (their keys stay: a reclaimed open asks for the same lease). */
+void core_leases_retree(struct core_leases *t, uint32_t old_id,
+                        uint32_t new_id);
 void core_lease_doom(struct core_leases *t, uint32_t tree_id,
                      const char *path);
 /* Whether l was doomed so. */

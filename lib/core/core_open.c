@@ -16,12 +16,18 @@ struct smb2_req *core_create_req(const struct core_tree *t,
   if (core_path_utf16(path, &name, &nlen) < 0)
     return NULL;
   struct smb2_create_ctx ctx[2];
-  uint8_t lease_buf[SMB2_LEASE_V2_SIZE], dh_buf[32];
+  uint8_t lease_buf[SMB2_LEASE_V2_SIZE], dh_buf[36];
   uint8_t oplock = SMB2_OPLOCK_LEVEL_NONE;
   int n_ctx = core_lease_request(leases, s->lease, s->lease_want, &ctx[0],
                                  lease_buf, &oplock);
-  if (n_ctx >= 0 && s->durable &&
-      smb2_durable_req_ctx(&ctx[n_ctx], dh_buf, s->durable) == 0)
+  if (n_ctx >= 0 && s->reclaim &&
+      smb2_durable_reconnect_ctx(&ctx[n_ctx], dh_buf, s->reclaim->version,
+                                 s->reclaim_file_id,
+                                 s->durable ? s->durable->create_guid : NULL,
+                                 s->reclaim->flags) == 0)
+    n_ctx++;
+  else if (n_ctx >= 0 && s->durable && !s->reclaim &&
+           smb2_durable_req_ctx(&ctx[n_ctx], dh_buf, s->durable) == 0)
     n_ctx++;
   if (n_ctx < 0) {
     free(name);
@@ -160,6 +166,7 @@ static void on_close(void *arg, int err, uint32_t status, const uint8_t *msg,
                      size_t len) {
   struct core_open *o = arg;
   o->status = status;
+  unlink_open(o);
   int rc = err;
   if (rc == 0 && NT_STATUS_IS_ERROR(status))
     rc = smbq_err_from_ntstatus(status);
@@ -172,6 +179,14 @@ static void on_close(void *arg, int err, uint32_t status, const uint8_t *msg,
 
 int core_open_close(struct core_open *o, struct smb2_conn *conn,
                     uint16_t flags, core_open_done_fn done, void *arg) {
+  o->done = done;
+  o->arg = arg;
+  if (o->state == CORE_OPEN_LOST) { /* the server has nothing to close */
+    unlink_open(o);
+    o->have_closed = false;
+    finish(o, CORE_OPEN_CLOSED, 0);
+    return 0;
+  }
   struct smb2_req *r = smb2_req_new(SMB2_CLOSE, 24);
   if (!r)
     return SMBQ_ERR_NOMEM;
@@ -183,11 +198,10 @@ int core_open_close(struct core_open *o, struct smb2_conn *conn,
   int rc = smb2_conn_submit_now(conn, r, on_close, o);
   if (rc < 0)
     return rc;
-  /* the handle is as good as gone: nothing may use it again */
-  unlink_open(o);
+  /* CLOSING stays in the tree's list until the reply: a reconnect in
+   * between reclaims it, so that the CLOSE sent again finds it */
+  o->state = CORE_OPEN_CLOSING;
   o->conn = conn;
-  o->done = done;
-  o->arg = arg;
   o->have_closed = false;
   return 0;
 }
@@ -214,4 +228,74 @@ struct core_lease *core_open_take_lease(struct core_open *o) {
   struct core_lease *l = o->lease;
   o->lease = NULL;
   return l;
+}
+
+bool core_open_writes(const struct core_open *o) {
+  const uint32_t changes = SMB2_FILE_WRITE_DATA | SMB2_FILE_APPEND_DATA |
+                           SMB2_FILE_WRITE_EA | SMB2_FILE_WRITE_ATTRIBUTES |
+                           SMB2_DELETE | SMB2_WRITE_DAC | SMB2_WRITE_OWNER |
+                           SMB2_GENERIC_WRITE | SMB2_GENERIC_ALL |
+                           SMB2_MAXIMUM_ALLOWED;
+  return (o->spec.access & changes) != 0;
+}
+
+/* Lost with the connection: it stays in the tree's list (requests held
+ * for it fail with SMBQ_ERR_STALE) until closed; its id is no handle's
+ * (the server may give the old one to another open). */
+static void lose_open(struct core_open *o) {
+  o->state = CORE_OPEN_LOST;
+  o->rc = SMBQ_ERR_STALE;
+  memset(o->file_id, 0, sizeof(o->file_id));
+}
+
+static void on_reclaim(void *arg, int err, uint32_t status,
+                       const uint8_t *msg, size_t len) {
+  struct core_open *o = arg;
+  struct smb2_create_rsp rsp;
+  int rc = err;
+  if (rc == 0 && NT_STATUS_IS_ERROR(status))
+    rc = smbq_err_from_ntstatus(status);
+  if (rc == 0)
+    rc = smb2_decode_create_rsp(msg, len, &rsp);
+  if (err < 0) {
+    o->rc = err; /* the new connection went too: the next try reclaims */
+  } else if (rc < 0) {
+    o->status = status;
+    lose_open(o);
+  } else {
+    core_lease_granted(o->leases, o->lease, &rsp);
+    memcpy(o->file_id, rsp.file_id, 16);
+    o->rc = 0;
+  }
+  if (o->done)
+    o->done(o->arg, o);
+}
+
+int core_open_reclaim(struct core_open *o, struct smb2_conn *conn,
+                      core_open_done_fn done, void *arg) {
+  o->conn = conn;
+  o->done = done;
+  o->arg = arg;
+  struct core_create_spec spec = o->spec;
+  spec.lease = o->lease;
+  if (o->durable.version) {
+    /* MS-SMB2 3.2.4.4: the same name, the same lease key */
+    spec.reclaim = &o->durable;
+    spec.reclaim_file_id = o->file_id; /* the last one granted */
+    spec.disposition = SMB2_FILE_OPEN;
+  } else if (!core_open_writes(o)) {
+    /* nothing of ours can be lost with it: open the name again */
+    spec.durable = NULL;
+    spec.disposition = SMB2_FILE_OPEN;
+  } else {
+    lose_open(o);
+    return SMBQ_ERR_STALE;
+  }
+  struct smb2_req *r = core_create_req(o->tree, o->leases, o->path, &spec);
+  int rc = r ? smb2_conn_submit_now(conn, r, on_reclaim, o) : SMBQ_ERR_NOMEM;
+  if (rc < 0) {
+    lose_open(o);
+    return SMBQ_ERR_STALE;
+  }
+  return 0;
 }

@@ -8,7 +8,12 @@
  *            back, MS-SMB2 3.3.5.9.8)--> OPENING (the name's entry doomed,
  *            a new key; once)
  *   OPENING --error--> FAILED
- *   OPEN --CLOSE--> CLOSED (whatever the reply: the handle is gone)
+ *   OPEN --CLOSE sent--> CLOSING --reply--> CLOSED (whatever the reply:
+ *            the handle is gone)
+ *   OPEN/CLOSING --connection lost and restored (core_reconnect.c)-->
+ *            the same state with a new file id (a durable handle
+ *            reclaimed, or a read-only open opened again), or LOST
+ *   LOST --close--> CLOSED at once (nothing to send)
  *
  * A tree keeps the list of its OPEN opens: the core knows every handle it
  * would have to reclaim. Sans-I/O over smb2_conn; runs on the I/O thread
@@ -48,6 +53,10 @@ struct core_create_spec {
    * before; servers grant one only with a handle lease or a batch oplock,
    * 3.3.5.9.10), or NULL */
   const struct smb2_durable_req *durable;
+  /* a reconnect: reclaim the durable handle reclaim_file_id (DH2C with
+   * durable->create_guid, or DHnC) instead of asking for a new one */
+  const struct smb2_durable_rsp *reclaim;
+  const uint8_t *reclaim_file_id;
 };
 
 /* A CREATE of path on tree t, ready to submit or to head a compound.
@@ -63,6 +72,8 @@ enum core_open_state {
   CORE_OPEN_OPEN,
   CORE_OPEN_FAILED,
   CORE_OPEN_CLOSED,
+  CORE_OPEN_CLOSING,
+  CORE_OPEN_LOST,
 };
 
 struct core_open;
@@ -78,6 +89,8 @@ struct core_open {
                                           a reconnect names) */
   struct smb2_durable_rsp durable; /* what was granted: version 0 none */
   bool have_closed;
+  uint8_t prev_file_id[16];        /* after a reconnect: the id before */
+  bool have_prev;
   int rc;                          /* FAILED / close: the error */
   uint32_t status;
   char path[1024];
@@ -117,6 +130,20 @@ void core_open_adopt(struct core_open *o, struct core_tree *t,
                      struct core_leases *leases, const char *path,
                      const struct smb2_create_rsp *created,
                      struct core_lease *lease, bool is_dir);
+
+/* After a reconnect (the tree connected again): reclaim o (OPEN or
+ * CLOSING) on conn. A durable handle is reclaimed (MS-SMB2 3.2.4.4: DH2C
+ * with its CreateGuid on 3.x, DHnC on 2.1) with its lease asked for
+ * again under the same key; an open without one that only reads is
+ * opened again by path; anything else is LOST at once. done runs once
+ * with o's state kept (a new file id, the old one in prev_file_id) or
+ * LOST (o->rc: SMBQ_ERR_STALE). Returns 0, or SMBQ_ERR_STALE when o was
+ * lost at once (no callback). */
+int core_open_reclaim(struct core_open *o, struct smb2_conn *conn,
+                      core_open_done_fn done, void *arg);
+/* Whether o's access could change the file (a lost one cannot be opened
+ * again behind the caller's back). */
+bool core_open_writes(const struct core_open *o);
 
 /* Hand the lease reference over to the caller (NULL if none). */
 struct core_lease *core_open_take_lease(struct core_open *o);

@@ -48,6 +48,7 @@ static int send_round(struct core_sess *s, const uint8_t *token,
                        SMB2_NEGOTIATE_SIGNING_REQUIRED,
       .token = token,
       .token_len = len,
+      .previous_session_id = s->cfg.previous_session_id,
   };
   struct smb2_req *r = smb2_req_new(SMB2_SESSION_SETUP, 24 + len);
   if (!r)

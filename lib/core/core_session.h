@@ -41,6 +41,8 @@ struct core_sess_cfg {
   bool transport_security;      /* QUIC: no SMB signing/encryption */
   bool want_encrypt;            /* the caller requires encryption */
   bool allow_guest;
+  uint64_t previous_session_id; /* a reconnect: the session this one
+                                   replaces (MS-SMB2 3.2.4.2.3) */
   /* tried in order; the next one only when the server chose NTLMSSP.
    * The session owns them from core_sess_start on and frees them when
    * it reaches VALID or FAILED. */

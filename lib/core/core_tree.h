@@ -54,6 +54,7 @@ struct core_tree {
   bool encrypt;                  /* requests go through enc_sec */
   char share[256];
   struct core_open *opens;       /* its open handles (core_open.c) */
+  uint32_t prev_tree_id;         /* after a reconnect: the id before */
   struct core_err err;           /* FAILED: what and why */
   /* private */
   struct core_tree_cfg cfg;

@@ -40,7 +40,8 @@ struct smbq_io {
   char errmsg[640];
   /* owned by the I/O thread */
   struct smb2_conn *core;
-  struct smbq_transport *tp;
+  struct smbq_transport *tp;  /* NULL while a lost one is replaced */
+  struct smbq_io_hooks hooks;
 };
 
 static void wake(struct smbq_io *io) {
@@ -148,7 +149,7 @@ static bool drain_submissions(struct smbq_io *io) {
   for (struct io_task *t = tasks; t;) {
     struct io_task *tn = t->next;
     if (t->tp_fn)
-      t->rc = io->dead ? SMBQ_ERR_CLOSED : t->tp_fn(t->arg, io->tp);
+      t->rc = io->dead || !io->tp ? SMBQ_ERR_CLOSED : t->tp_fn(t->arg, io->tp);
     else
       t->fn(t->arg, io->core);
     pthread_mutex_lock(&io->lock);
@@ -177,6 +178,44 @@ static void die(struct smbq_io *io, int err, const char *why) {
   io->dead = true;
   pthread_mutex_unlock(&io->lock);
   smb2_conn_abort(io->core, err);
+}
+
+void smbq_io_fail(struct smbq_io *io, int err, const char *why) {
+  die(io, err, why);
+}
+
+void smbq_io_set_hooks(struct smbq_io *io, const struct smbq_io_hooks *h) {
+  io->hooks = *h;
+}
+
+void smbq_io_attach(struct smbq_io *io, struct smbq_transport *tp) {
+  smbq_transport_free(io->tp);
+  io->tp = tp;
+}
+
+bool smbq_io_has_transport(const struct smbq_io *io) { return io->tp; }
+
+void smbq_io_set_error(struct smbq_io *io, const char *why) {
+  pthread_mutex_lock(&io->lock);
+  if (!io->dead)
+    snprintf(io->errmsg, sizeof(io->errmsg), "%s", why);
+  pthread_mutex_unlock(&io->lock);
+}
+
+/* The transport failed: with a `lost` hook the connection waits for a new
+ * one (the core holds its requests); without, it dies. */
+static void lose(struct smbq_io *io, int err, const char *why) {
+  char msg[640];
+  snprintf(msg, sizeof(msg), "%s", why); /* why may be the transport's */
+  if (!io->hooks.lost || !io->tp) {
+    die(io, err, msg);
+    return;
+  }
+  smbq_transport_free(io->tp);
+  io->tp = NULL;
+  smb2_conn_hold(io->core);
+  if (!io->hooks.lost(io->hooks.arg, err, msg))
+    die(io, err, msg);
 }
 
 /* Send as much as the transport takes. Returns <0 on a fatal error. */
@@ -227,9 +266,15 @@ static struct timespec *poll_timeout(struct smbq_io *io, struct timespec *ts) {
   int64_t now = smbq_now_ns();
   int64_t d1 = smb2_conn_tick(io->core, now / 1000000);
   int64_t d = d1 < 0 ? -1 : d1 * 1000000;
-  int64_t d2 = io->tp->ops->deadline(io->tp);
+  int64_t d2 = io->tp ? io->tp->ops->deadline(io->tp) : -1;
   if (d2 >= 0 && (d < 0 || d2 < d))
     d = d2;
+  if (io->hooks.tick) {
+    int64_t d3 = io->hooks.tick(io->hooks.arg, now / 1000000);
+    d3 = d3 < 0 ? -1 : d3 * 1000000;
+    if (d3 >= 0 && (d < 0 || d3 < d))
+      d = d3;
+  }
   if (d < 0)
     return NULL;
   int64_t wait = d <= now ? 0 : d - now;
@@ -259,9 +304,22 @@ static void *io_main(void *arg) {
       drain_wake(io);
       continue;
     }
+    if (!io->tp) {
+      /* lost: wait for the hooks' new transport; requests wait too */
+      struct timespec ts;
+      struct timespec *tmo = poll_timeout(io, &ts);
+      if (io->dead || io->tp)
+        continue;
+      pfd[0].fd = io->wake_fd;
+      pfd[0].events = POLLIN;
+      ppoll(pfd, 1, tmo, NULL);
+      if (pfd[0].revents & POLLIN)
+        drain_wake(io);
+      continue;
+    }
     int rc = flush_output(io, &blocked);
     if (rc < 0) {
-      die(io, transport_err(rc), io->tp->errmsg);
+      lose(io, transport_err(rc), io->tp->errmsg);
       continue;
     }
     uint32_t ev = io->tp->ops->events(io->tp);
@@ -273,6 +331,13 @@ static void *io_main(void *arg) {
     struct timespec ts, zero = {0, 0};
     struct timespec *tmo =
         (ev & SMBQ_TP_HAVE_DATA) ? &zero : poll_timeout(io, &ts);
+    if (smb2_conn_path_dead(io->core)) {
+      lose(io, SMBQ_ERR_CLOSED, "the server stopped answering (an ECHO "
+                                "went unanswered)");
+      continue;
+    }
+    if (io->dead || !io->tp)
+      continue;
     if (ppoll(pfd, 2, tmo, NULL) < 0 && errno != EINTR) {
       die(io, SMBQ_ERR_CLOSED, "poll failed");
       continue;
@@ -283,16 +348,18 @@ static void *io_main(void *arg) {
      * keep-alive; stream bytes it reads on the way are delivered below */
     rc = io->tp->ops->step(io->tp, smbq_now_ms());
     if (rc < 0 && !(io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
-      die(io, transport_err(rc), io->tp->errmsg);
+      lose(io, transport_err(rc), io->tp->errmsg);
       continue;
     }
     if ((pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) ||
         (io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
       rc = read_input(io);
-      if (rc < 0)
-        die(io, rc == SMBQ_ERR_PROTO ? SMBQ_ERR_PROTO : transport_err(rc),
-            rc == SMBQ_ERR_PROTO ? smb2_conn_last_error(io->core)
-                                 : io->tp->errmsg);
+      /* a malformed reply ends the connection: a server that sends one
+       * is not to be trusted with a reconnect */
+      if (rc == SMBQ_ERR_PROTO)
+        die(io, SMBQ_ERR_PROTO, smb2_conn_last_error(io->core));
+      else if (rc < 0)
+        lose(io, transport_err(rc), io->tp->errmsg);
     }
   }
   return NULL;

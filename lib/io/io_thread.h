@@ -53,6 +53,39 @@ bool smbq_io_on_thread(const struct smbq_io *io);
 /* Why the connection died ("" while alive); copied into buf. */
 int smbq_io_error(struct smbq_io *io, char *buf, size_t len);
 
+/* ---- a lost transport (reconnect) ---------------------------------------
+ *
+ * Without hooks a transport that fails kills the connection: every
+ * request fails with its error. With a `lost` hook, the I/O thread frees
+ * the transport, holds the core (smb2_conn_hold: requests wait) and asks
+ * the hook; the connection then lives on without a transport (requests
+ * are still accepted and wait) until smbq_io_attach gives it a new one
+ * or smbq_io_fail ends it. Silence counts as loss when the core's ECHO
+ * goes unanswered (smb2_conn_set_probe). */
+struct smbq_io_hooks {
+  /* On the I/O thread: the transport is gone (err, why). True: the hook
+   * takes it from here; false: the connection dies now. */
+  bool (*lost)(void *arg, int err, const char *why);
+  /* On the I/O thread at every wake-up: time passes. Returns the next
+   * deadline (ms, absolute) or -1. */
+  int64_t (*tick)(void *arg, int64_t now_ms);
+  void *arg;
+};
+
+/* Set the hooks (on the I/O thread, through smbq_io_run, or before any
+ * request). */
+void smbq_io_set_hooks(struct smbq_io *io, const struct smbq_io_hooks *h);
+/* On the I/O thread: tp (owned from now on) replaces the lost transport. */
+void smbq_io_attach(struct smbq_io *io, struct smbq_transport *tp);
+/* On the I/O thread: the connection is over (every request fails with
+ * err; why is what smbq_io_error tells). */
+void smbq_io_fail(struct smbq_io *io, int err, const char *why);
+/* What smbq_io_error tells while the connection is not dead (an outage
+ * under way; "" when it is over). Thread-safe. */
+void smbq_io_set_error(struct smbq_io *io, const char *why);
+/* Whether a transport is attached (on the I/O thread). */
+bool smbq_io_has_transport(const struct smbq_io *io);
+
 /* Fail every request with SMBQ_ERR_CANCELLED, stop and join the thread,
  * free the core and transport. */
 void smbq_io_stop(struct smbq_io *io);

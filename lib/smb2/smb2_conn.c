@@ -27,12 +27,16 @@ struct smb2_conn {
   struct smb2_conn_env env;
   /* send side */
   struct smb2_req *q_head, *q_tail; /* chains waiting for credits */
+  struct smb2_req *rq_head, *rq_tail; /* SMB2_REQ_RESTORE chains: they go
+                                         first, and alone while held */
   uint64_t next_mid;
   uint32_t credits;                 /* message ids we may still use */
   uint32_t inflight_charge;
   bool large_mtu;
-  uint8_t *out;                     /* frame being sent (owned) */
+  uint8_t *out;                     /* frame being sent */
   size_t out_len, out_sent;
+  bool out_owned;                   /* else it is a request's own buffer,
+                                       kept for sending again */
   /* in flight, by message id */
   struct smb2_req *inflight[INFLIGHT_BUCKETS];
   size_t n_inflight, n_queued;
@@ -46,6 +50,14 @@ struct smb2_conn {
   int64_t now_ms;
   struct smb2_conn_stats stats;
   bool dead;
+  /* a lost connection being restored (smb2_conn_hold) */
+  bool held;
+  int refuse_err;
+  unsigned restore_depth;
+  /* silence: an ECHO after probe_ms without progress */
+  uint32_t probe_ms;
+  int64_t last_progress_ms;
+  bool probing, path_dead;
   char errbuf[160];
 };
 
@@ -99,30 +111,51 @@ struct smb2_conn *smb2_conn_new(const struct smb2_conn_env *env) {
   return c;
 }
 
-static void fail_req(struct smb2_req *r, int err) {
-  if (r->done)
-    r->done(r->arg, err, 0, NULL, 0);
+/* Run r's callback; what a restore request's callback submits restores
+ * too (the next round of a session setup, the next tree). */
+static void call_done(struct smb2_conn *c, struct smb2_req *r, int err,
+                      uint32_t status, const uint8_t *msg, size_t len) {
+  if (!r->done)
+    return;
+  bool restore = r->flags & SMB2_REQ_RESTORE;
+  if (restore)
+    c->restore_depth++;
+  r->done(r->arg, err, status, msg, len);
+  if (restore && c->restore_depth)
+    c->restore_depth--;
+}
+
+static void fail_req(struct smb2_conn *c, struct smb2_req *r, int err) {
+  call_done(c, r, err, 0, NULL, 0);
   smb2_req_free(r);
+}
+
+/* Fail every chain of a queue with err. */
+static void fail_queue(struct smb2_conn *c, struct smb2_req **head,
+                       struct smb2_req **tail, int err) {
+  while (*head) {
+    struct smb2_req *chain = *head;
+    *head = chain->next;
+    while (chain) {
+      struct smb2_req *nx = chain->chain;
+      c->n_queued--;
+      fail_req(c, chain, err);
+      chain = nx;
+    }
+  }
+  *tail = NULL;
 }
 
 void smb2_conn_abort(struct smb2_conn *c, int err) {
   c->dead = true;
-  while (c->q_head) {
-    struct smb2_req *chain = c->q_head;
-    c->q_head = chain->next;
-    while (chain) {
-      struct smb2_req *nx = chain->chain;
-      fail_req(chain, err);
-      chain = nx;
-    }
-  }
-  c->q_tail = NULL;
+  fail_queue(c, &c->rq_head, &c->rq_tail, err);
+  fail_queue(c, &c->q_head, &c->q_tail, err);
   c->n_queued = 0;
   for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
     while (c->inflight[i]) {
       struct smb2_req *r = c->inflight[i];
       c->inflight[i] = r->next;
-      fail_req(r, err);
+      fail_req(c, r, err);
     }
   }
   c->n_inflight = 0;
@@ -133,7 +166,9 @@ void smb2_conn_free(struct smb2_conn *c) {
   if (!c)
     return;
   smb2_conn_abort(c, SMBQ_ERR_CANCELLED);
-  free(c->out);
+  if (c->out_owned)
+    free(c->out);
+  c->out = NULL;
   free(c->in);
   free(c);
 }
@@ -149,6 +184,8 @@ void smb2_conn_set_timeout(struct smb2_conn *c, uint32_t ms) {
 void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms) {
   c->now_ms = now_ms;
 }
+
+int64_t smb2_conn_time(const struct smb2_conn *c) { return c->now_ms; }
 
 size_t smb2_conn_outstanding(const struct smb2_conn *c) {
   return c->n_inflight + c->n_queued;
@@ -191,27 +228,45 @@ static uint16_t credit_charge(const struct smb2_conn *c,
   return (uint16_t)(1 + (r->payload_size - 1) / 65536);
 }
 
+static void enqueue(struct smb2_req **head, struct smb2_req **tail,
+                    struct smb2_req *r) {
+  r->next = NULL;
+  if (*tail)
+    (*tail)->next = r;
+  else
+    *head = r;
+  *tail = r;
+}
+
 int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r,
                      int64_t now_ms) {
   if (c->dead)
     return SMBQ_ERR_CLOSED;
   if (!r)
     return SMBQ_ERR_INVAL;
+  bool restore = c->restore_depth > 0 || (r->flags & SMB2_REQ_RESTORE);
+  if (c->held && c->refuse_err && !restore)
+    return c->refuse_err;
   c->now_ms = now_ms;
   for (struct smb2_req *e = r; e; e = e->chain) {
     if (e->sec && e->sec->encrypt && register_sec(c, e->sec) < 0)
       return SMBQ_ERR_INVAL;
+  }
+  struct smb2_req *prev = NULL;
+  for (struct smb2_req *e = r; e; e = e->chain) {
     e->charge = credit_charge(c, e);
     e->deadline_ms = now_ms + c->timeout_ms;
     e->related = (e != r);
+    e->chain_prev = prev;
+    if (restore)
+      e->flags |= SMB2_REQ_RESTORE;
+    prev = e;
     c->n_queued++;
   }
-  r->next = NULL;
-  if (c->q_tail)
-    c->q_tail->next = r;
+  if (restore)
+    enqueue(&c->rq_head, &c->rq_tail, r);
   else
-    c->q_head = r;
-  c->q_tail = r;
+    enqueue(&c->q_head, &c->q_tail, r);
   return 0;
 }
 
@@ -223,6 +278,8 @@ int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r,
  * ahead of the chains waiting for credits. Best effort: without memory
  * the server just finishes the request. */
 static void queue_cancel(struct smb2_conn *c, const struct smb2_req *r) {
+  if (c->held || (r->flags & SMB2_REQ_PROBE))
+    return; /* its connection is gone; an ECHO needs none */
   struct smb2_req *x = smb2_req_new(SMB2_CANCEL, 4);
   if (!x)
     return;
@@ -253,6 +310,21 @@ int smb2_conn_submit_now(struct smb2_conn *c, struct smb2_req *r,
 
 /* ---- in-flight table ---------------------------------------------------- */
 
+static void detach(struct smb2_req *r);
+
+/* r leaves the in-flight table: its chain can no longer be sent again,
+ * and a frame still being sent from its buffer keeps that buffer (a
+ * timeout, or a server answering before it had the whole request). */
+static void leave_inflight(struct smb2_conn *c, struct smb2_req *r) {
+  c->n_inflight--;
+  c->inflight_charge -= r->charge;
+  detach(r);
+  if (c->out && !c->out_owned && c->out == r->buf) {
+    r->buf = NULL;
+    c->out_owned = true;
+  }
+}
+
 static void inflight_add(struct smb2_conn *c, struct smb2_req *r) {
   size_t b = r->message_id % INFLIGHT_BUCKETS;
   r->next = c->inflight[b];
@@ -269,8 +341,7 @@ static struct smb2_req *inflight_take(struct smb2_conn *c, uint64_t mid) {
       continue;
     *pp = r->next;
     r->next = NULL;
-    c->n_inflight--;
-    c->inflight_charge -= r->charge;
+    leave_inflight(c, r);
     return r;
   }
   return NULL;
@@ -282,6 +353,25 @@ static struct smb2_req *inflight_find(struct smb2_conn *c, uint64_t mid) {
     if (r->message_id == mid)
       return r;
   return NULL;
+}
+
+/* An element of a chain is answered (or failed) on its own: the others
+ * can no longer be sent again as the chain they were (a later element
+ * may use the file the first one opened). Unlinked, so that no pointer
+ * to it stays. */
+static void detach(struct smb2_req *r) {
+  if (!r->chain && !r->chain_prev)
+    return;
+  struct smb2_req *h = r;
+  while (h->chain_prev)
+    h = h->chain_prev;
+  for (struct smb2_req *e = h; e; e = e->chain)
+    e->orphan = e != r;
+  if (r->chain_prev)
+    r->chain_prev->chain = r->chain;
+  if (r->chain)
+    r->chain->chain_prev = r->chain_prev;
+  r->chain = r->chain_prev = NULL;
 }
 
 /* ---- send side ---------------------------------------------------------- */
@@ -356,7 +446,7 @@ static void make_nonce(struct smb2_sec *s, uint8_t *nonce, size_t n) {
 }
 
 static int encrypt_frame(struct smb2_conn *c, struct smb2_sec *sec,
-                         uint8_t **frame, size_t *len) {
+                         uint8_t **frame, size_t *len, bool *owned) {
   size_t plain = *len - NBSS_HDR;
   size_t out_len = NBSS_HDR + SMB2_TRANSFORM_HDR_SIZE + plain;
   uint8_t nonce[16] = {0};
@@ -371,23 +461,27 @@ static int encrypt_frame(struct smb2_conn *c, struct smb2_sec *sec,
     set_error(c, "encryption of a request failed");
     return rc;
   }
-  free(*frame);
+  if (*owned)
+    free(*frame);
   *frame = out;
   *len = out_len;
+  *owned = true;
   return 0;
 }
 
-/* Lay a chain out in one frame (single requests reuse their own buffer:
- * the hot READ/WRITE path copies nothing). Takes ownership of the
- * buffers. */
+/* Lay a chain out in one frame (single requests are sent from their own
+ * buffer: the hot READ/WRITE path copies nothing, and the request keeps
+ * its bytes until its reply, to be sent again after a reconnect).
+ * *owned: the frame is a new allocation. */
 static int build_frame(struct smb2_conn *c, struct smb2_req *head,
-                       uint8_t **frame, size_t *flen) {
+                       uint8_t **frame, size_t *flen, bool *owned) {
+  *owned = false;
   if (!head->chain) {
     *frame = head->buf;
     *flen = NBSS_HDR + head->len;
-    head->buf = NULL;
     return finish_element(c, head, *frame + NBSS_HDR, head->len, true);
   }
+  *owned = true;
   size_t total = 0;
   for (struct smb2_req *r = head; r; r = r->chain)
     total += r->chain ? pad8(r->len) : r->len;
@@ -423,7 +517,7 @@ static void fail_chain(struct smb2_conn *c, struct smb2_req *head, int err) {
   while (head) {
     struct smb2_req *nx = head->chain;
     struct smb2_req *r = inflight_take(c, head->message_id);
-    fail_req(r ? r : head, err);
+    fail_req(c, r ? r : head, err);
     head = nx;
   }
 }
@@ -433,15 +527,21 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
     *buf = c->out + c->out_sent;
     return (long)(c->out_len - c->out_sent);
   }
-  struct smb2_req *head = c->q_head;
+  /* what restores a lost connection goes first; while held, alone */
+  struct smb2_req **qh = &c->rq_head, **qt = &c->rq_tail;
+  if (!*qh && !c->held) {
+    qh = &c->q_head;
+    qt = &c->q_tail;
+  }
+  struct smb2_req *head = *qh;
   if (!head || c->dead)
     return 0;
   uint16_t need = chain_charge(head);
   if (need > c->credits)
     return 0; /* wait for the server to grant more (3.2.4.1.3) */
-  c->q_head = head->next;
-  if (!c->q_head)
-    c->q_tail = NULL;
+  *qh = head->next;
+  if (!*qh)
+    *qt = NULL;
   bool cancel = head->flags & SMB2_REQ_CANCEL;
   if (!cancel) /* a CANCEL reuses the id of what it cancels */
     assign_ids(c, head);
@@ -453,14 +553,21 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   }
   uint8_t *frame = NULL;
   size_t flen = 0;
-  int rc = build_frame(c, head, &frame, &flen);
+  bool owned = false;
+  int rc = build_frame(c, head, &frame, &flen, &owned);
   struct smb2_sec *sec = (struct smb2_sec *)head->sec;
   if (rc == 0 && sec && sec->encrypt)
-    rc = encrypt_frame(c, sec, &frame, &flen);
-  if (cancel) /* nothing waits for a reply */
+    rc = encrypt_frame(c, sec, &frame, &flen, &owned);
+  if (cancel) { /* nothing waits for a reply: the frame is all that stays */
+    if (!owned) {
+      head->buf = NULL;
+      owned = true;
+    }
     smb2_req_free(head);
+  }
   if (rc < 0) {
-    free(frame);
+    if (owned)
+      free(frame);
     if (!cancel)
       fail_chain(c, head, rc);
     return rc;
@@ -470,6 +577,7 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   c->stats.frames++;
   c->stats.bytes_out += flen;
   c->out = frame;
+  c->out_owned = owned;
   c->out_len = flen;
   c->out_sent = 0;
   *buf = frame;
@@ -480,9 +588,12 @@ void smb2_conn_sent(struct smb2_conn *c, size_t n) {
   if (!c->out)
     return;
   c->out_sent += n;
+  if (n > 0)
+    c->last_progress_ms = c->now_ms;
   if (c->out_sent < c->out_len)
     return;
-  free(c->out);
+  if (c->out_owned)
+    free(c->out);
   c->out = NULL;
   c->out_len = c->out_sent = 0;
 }
@@ -553,14 +664,14 @@ static void complete(struct smb2_conn *c, struct smb2_req *r,
     set_error(c, encrypted || !(r->sec && r->sec->encrypt)
                      ? "reply signature missing or invalid"
                      : "unencrypted reply on an encrypted session");
-    fail_req(r, rc);
+    fail_req(c, r, rc);
     return;
   }
   if (r->preauth &&
       !(h->command == SMB2_SESSION_SETUP && h->status == NT_STATUS_SUCCESS))
     rc = smb2_preauth_update(r->preauth, msg, len);
   if (rc < 0) {
-    fail_req(r, rc);
+    fail_req(c, r, rc);
     return;
   }
   /* The descriptor table, enforced here for every reply: the command's
@@ -571,12 +682,11 @@ static void complete(struct smb2_conn *c, struct smb2_req *r,
              "malformed %s reply (wrong structure size)",
              smb2_cmd_desc(h->command) ? smb2_cmd_desc(h->command)->name
                                        : "SMB2");
-    fail_req(r, SMBQ_ERR_PROTO);
+    fail_req(c, r, SMBQ_ERR_PROTO);
     return;
   }
   c->stats.replies++;
-  if (r->done)
-    r->done(r->arg, 0, h->status, msg, len);
+  call_done(c, r, 0, h->status, msg, len);
   smb2_req_free(r);
 }
 
@@ -620,7 +730,7 @@ static int process_element(struct smb2_conn *c, const uint8_t *msg,
     return 0;
   if (r->command != h.command) {
     set_error(c, "reply command does not match the request");
-    fail_req(r, SMBQ_ERR_PROTO);
+    fail_req(c, r, SMBQ_ERR_PROTO);
     return 0;
   }
   complete(c, r, &h, msg, len, encrypted);
@@ -694,6 +804,8 @@ static int process_frame(struct smb2_conn *c, const uint8_t *p, size_t len) {
 
 int smb2_conn_received(struct smb2_conn *c, size_t n) {
   c->in_len += n;
+  if (n > 0)
+    c->last_progress_ms = c->now_ms;
   size_t off = 0;
   int rc = 0;
   while (c->in_len - off >= NBSS_HDR) {
@@ -724,49 +836,255 @@ int smb2_conn_received(struct smb2_conn *c, size_t n) {
   return rc;
 }
 
+static int64_t nearer(int64_t a, int64_t b) {
+  return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* Fail the chains of a queue whose deadline passed; returns the next. */
+static int64_t expire_queue(struct smb2_conn *c, struct smb2_req **head,
+                            struct smb2_req **tail, int64_t now_ms) {
+  int64_t next = -1;
+  struct smb2_req **hp = head;
+  *tail = NULL;
+  while (*hp) {
+    struct smb2_req *h = *hp;
+    if (h->deadline_ms > now_ms || (h->flags & SMB2_REQ_CANCEL)) {
+      if (!(h->flags & SMB2_REQ_CANCEL))
+        next = nearer(next, h->deadline_ms);
+      *tail = h;
+      hp = &h->next;
+      continue;
+    }
+    *hp = h->next;
+    set_error(c, (h->flags & SMB2_REQ_PROBE)
+                     ? "no credit left for an ECHO to the server"
+                     : "server granted no credits in time");
+    while (h) {
+      struct smb2_req *nx = h->chain;
+      c->n_queued--;
+      fail_req(c, h, SMBQ_ERR_TIMEOUT);
+      h = nx;
+    }
+  }
+  return next;
+}
+
+static void probe_done(void *arg, int err, uint32_t status,
+                       const uint8_t *msg, size_t len) {
+  (void)status, (void)msg, (void)len;
+  struct smb2_conn *c = arg;
+  c->probing = false;
+  if (err == SMBQ_ERR_TIMEOUT)
+    c->path_dead = true;
+}
+
+/* An ECHO (SessionId 0: any server answers it, MS-SMB2 3.3.5.2.9) ahead
+ * of everything waiting for credits. */
+static void queue_probe(struct smb2_conn *c) {
+  struct smb2_req *x = smb2_req_new(SMB2_ECHO, 4);
+  if (!x)
+    return;
+  smb2_req_set_body_len(x, (size_t)smb2_encode_empty_req(smb2_req_body(x),
+                                                         4));
+  x->flags = SMB2_REQ_PROBE;
+  x->done = probe_done;
+  x->arg = c;
+  x->charge = 1;
+  x->deadline_ms = c->now_ms + c->probe_ms;
+  x->next = c->q_head;
+  c->q_head = x;
+  if (!c->q_tail)
+    c->q_tail = x;
+  c->n_queued++;
+  c->probing = true;
+}
+
 int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms) {
   int64_t next = -1;
   c->now_ms = now_ms;
+  bool waiting = false; /* a reply is due: silence means something */
   for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
     struct smb2_req **pp = &c->inflight[i];
     while (*pp) {
       struct smb2_req *r = *pp;
       if (r->deadline_ms <= now_ms) {
         *pp = r->next;
-        c->n_inflight--;
-        c->inflight_charge -= r->charge;
+        leave_inflight(c, r);
         set_error(c, "no reply from the server in time");
         queue_cancel(c, r);
-        fail_req(r, SMBQ_ERR_TIMEOUT);
+        fail_req(c, r, SMBQ_ERR_TIMEOUT);
         continue;
       }
-      if (r->deadline_ms != INT64_MAX && (next < 0 || r->deadline_ms < next))
-        next = r->deadline_ms;
+      if (r->deadline_ms != INT64_MAX)
+        next = nearer(next, r->deadline_ms);
+      waiting = waiting || !r->pending;
       pp = &r->next;
     }
   }
   /* Chains still waiting for credits time out too (a server that stops
-   * granting credits must not hang the caller forever). */
+   * granting credits must not hang the caller forever); held ones wait
+   * for the connection to come back, however long that takes. */
+  next = nearer(next, expire_queue(c, &c->rq_head, &c->rq_tail, now_ms));
+  if (!c->held)
+    next = nearer(next, expire_queue(c, &c->q_head, &c->q_tail, now_ms));
+  /* Silence with replies due: is the path still there? */
+  if (c->probe_ms && !c->held && !c->dead && waiting && !c->probing) {
+    if (c->last_progress_ms == 0)
+      c->last_progress_ms = now_ms;
+    int64_t at = c->last_progress_ms + c->probe_ms;
+    if (at <= now_ms) {
+      queue_probe(c);
+      next = nearer(next, now_ms + c->probe_ms);
+    } else {
+      next = nearer(next, at);
+    }
+  }
+  return next;
+}
+
+/* ---- a lost connection ------------------------------------------------------ */
+
+bool smb2_conn_held(const struct smb2_conn *c) { return c->held; }
+
+void smb2_conn_restore_begin(struct smb2_conn *c) { c->restore_depth++; }
+
+void smb2_conn_restore_end(struct smb2_conn *c) {
+  if (c->restore_depth)
+    c->restore_depth--;
+}
+
+void smb2_conn_set_probe(struct smb2_conn *c, uint32_t probe_ms) {
+  c->probe_ms = probe_ms;
+}
+
+bool smb2_conn_path_dead(const struct smb2_conn *c) { return c->path_dead; }
+
+/* Insert r into the list at *head (linked by ->next) in message id
+ * order. */
+static void insert_by_mid(struct smb2_req **head, struct smb2_req *r) {
+  struct smb2_req **pp = head;
+  while (*pp && (*pp)->message_id < r->message_id)
+    pp = &(*pp)->next;
+  r->next = *pp;
+  *pp = r;
+}
+
+void smb2_conn_hold(struct smb2_conn *c) {
+  if (c->out_owned)
+    free(c->out);
+  c->out = NULL;
+  c->out_owned = false;
+  c->out_len = c->out_sent = 0;
+  c->in_len = 0;
+  /* everything that was in flight, in the order it was sent */
+  struct smb2_req *sent = NULL;
+  for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
+    while (c->inflight[i]) {
+      struct smb2_req *r = c->inflight[i];
+      c->inflight[i] = r->next;
+      insert_by_mid(&sent, r);
+    }
+  }
+  c->n_inflight = 0;
+  c->inflight_charge = 0;
+  /* what fails: restore requests of an earlier try, CANCELs and ECHOs
+   * (their connection is gone), chains answered in part */
+  struct smb2_req *doomed = NULL, *keep = NULL, **keep_tail = &keep;
+  for (struct smb2_req *r = sent, *nx; r; r = nx) {
+    nx = r->next;
+    if (r->chain_prev && !r->orphan)
+      continue; /* moves with its chain's first element */
+    if (r->orphan || (r->flags & (SMB2_REQ_RESTORE | SMB2_REQ_PROBE))) {
+      r->next = doomed;
+      doomed = r;
+      continue;
+    }
+    for (struct smb2_req *e = r; e; e = e->chain) {
+      e->sent = true;
+      e->pending = false;
+      e->async_id = 0;
+      c->n_queued++;
+    }
+    r->next = NULL;
+    *keep_tail = r;
+    keep_tail = &r->next;
+  }
+  /* the queue: CANCELs and probes go, the rest waits behind the resent */
+  for (struct smb2_req *h = c->q_head, *nx; h; h = nx) {
+    nx = h->next;
+    if (h->flags & (SMB2_REQ_CANCEL | SMB2_REQ_PROBE)) {
+      c->n_queued--;
+      h->next = doomed;
+      doomed = h;
+      continue;
+    }
+    h->next = NULL;
+    *keep_tail = h;
+    keep_tail = &h->next;
+  }
+  c->q_head = keep;
+  c->q_tail = NULL;
+  for (struct smb2_req *h = keep; h; h = h->next)
+    c->q_tail = h;
+  struct smb2_req *rq = c->rq_head;
+  c->rq_head = c->rq_tail = NULL;
+  c->next_mid = 0;
+  c->credits = 1; /* MS-SMB2 3.2.3: as on a new connection */
+  c->held = true;
+  c->probing = false;
+  c->path_dead = false;
+  c->last_progress_ms = 0;
+  /* callbacks last: they may submit (restore requests of a new try) */
+  for (struct smb2_req *r = doomed, *nx; r; r = nx) {
+    nx = r->next;
+    if (r->flags & SMB2_REQ_CANCEL) {
+      smb2_req_free(r);
+      continue;
+    }
+    fail_req(c, r, SMBQ_ERR_CLOSED);
+  }
+  while (rq) {
+    struct smb2_req *chain = rq;
+    rq = rq->next;
+    while (chain) {
+      struct smb2_req *nx = chain->chain;
+      c->n_queued--;
+      fail_req(c, chain, SMBQ_ERR_CLOSED);
+      chain = nx;
+    }
+  }
+}
+
+void smb2_conn_refuse(struct smb2_conn *c, int err) {
+  c->refuse_err = err;
+  fail_queue(c, &c->q_head, &c->q_tail, err);
+}
+
+void smb2_conn_release(struct smb2_conn *c, smb2_fix_fn fix, void *arg) {
+  c->held = false;
+  c->refuse_err = 0;
+  c->last_progress_ms = c->now_ms;
   struct smb2_req **hp = &c->q_head;
   c->q_tail = NULL;
   while (*hp) {
     struct smb2_req *h = *hp;
-    if (h->deadline_ms > now_ms || (h->flags & SMB2_REQ_CANCEL)) {
-      if (!(h->flags & SMB2_REQ_CANCEL) &&
-          (next < 0 || h->deadline_ms < next))
-        next = h->deadline_ms;
+    int rc = 0;
+    for (struct smb2_req *e = h; e && rc == 0; e = e->chain) {
+      e->deadline_ms = c->now_ms + c->timeout_ms;
+      if (fix)
+        rc = fix(arg, e, smb2_req_body(e), e->len - SMB2_HDR_SIZE);
+    }
+    if (rc == 0) {
       c->q_tail = h;
       hp = &h->next;
       continue;
     }
     *hp = h->next;
-    set_error(c, "server granted no credits in time");
     while (h) {
       struct smb2_req *nx = h->chain;
       c->n_queued--;
-      fail_req(h, SMBQ_ERR_TIMEOUT);
+      fail_req(c, h, rc);
       h = nx;
     }
   }
-  return next;
 }

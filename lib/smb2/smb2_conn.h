@@ -58,6 +58,13 @@ typedef void (*smb2_done_fn)(void *arg, int err, uint32_t status,
 #define SMB2_REQ_CANCEL 0x04u     /* core-private: a CANCEL for message_id
                                      (async_id when pending); no id, no
                                      credit, no reply (MS-SMB2 3.2.4.24) */
+#define SMB2_REQ_RESTORE 0x08u    /* part of restoring a lost connection:
+                                     sent while the rest is held (set by
+                                     the core inside smb2_conn_restore_
+                                     begin/end and in the callbacks of
+                                     such requests) */
+#define SMB2_REQ_PROBE 0x10u      /* core-private: an ECHO asking whether
+                                     the path is alive */
 
 /* One request. Create with smb2_req_new(); after a successful
  * smb2_conn_submit() the core owns it and frees it after the callback. */
@@ -85,6 +92,11 @@ struct smb2_req {
   int64_t deadline_ms;
   bool related;              /* later element of a compound chain */
   bool pending;              /* an interim reply was seen */
+  bool sent;                 /* went out on a connection that was lost:
+                                sent again as a replay */
+  bool orphan;               /* another element of its chain completed:
+                                it cannot be sent again */
+  struct smb2_req *chain_prev; /* previous element of its chain */
 };
 
 /* Allocate a request with room for a body of body_cap bytes. Returns NULL
@@ -171,6 +183,46 @@ int smb2_conn_received(struct smb2_conn *c, size_t n);
 /* Fail all requests with err (transport died); the conn is then dead. */
 void smb2_conn_abort(struct smb2_conn *c, int err);
 
+/* ---- a lost connection, restored (MS-SMB2 3.2.4.4 ff.) ----------------
+ *
+ *   UP --hold (transport lost)--> HELD --release--> UP
+ *   HELD --refuse(err)--> HELD, refusing: queued requests failed with err,
+ *        new ones refused (submit returns err) until release
+ *
+ * While HELD nothing is sent but the requests that restore the
+ * connection (SMB2_REQ_RESTORE); the others wait without a deadline. */
+
+/* The transport is gone. Requests in flight go back to the queue ahead
+ * of those not yet sent, in their order, marked `sent` (a chain one of
+ * whose elements was answered cannot be sent again: it fails with
+ * SMBQ_ERR_CLOSED); a partly sent frame, received bytes and pending
+ * CANCELs are dropped; message ids start again at 0 with one credit, as
+ * on a new connection. */
+void smb2_conn_hold(struct smb2_conn *c);
+bool smb2_conn_held(const struct smb2_conn *c);
+/* Requests submitted between begin and end (and by the callbacks of such
+ * requests) carry SMB2_REQ_RESTORE. */
+void smb2_conn_restore_begin(struct smb2_conn *c);
+void smb2_conn_restore_end(struct smb2_conn *c);
+/* Fail the held requests with err and refuse new ones with it, still
+ * HELD (the reconnect timeout passed; tries go on). */
+void smb2_conn_refuse(struct smb2_conn *c, int err);
+/* Restored: each held element goes through fix (its tree id and file id
+ * for the new connection; whether it is a replay); fix returning an
+ * error fails the element's whole chain with it. The rest is sent with
+ * fresh deadlines. */
+typedef int (*smb2_fix_fn)(void *arg, struct smb2_req *r, uint8_t *body,
+                           size_t body_len);
+void smb2_conn_release(struct smb2_conn *c, smb2_fix_fn fix, void *arg);
+
+/* Silence (MS-SMB2 3.2.6.? has no rule; Windows sends an ECHO): with
+ * requests waiting for a reply and nothing received or sent for
+ * probe_ms, an ECHO goes out; unanswered within probe_ms more, the path
+ * is dead (smb2_conn_path_dead). 0 turns it off (the default). */
+void smb2_conn_set_probe(struct smb2_conn *c, uint32_t probe_ms);
+/* The ECHO went unanswered: the caller drops the transport. */
+bool smb2_conn_path_dead(const struct smb2_conn *c);
+
 /* Time passes: fail requests whose deadline passed (SMBQ_ERR_TIMEOUT),
  * and tell the server with SMB2 CANCEL (MS-SMB2 3.2.4.24) so that it stops
  * working on them. A request the server answered with an interim
@@ -183,6 +235,8 @@ int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms);
  * completion callbacks and state machines submit (smb2_conn_submit_now)
  * get their deadlines from it. */
 void smb2_conn_set_now(struct smb2_conn *c, int64_t now_ms);
+/* The core's current time (the last set_now or tick). */
+int64_t smb2_conn_time(const struct smb2_conn *c);
 
 
 /* Number of requests queued or in flight. */

@@ -1,0 +1,345 @@
+/* Restoring a lost connection. See core_reconnect.h. */
+#include "core/core_reconnect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "smb2/smb2_pdu.h"
+#include "smbq/smbq_err.h"
+
+void core_rc_init(struct core_rc *r, struct smb2_conn *conn,
+                  struct core_neg *neg, struct core_sess *sess,
+                  struct core_leases *leases, uint32_t timeout_ms,
+                  uint32_t connect_ms, uint32_t request_ms,
+                  const struct core_rc_env *env) {
+  memset(r, 0, sizeof(*r));
+  r->conn = conn;
+  r->neg = neg;
+  r->sess = sess;
+  r->leases = leases;
+  r->timeout_ms = timeout_ms;
+  r->connect_ms = connect_ms;
+  r->request_ms = request_ms;
+  r->env = *env;
+}
+
+static void event(struct core_rc *r, enum core_rc_event ev) {
+  if (r->env.event)
+    r->env.event(r->env.user, ev);
+}
+
+static void set_cause(struct core_rc *r, const char *why) {
+  if (why && why[0])
+    snprintf(r->cause, sizeof(r->cause), "%s", why);
+}
+
+/* Fast first tries, then two a second; once calls fail, every 2 s. */
+static int64_t backoff_ms(const struct core_rc *r) {
+  static const int64_t steps[] = {0, 100, 250, 500};
+  if (r->refused)
+    return 2000;
+  return r->attempt < 4 ? steps[r->attempt] : 500;
+}
+
+/* A step failed (or the transport went again): the next try later. */
+static void retry(struct core_rc *r, const char *why, int64_t now_ms) {
+  set_cause(r, why);
+  r->state = CORE_RC_WAITING;
+  r->next_try_ms = now_ms + backoff_ms(r);
+  event(r, CORE_RC_RECONNECTING);
+}
+
+/* ---- the held requests, for the new connection ------------------------- */
+
+/* Where a request's body carries its FileId (MS-SMB2 2.2.x), or -1. */
+static int file_id_offset(uint16_t command) {
+  switch (command) {
+  case SMB2_CLOSE:
+  case SMB2_FLUSH:
+  case SMB2_LOCK:
+  case SMB2_IOCTL:
+  case SMB2_QUERY_DIRECTORY:
+  case SMB2_CHANGE_NOTIFY:
+  case SMB2_OPLOCK_BREAK:
+    return 8;
+  case SMB2_READ:
+  case SMB2_WRITE:
+  case SMB2_SET_INFO:
+    return 16;
+  case SMB2_QUERY_INFO:
+    return 24;
+  default:
+    return -1;
+  }
+}
+
+/* MS-SMB2 3.2.5.1.9 / 3.3.5.2.10: what changes the server's state is sent
+ * again as a replay, so that it is applied once. */
+static bool replayable(uint16_t command) {
+  return command == SMB2_CREATE || command == SMB2_WRITE ||
+         command == SMB2_SET_INFO || command == SMB2_IOCTL ||
+         command == SMB2_LOCK;
+}
+
+static bool all_ff(const uint8_t *id) {
+  for (int i = 0; i < 16; i++)
+    if (id[i] != 0xFF)
+      return false;
+  return true;
+}
+
+static struct core_open *find_open(struct core_rc *r, const uint8_t *id) {
+  for (struct core_tree *t = r->env.next_tree(r->env.user, NULL); t;
+       t = r->env.next_tree(r->env.user, t))
+    for (struct core_open *o = t->opens; o; o = o->next)
+      if (o->have_prev && memcmp(o->prev_file_id, id, 16) == 0)
+        return o;
+  return NULL;
+}
+
+static int fix_request(void *arg, struct smb2_req *q, uint8_t *body,
+                       size_t len) {
+  struct core_rc *r = arg;
+  for (struct core_tree *t = r->env.next_tree(r->env.user, NULL); t;
+       t = r->env.next_tree(r->env.user, t))
+    if (t->prev_tree_id && q->tree_id == t->prev_tree_id) {
+      q->tree_id = t->tree_id;
+      break;
+    }
+  int off = file_id_offset(q->command);
+  if (off >= 0 && len >= (size_t)off + 16 && !all_ff(body + off)) {
+    struct core_open *o = find_open(r, body + off);
+    if (o && o->state == CORE_OPEN_LOST)
+      return SMBQ_ERR_STALE;
+    if (o)
+      memcpy(body + off, o->file_id, 16);
+  }
+  if (q->sent && r->dialect >= SMB2_DIALECT_300 && replayable(q->command))
+    q->hdr_flags |= SMB2_FLAGS_REPLAY_OPERATION;
+  return 0;
+}
+
+static void finish_up(struct core_rc *r) {
+  r->state = CORE_RC_UP;
+  r->reconnects++;
+  r->refused = false;
+  smb2_conn_set_timeout(r->conn, r->request_ms);
+  smb2_conn_release(r->conn, fix_request, r);
+  event(r, CORE_RC_RECONNECTED);
+  r->attempt = 0;
+}
+
+/* ---- opens ------------------------------------------------------------- */
+
+static void on_open(void *arg, struct core_open *o) {
+  struct core_rc *r = arg;
+  if (o->rc == 0)
+    r->reclaimed++;
+  else if (o->state == CORE_OPEN_LOST)
+    r->lost++;
+  if (r->pending && --r->pending == 0 && r->state == CORE_RC_OPENS)
+    finish_up(r);
+}
+
+static void reclaim_opens(struct core_rc *r) {
+  r->state = CORE_RC_OPENS;
+  r->reclaimed = r->lost = 0;
+  r->pending = 1; /* until every reclaim is out */
+  smb2_conn_restore_begin(r->conn);
+  for (struct core_tree *t = r->env.next_tree(r->env.user, NULL); t;
+       t = r->env.next_tree(r->env.user, t)) {
+    for (struct core_open *o = t->opens, *nx; o; o = nx) {
+      nx = o->next;
+      if (o->state != CORE_OPEN_OPEN && o->state != CORE_OPEN_CLOSING)
+        continue;
+      r->pending++;
+      if (core_open_reclaim(o, r->conn, on_open, r) < 0) {
+        r->pending--;
+        r->lost++;
+      }
+    }
+  }
+  smb2_conn_restore_end(r->conn);
+  if (--r->pending == 0 && r->state == CORE_RC_OPENS)
+    finish_up(r);
+}
+
+/* ---- trees ------------------------------------------------------------- */
+
+static void next_tree(struct core_rc *r);
+
+static void on_tree(void *arg, struct core_tree *t) {
+  struct core_rc *r = arg;
+  /* the connect started from a clean tree: what it had goes back */
+  uint32_t old_id = r->saved_tree_id;
+  t->opens = r->saved_opens;
+  t->prev_tree_id = r->tree_prev_id;
+  r->saved_opens = NULL;
+  if (r->state != CORE_RC_TREES)
+    return;
+  if (t->state != CORE_TREE_CONNECTED) {
+    retry(r, t->err.msg, smb2_conn_time(r->conn));
+    return;
+  }
+  core_leases_retree(r->leases, old_id, t->tree_id);
+  r->tree = t;
+  next_tree(r);
+}
+
+static void next_tree(struct core_rc *r) {
+  struct core_tree *t = r->env.next_tree(r->env.user, r->tree);
+  if (!t) {
+    reclaim_opens(r);
+    return;
+  }
+  r->saved_opens = t->opens;
+  r->saved_tree_id = t->tree_id;
+  r->tree_prev_id = t->prev_tree_id;
+  snprintf(r->server, sizeof(r->server), "%s", t->server);
+  snprintf(r->share, sizeof(r->share), "%s", t->share);
+  struct core_tree_cfg cfg = t->cfg;
+  cfg.server = r->server;
+  cfg.share = r->share;
+  smb2_conn_restore_begin(r->conn);
+  int rc = core_tree_connect(t, r->conn, &cfg, on_tree, r);
+  smb2_conn_restore_end(r->conn);
+  if (rc < 0) {
+    t->opens = r->saved_opens;
+    t->prev_tree_id = r->tree_prev_id;
+    r->saved_opens = NULL;
+    retry(r, t->err.msg, smb2_conn_time(r->conn));
+  }
+}
+
+/* ---- negotiate and session ----------------------------------------------- */
+
+static void on_sess(void *arg, struct core_sess *s) {
+  struct core_rc *r = arg;
+  if (r->state != CORE_RC_SESSION)
+    return;
+  if (s->state != CORE_SESS_VALID) {
+    retry(r, s->err.msg, smb2_conn_time(r->conn));
+    return;
+  }
+  r->state = CORE_RC_TREES;
+  r->tree = NULL;
+  next_tree(r);
+}
+
+static void on_neg(void *arg, struct core_neg *n) {
+  struct core_rc *r = arg;
+  if (r->state != CORE_RC_NEGOTIATING)
+    return;
+  int64_t now = smb2_conn_time(r->conn);
+  if (n->state != CORE_NEG_DONE) {
+    retry(r, n->err.msg, now);
+    return;
+  }
+  if (n->dialect != r->dialect) {
+    /* MS-SMB2 3.2.4.4: durable handles come back on the same dialect */
+    char why[160];
+    snprintf(why, sizeof(why), "the server now chose SMB %s, not %s",
+             smb2_dialect_name(n->dialect), smb2_dialect_name(r->dialect));
+    retry(r, why, now);
+    return;
+  }
+  struct core_sess_cfg cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  char why[256] = "";
+  if (r->env.session_cfg(r->env.user, &cfg, why, sizeof(why)) < 0) {
+    retry(r, why, now);
+    return;
+  }
+  cfg.previous_session_id = r->old_session_id;
+  r->state = CORE_RC_SESSION;
+  smb2_conn_restore_begin(r->conn);
+  int rc = core_sess_start(r->sess, r->conn, &cfg, on_sess, r);
+  smb2_conn_restore_end(r->conn);
+  if (rc < 0)
+    retry(r, r->sess->err.msg, now);
+}
+
+/* A new transport, then NEGOTIATE as the first time: the same ClientGuid
+ * (MS-SMB2 3.2.4.2.2.2: the server ties durable handles to it), the same
+ * dialects (3.1.1 alone over QUIC), a fresh preauth salt. */
+static void try_once(struct core_rc *r, int64_t now_ms) {
+  r->attempt++;
+  smb2_conn_hold(r->conn); /* a clean slate: ids from 0, one credit */
+  uint32_t tmo = 2000u * r->attempt;
+  if (r->connect_ms && tmo > r->connect_ms)
+    tmo = r->connect_ms;
+  bool encrypted = false;
+  char why[512] = "";
+  r->state = CORE_RC_NEGOTIATING; /* callbacks of the old try: ignored */
+  int rc = r->env.connect(r->env.user, tmo, &encrypted, why, sizeof(why));
+  if (rc < 0) {
+    retry(r, why, now_ms);
+    return;
+  }
+  struct core_neg_cfg cfg = r->neg->cfg;
+  uint16_t dialects[8];
+  size_t n = 0;
+  for (size_t i = 0; i < cfg.n_dialects && i < 8; i++)
+    if (!encrypted || cfg.dialects[i] == SMB2_DIALECT_311)
+      dialects[n++] = cfg.dialects[i];
+  cfg.dialects = dialects;
+  cfg.n_dialects = n;
+  cfg.transport_encrypted = encrypted;
+  cfg.server = r->server;
+  snprintf(r->server, sizeof(r->server), "%s", r->neg->cfg.server);
+  if (n == 0 || r->env.random(r->env.user, cfg.salt, sizeof(cfg.salt)) < 0) {
+    retry(r, n == 0 ? "no dialect to offer over this transport"
+                    : "no randomness available", now_ms);
+    return;
+  }
+  core_neg_clear(r->neg);
+  smb2_conn_set_timeout(r->conn, r->connect_ms);
+  smb2_conn_restore_begin(r->conn);
+  rc = core_neg_start(r->neg, r->conn, &cfg, on_neg, r);
+  smb2_conn_restore_end(r->conn);
+  if (rc < 0)
+    retry(r, r->neg->err.msg, now_ms);
+}
+
+/* ---- driving ----------------------------------------------------------- */
+
+void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms) {
+  set_cause(r, why);
+  if (r->state != CORE_RC_UP) { /* lost again while restoring */
+    retry(r, NULL, now_ms);
+    return;
+  }
+  r->lost_at_ms = now_ms;
+  r->attempt = 0;
+  r->old_session_id = r->sess->sec.session_id;
+  r->dialect = r->neg->dialect;
+  /* what the held requests name: the ids of before the outage */
+  for (struct core_tree *t = r->env.next_tree(r->env.user, NULL); t;
+       t = r->env.next_tree(r->env.user, t)) {
+    t->prev_tree_id = t->tree_id;
+    for (struct core_open *o = t->opens; o; o = o->next) {
+      memcpy(o->prev_file_id, o->file_id, 16);
+      o->have_prev = true;
+    }
+  }
+  r->state = CORE_RC_WAITING;
+  r->next_try_ms = now_ms;
+  event(r, CORE_RC_DISCONNECTED);
+}
+
+int64_t core_rc_tick(struct core_rc *r, int64_t now_ms) {
+  if (r->state == CORE_RC_UP)
+    return -1;
+  int64_t give_up = r->lost_at_ms + r->timeout_ms;
+  if (!r->refused && now_ms >= give_up) {
+    r->refused = true;
+    smb2_conn_refuse(r->conn, SMBQ_ERR_CLOSED);
+    event(r, CORE_RC_LOST);
+  }
+  if (r->state == CORE_RC_WAITING && now_ms >= r->next_try_ms)
+    try_once(r, now_ms);
+  int64_t next = r->state == CORE_RC_WAITING ? r->next_try_ms : -1;
+  if (!r->refused && r->state != CORE_RC_UP && (next < 0 || give_up < next))
+    next = give_up;
+  return next;
+}
