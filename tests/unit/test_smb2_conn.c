@@ -516,6 +516,188 @@ START_TEST(abort_fails_all) {
 }
 END_TEST
 
+
+/* A lost transport (smb2_conn_hold): what was in flight goes back to the
+ * queue in its order, ahead of what was never sent, and waits with no
+ * deadline; only the restoring requests go out, from MessageId 0 with one
+ * credit; release gives the rest new ids through the fix callback, the
+ * ones sent before marked as such; a chain answered in part fails. */
+struct fix_rec {
+  int calls;
+  int sent_seen;
+  uint32_t new_tree;
+  int fail_cmd;
+};
+
+static int fix_cb(void *arg, struct smb2_req *r, uint8_t *body, size_t len) {
+  struct fix_rec *f = arg;
+  (void)body, (void)len;
+  f->calls++;
+  if (r->sent) {
+    f->sent_seen++;
+    r->hdr_flags |= SMB2_FLAGS_REPLAY_OPERATION;
+  }
+  r->tree_id = f->new_tree;
+  return r->command == f->fail_cmd ? SMBQ_ERR_STALE : 0;
+}
+
+START_TEST(hold_and_release) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d[5] = {{0}};
+  uint8_t f[1024], rep[256];
+  /* credits first */
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[0]), 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, 0, 20, 0, 0, 4), 4096);
+  /* in flight: a WRITE (mid 1) and a compound CREATE+CLOSE (2, 3) */
+  smb2_conn_submit(c, mkreq(SMB2_WRITE, 48, &d[1]), 0);
+  struct smb2_req *a = mkreq(SMB2_CREATE, 57, &d[2]);
+  a->chain = mkreq(SMB2_CLOSE, 24, &d[3]);
+  smb2_conn_submit(c, a, 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  /* the CREATE answered, its CLOSE not: that chain cannot go again */
+  feed_msg(c, rep, mkreply(rep, SMB2_CREATE, 2, 1, 0, 0, 88), 4096);
+  ck_assert_int_eq(d[2].calls, 1);
+  /* never sent: a READ */
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[4]), 0);
+  smb2_conn_hold(c);
+  ck_assert(smb2_conn_held(c));
+  ck_assert_int_eq(d[3].calls, 1);
+  ck_assert_int_eq(d[3].err, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(d[1].calls, 0);
+  /* held: nothing goes, and nothing times out */
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  smb2_conn_tick(c, 10 * 60 * 1000);
+  ck_assert_int_eq(d[1].calls + d[4].calls, 0);
+  /* a restoring request goes alone, from MessageId 0 */
+  struct done_rec neg = {0};
+  smb2_conn_restore_begin(c);
+  smb2_conn_submit(c, mkreq(SMB2_NEGOTIATE, 36, &neg), 600000);
+  smb2_conn_restore_end(c);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_NEGOTIATE);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 0);
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  feed_msg(c, rep, mkreply(rep, SMB2_NEGOTIATE, 0, 10, 0, 0, 64), 4096);
+  ck_assert_int_eq(neg.calls, 1);
+  struct fix_rec fx = {.new_tree = 42, .fail_cmd = -1};
+  smb2_conn_release(c, fix_cb, &fx);
+  ck_assert(!smb2_conn_held(c));
+  ck_assert_int_eq(fx.calls, 2);
+  ck_assert_int_eq(fx.sent_seen, 1);
+  /* the WRITE first (it went before), a replay, new id and tree */
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_WRITE);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 1);
+  ck_assert_uint_eq(smbq_le32_at(f + 4 + 36), 42);
+  ck_assert(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_REPLAY_OPERATION);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_READ);
+  ck_assert(!(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_REPLAY_OPERATION));
+  feed_msg(c, rep, mkreply(rep, SMB2_WRITE, 1, 1, 0, 0, 16), 4096);
+  ck_assert_int_eq(d[1].calls, 1);
+  ck_assert_int_eq(d[1].err, 0);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* Past the reconnect timeout: held requests fail, new ones are refused,
+ * restoring ones still go; release serves again. A fix error fails the
+ * request with it. */
+START_TEST(refuse_while_held) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d[3] = {{0}};
+  uint8_t f[512], rep[256];
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[0]), 0);
+  pull_frame(c, f, sizeof(f));
+  smb2_conn_hold(c);
+  smb2_conn_refuse(c, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(d[0].calls, 1);
+  ck_assert_int_eq(d[0].err, SMBQ_ERR_CLOSED);
+  struct smb2_req *r = mkreq(SMB2_READ, 48, &d[1]);
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), SMBQ_ERR_CLOSED);
+  smb2_req_free(r);
+  struct done_rec neg = {0};
+  smb2_conn_restore_begin(c);
+  ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_NEGOTIATE, 36, &neg), 0),
+                   0);
+  smb2_conn_restore_end(c);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  feed_msg(c, rep, mkreply(rep, SMB2_NEGOTIATE, 0, 10, 0, 0, 64), 4096);
+  struct fix_rec fx = {.new_tree = 1, .fail_cmd = SMB2_FLUSH};
+  smb2_conn_release(c, fix_cb, &fx);
+  ck_assert_int_eq(smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[1]), 0), 0);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  /* a request held for a handle that was lost fails with the fix's error */
+  smb2_conn_submit(c, mkreq(SMB2_FLUSH, 24, &d[2]), 0);
+  smb2_conn_hold(c);
+  smb2_conn_release(c, fix_cb, &fx);
+  ck_assert_int_eq(d[2].calls, 1);
+  ck_assert_int_eq(d[2].err, SMBQ_ERR_STALE);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* Silence: with a reply due and nothing moving for probe_ms, an ECHO
+ * (SessionId 0) goes ahead of the rest; unanswered for probe_ms more, the
+ * path is dead. Answered, all is well. A request the server made async
+ * (STATUS_PENDING) is no reason to ask. */
+START_TEST(silence_probe) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_probe(c, 4000);
+  struct done_rec d = {0};
+  uint8_t f[512], rep[256];
+  smb2_conn_set_now(c, 1000);
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d), 1000);
+  pull_frame(c, f, sizeof(f));
+  ck_assert_int_eq(smb2_conn_tick(c, 1000), 5000);
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  smb2_conn_tick(c, 5000);
+  ck_assert_int_eq(smb2_conn_credits(c), 0);
+  /* no credit for it: it waits, and times out in the queue all the same */
+  ck_assert(!smb2_conn_path_dead(c));
+  smb2_conn_tick(c, 9000);
+  ck_assert(smb2_conn_path_dead(c));
+  ck_assert_int_eq(d.calls, 0);
+  smb2_conn_free(c);
+
+  /* with credits: the ECHO goes out and its answer keeps the path */
+  c = new_conn();
+  smb2_conn_set_probe(c, 4000);
+  struct done_rec e = {0}, g = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &e), 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, 0, 8, 0, 0, 4), 4096);
+  smb2_conn_set_now(c, 100);
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &g), 100);
+  pull_frame(c, f, sizeof(f));
+  smb2_conn_tick(c, 100);
+  smb2_conn_tick(c, 4200);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_ECHO);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 40), 0); /* SessionId */
+  uint64_t mid = smbq_le64_at(f + 4 + 24);
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, mid, 1, 0, 0, 4), 4096);
+  smb2_conn_tick(c, 9000);
+  ck_assert(!smb2_conn_path_dead(c));
+  smb2_conn_free(c);
+
+  /* an async request alone: no ECHO however long */
+  c = new_conn();
+  smb2_conn_set_probe(c, 4000);
+  struct done_rec h = {0};
+  smb2_conn_submit(c, mkreq(SMB2_CHANGE_NOTIFY, 32, &h), 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_CHANGE_NOTIFY, 0, 1, NT_STATUS_PENDING,
+                           SMB2_FLAGS_ASYNC_COMMAND, 9), 4096);
+  smb2_conn_tick(c, 20000);
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert(!smb2_conn_path_dead(c));
+  smb2_conn_free(c);
+}
+END_TEST
+
 static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
@@ -532,6 +714,9 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, signed_requests_and_replies);
   tcase_add_test(tc, encrypted_round_trip);
   tcase_add_test(tc, abort_fails_all);
+  tcase_add_test(tc, hold_and_release);
+  tcase_add_test(tc, refuse_while_held);
+  tcase_add_test(tc, silence_probe);
   suite_add_tcase(s, tc);
   return s;
 }
