@@ -5,7 +5,9 @@
  * buffer, keeping the one entry that did not fit for the next call. The
  * offset of an entry is its position in the listing ("." is 0, ".." 1);
  * a call at another offset than where we stopped (rewinddir, seekdir)
- * reopens the directory and skips ahead. */
+ * reopens the directory and skips ahead. The server is asked at the
+ * first READDIR, not at OPENDIR: an open directory that is never read
+ * (a chdir, the counters' ioctl on the root) costs no round trip. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ struct dirh {
    * the server: its entries, and the next one's index. */
   struct dcache_ent *snap;
   size_t nsnap, isnap;
+  bool opened;              /* the server was asked (at the first READDIR) */
 };
 
 static struct dirh *fi_dirh(struct fuse_file_info *fi) {
@@ -47,32 +50,17 @@ void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, errno);
     return;
   }
+  free(path);
   struct node *n = ino_node(fs, ino);
   /* files created here and not sent yet must be listed: send them */
   fs_settle_dir(fs, n);
   struct dirh *dh = calloc(1, sizeof(*dh));
-  if (dh) {
-    dh->node = n;
-    dh->names = NULL; /* below, when the server lists it */
-    dh->at = fs_clock();
-    dh->gen = fs_dir_gen(fs, n);
-  }
-  if (dh) {
-    dh->snap = fs_dir_snapshot(fs, n, &dh->nsnap);
-    if (!dh->snap)
-      dh->names = dcache_new();
-  }
-  int rc = !dh ? SMBQ_ERR_NOMEM
-           : dh->snap ? 0 : smbq_opendir(fs->tree, path, &dh->d);
-  if (rc < 0) {
-    if (dh)
-      dcache_free(dh->names);
-    free(dh);
-    fs_reply_err(req, fs, rc, "opendir", path);
-    free(path);
+  if (!dh) {
+    fuse_reply_err(req, ENOMEM);
     return;
   }
-  free(path);
+  dh->node = n;
+  dh->snap = fs_dir_snapshot(fs, n, &dh->nsnap);
   pthread_mutex_init(&dh->mu, NULL);
   fi->fh = (uintptr_t)dh;
   if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
@@ -90,11 +78,37 @@ static void stop_collecting(struct dirh *dh) {
   dh->names = NULL;
 }
 
+/* The first READDIR of a listing not answered from the cache: ask the
+ * server now. The listing's open tells the directory's own attributes:
+ * the stat that ls -l makes of it next needs no round trip. */
+static int open_listing(struct fs *fs, struct dirh *dh) {
+  char *path = nodes_path(&fs->nodes, dh->node);
+  if (!path)
+    return errno == ENOMEM ? SMBQ_ERR_NOMEM : SMBQ_ERR_NOENT;
+  dh->at = fs_clock();
+  dh->gen = fs_dir_gen(fs, dh->node);
+  dh->names = dcache_new(); /* kept for lookups once complete */
+  int rc = smbq_opendir(fs->tree, path, &dh->d);
+  struct smbq_stat self;
+  if (rc == 0 && smbq_dir_stat(dh->d, &self) == 0)
+    fs_note_dattr(fs, dh->node, &self);
+  if (rc < 0)
+    stop_collecting(dh);
+  free(path);
+  return rc;
+}
+
 /* The next server entry (kept in dh->pending until handed out): 1, 0 at
  * the end, <0 on error. */
 static int peek(struct fs *fs, struct dirh *dh) {
   if (dh->have_pending)
     return 1;
+  if (!dh->snap && !dh->d && !dh->opened) {
+    dh->opened = true;
+    int rc = open_listing(fs, dh);
+    if (rc < 0)
+      return rc;
+  }
   if (dh->snap) {
     if (dh->isnap >= dh->nsnap)
       return 0;

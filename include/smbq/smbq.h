@@ -452,6 +452,9 @@ SMBQ_EXPORT void smbq_closedir(smbq_dir *d);
  * until the lease break callback says otherwise (is_dir set, the
  * directory's path); 0 without one. */
 SMBQ_EXPORT unsigned smbq_dir_cache(const smbq_dir *d);
+/* The listed directory's own attributes, as the listing's open returned
+ * them (no round trip). Errors: SMBQ_ERR_INVAL. */
+SMBQ_EXPORT int smbq_dir_stat(const smbq_dir *d, struct smbq_stat *st);
 
 /* ---- files ------------------------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/file_ext.h"
 #include "api/fileops.h"
 #include "api/lease.h"
 #include "smbq_utf16.h"
@@ -231,6 +232,13 @@ static int open_and_list(smbq_dir *d, const char *path, bool with_close) {
 
 unsigned smbq_dir_cache(const smbq_dir *d) {
   return d ? core_lease_state(d->tree->conn->leases, d->lease) : 0;
+}
+
+int smbq_dir_stat(const smbq_dir *d, struct smbq_stat *st) {
+  if (!d || !st)
+    return SMBQ_ERR_INVAL;
+  api_create_rsp_stat(&d->created, st);
+  return 0;
 }
 
 int smbq_opendir(smbq_tree *t, const char *path, smbq_dir **out) {

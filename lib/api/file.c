@@ -72,8 +72,8 @@ static struct file_ext *file_ext(smbq_file *f) {
   return (struct file_ext *)f;
 }
 
-static void stat_from_create(const struct smb2_create_rsp *cr,
-                             struct smbq_stat *st) {
+void api_create_rsp_stat(const struct smb2_create_rsp *cr,
+                         struct smbq_stat *st) {
   memset(st, 0, sizeof(*st));
   st->type = (cr->attributes & SMB2_ATTR_DIRECTORY) ? SMBQ_TYPE_DIR
                                                     : SMBQ_TYPE_FILE;
@@ -213,7 +213,7 @@ int smbq_open(smbq_tree *t, const char *path, unsigned flags,
     return api_fail(c, rc, status, "cannot open '%s'", path);
   }
   pthread_mutex_init(&x->mu, NULL);
-  stat_from_create(&f->open.created, &x->st);
+  api_create_rsp_stat(&f->open.created, &x->st);
   x->times_known = true;
   *out = f;
   return 0;
@@ -250,7 +250,7 @@ smbq_file *api_file_adopt(smbq_tree *t, const char *path,
     return NULL;
   }
   pthread_mutex_init(&x->mu, NULL);
-  stat_from_create(created, &x->st);
+  api_create_rsp_stat(created, &x->st);
   x->times_known = true;
   return f;
 }

@@ -1,6 +1,6 @@
-/* What lib/api/file.c shares with put.c about open files: the disposition
- * an SMBQ_O_* open maps to, and attributes from a CLOSE reply. Not
- * installed. */
+/* What lib/api/file.c shares with put.c and dir.c about open files: the
+ * disposition an SMBQ_O_* open maps to, and attributes from a CREATE or
+ * CLOSE reply. Not installed. */
 #ifndef SMBQ_API_FILE_EXT_H
 #define SMBQ_API_FILE_EXT_H
 
@@ -13,5 +13,8 @@ uint32_t api_open_disposition(unsigned flags);
 /* The attributes a CLOSE reply with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
  * carries, into *st (file_id 0: the reply has none). */
 void api_close_rsp_stat(const struct smb2_close_rsp *r, struct smbq_stat *st);
+/* The attributes a CREATE reply carries, into *st (file_id 0). */
+void api_create_rsp_stat(const struct smb2_create_rsp *cr,
+                         struct smbq_stat *st);
 
 #endif
