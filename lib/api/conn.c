@@ -114,6 +114,7 @@ void smbq_conn_free(smbq_conn *c) {
    * the trees and the session end with the connection, without waiting
    * for TREE_DISCONNECT and LOGOFF replies (as Windows does: the server
    * cleans both up when the transport closes). */
+  api_reconnect_stop(c);
   while (c->trees)
     api_tree_drop(c->trees);
   api_leases_stop(c);

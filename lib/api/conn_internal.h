@@ -40,6 +40,12 @@ void conn_session_cfg(smbq_conn *c, struct auth_mech **mechs, size_t n,
  * reconnect timeout; nothing when 0), and notice a silent server. Called
  * once connected. */
 int api_reconnect_start(smbq_conn *c);
+/* reconnect.c: the connection is being freed: stop restoring it, and
+ * fail what waits for that (from a caller's thread). */
+void api_reconnect_stop(smbq_conn *c);
+/* reconnect.c: outages survived so far (0 with reconnect off). A call
+ * whose requests were sent again after a reconnect sees it change. */
+unsigned api_reconnect_count(smbq_conn *c);
 /* reconnect.c: the reconnect fields of smbq_conn_info. */
 void api_reconnect_info(smbq_conn *c, struct smbq_conn_info *i);
 

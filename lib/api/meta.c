@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/conn_internal.h"
 #include "api/fileops.h"
 #include "api/lease.h"
 #include "smbq_bytes.h"
@@ -157,7 +158,14 @@ static int delete_path(smbq_tree *t, const char *path, uint32_t options,
   if (!si)
     return SMBQ_ERR_NOMEM;
   uint32_t status;
+  unsigned outages = api_reconnect_count(t->conn);
   int rc = lease_compound(t, path, &spec, si, &status);
+  /* Sent again after a reconnect: the first one may have done it before
+   * the connection went (a path compound is not a durable open the
+   * server could recognise as a replay, MS-SMB2 3.3.5.9). Gone is what
+   * was asked. */
+  if (rc == SMBQ_ERR_NOENT && api_reconnect_count(t->conn) != outages)
+    rc = 0;
   if (rc == 0)
     core_lease_doom(t->conn->leases, t->core.tree_id, path);
   return rc < 0 ? api_fail(t->conn, rc, status, "cannot remove %s '%s'",
@@ -171,6 +179,12 @@ int smbq_rmdir(smbq_tree *t, const char *path) {
 
 int smbq_unlink(smbq_tree *t, const char *path) {
   return delete_path(t, path, SMB2_FILE_NON_DIRECTORY_FILE, "file");
+}
+
+static bool renamed_already(smbq_tree *t, const char *from, const char *to) {
+  struct smbq_stat st;
+  return smbq_stat(t, from, &st) == SMBQ_ERR_NOENT &&
+         smbq_stat(t, to, &st) == 0;
 }
 
 int smbq_rename(smbq_tree *t, const char *from, const char *to,
@@ -203,7 +217,13 @@ int smbq_rename(smbq_tree *t, const char *from, const char *to,
   api_cache_flush(t, from);
   api_cache_flush(t, to);
   uint32_t status;
+  unsigned outages = api_reconnect_count(t->conn);
   int rc = lease_compound(t, from, &spec, si, &status);
+  /* Sent again after a reconnect (see delete_path): the first may have
+   * renamed it already; then the source is gone and the target there. */
+  if (rc == SMBQ_ERR_NOENT && api_reconnect_count(t->conn) != outages &&
+      renamed_already(t, from, to))
+    rc = 0;
   if (rc == 0) { /* the replaced file's key must not pass to the moved */
     core_lease_doom(t->conn->leases, t->core.tree_id, to);
     core_lease_rename(t->conn->leases, t->core.tree_id, from, to);

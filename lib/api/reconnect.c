@@ -156,6 +156,20 @@ int api_reconnect_start(smbq_conn *c) {
   return smbq_io_run(c->io, start_on_io, &s);
 }
 
+static void stop_on_io(void *arg, struct smb2_conn *core) {
+  (void)core;
+  core_rc_stop(arg);
+}
+
+void api_reconnect_stop(smbq_conn *c) {
+  if (c->rc && c->io)
+    smbq_io_run(c->io, stop_on_io, c->rc);
+}
+
+unsigned api_reconnect_count(smbq_conn *c) {
+  return c->rc ? __atomic_load_n(&c->rc->reconnects, __ATOMIC_ACQUIRE) : 0;
+}
+
 void api_reconnect_info(smbq_conn *c, struct smbq_conn_info *i) {
   struct core_rc *r = c->rc;
   if (!r)

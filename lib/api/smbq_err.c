@@ -116,7 +116,9 @@ static const struct status_map status_map[] = {
      "STATUS_NETWORK_SESSION_EXPIRED"},
     {NT_STATUS_NETWORK_NAME_DELETED, SMBQ_ERR_NOENT,
      "STATUS_NETWORK_NAME_DELETED"},
-    {NT_STATUS_FILE_CLOSED, SMBQ_ERR_INVAL, "STATUS_FILE_CLOSED"},
+    /* the handle is gone at the server (lost with a connection, or
+     * closed by it): the open is stale, not the caller's argument */
+    {NT_STATUS_FILE_CLOSED, SMBQ_ERR_STALE, "STATUS_FILE_CLOSED"},
     {NT_STATUS_INVALID_HANDLE, SMBQ_ERR_INVAL, "STATUS_INVALID_HANDLE"},
     {NT_STATUS_END_OF_FILE, SMBQ_OK, "STATUS_END_OF_FILE"},
     {NT_STATUS_NO_MORE_FILES, SMBQ_OK, "STATUS_NO_MORE_FILES"},

@@ -188,16 +188,26 @@ int core_open_close(struct core_open *o, struct smb2_conn *conn,
     return 0;
   }
   struct smb2_req *r = smb2_req_new(SMB2_CLOSE, 24);
-  if (!r)
+  if (!r) {
+    unlink_open(o);
+    o->state = CORE_OPEN_CLOSED;
     return SMBQ_ERR_NOMEM;
+  }
   smb2_req_set_body_len(r, (size_t)smb2_encode_close_req(smb2_req_body(r),
                                                          24, flags,
                                                          o->file_id));
   r->sec = core_tree_sec(o->tree);
   r->tree_id = o->tree->tree_id;
   int rc = smb2_conn_submit_now(conn, r, on_close, o);
-  if (rc < 0)
+  if (rc < 0) {
+    /* refused (the connection is gone, or not restored in time): the
+     * caller frees o whatever happens, so it leaves the tree's list;
+     * the server drops the handle with the session, or when its durable
+     * timeout passes */
+    unlink_open(o);
+    o->state = CORE_OPEN_CLOSED;
     return rc;
+  }
   /* CLOSING stays in the tree's list until the reply: a reconnect in
    * between reclaims it, so that the CLOSE sent again finds it */
   o->state = CORE_OPEN_CLOSING;
@@ -267,15 +277,15 @@ static void on_reclaim(void *arg, int err, uint32_t status,
     memcpy(o->file_id, rsp.file_id, 16);
     o->rc = 0;
   }
-  if (o->done)
-    o->done(o->arg, o);
+  if (o->reclaim_done)
+    o->reclaim_done(o->reclaim_arg, o);
 }
 
 int core_open_reclaim(struct core_open *o, struct smb2_conn *conn,
                       core_open_done_fn done, void *arg) {
   o->conn = conn;
-  o->done = done;
-  o->arg = arg;
+  o->reclaim_done = done;
+  o->reclaim_arg = arg;
   struct core_create_spec spec = o->spec;
   spec.lease = o->lease;
   if (o->durable.version) {

@@ -104,6 +104,10 @@ struct core_open {
   struct core_open *next;          /* in tree->opens while OPEN */
   core_open_done_fn done;
   void *arg;
+  /* a reclaim's own callback: done/arg may belong to a CLOSE held
+   * meanwhile */
+  core_open_done_fn reclaim_done;
+  void *reclaim_arg;
 };
 
 /* Open path on t with spec (its lease fields are filled here from the
@@ -118,8 +122,9 @@ int core_open_start(struct core_open *o, struct smb2_conn *conn,
 /* CLOSE (flags: SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB for the attributes
  * after it). done runs once with the state CLOSED; o->rc says whether
  * the server accepted it. The lease reference stays for the caller to
- * release (core_open_take_lease). Returns 0 or an error (nothing sent,
- * the open stays OPEN). */
+ * release (core_open_take_lease). Returns 0 or an error (nothing sent:
+ * the open is CLOSED and off the tree's list all the same, as the
+ * caller frees it). */
 int core_open_close(struct core_open *o, struct smb2_conn *conn,
                     uint16_t flags, core_open_done_fn done, void *arg);
 

@@ -121,7 +121,8 @@ static int fix_request(void *arg, struct smb2_req *q, uint8_t *body,
 
 static void finish_up(struct core_rc *r) {
   r->state = CORE_RC_UP;
-  r->reconnects++;
+  /* read by callers' threads (api_reconnect_count) */
+  __atomic_add_fetch(&r->reconnects, 1, __ATOMIC_RELEASE);
   r->refused = false;
   smb2_conn_set_timeout(r->conn, r->request_ms);
   smb2_conn_release(r->conn, fix_request, r);
@@ -268,6 +269,10 @@ static void try_once(struct core_rc *r, int64_t now_ms) {
   uint32_t tmo = 2000u * r->attempt;
   if (r->connect_ms && tmo > r->connect_ms)
     tmo = r->connect_ms;
+  /* a try blocks the I/O thread: it must not hold up the timeout's end */
+  int64_t left = r->lost_at_ms + r->timeout_ms - now_ms;
+  if (!r->refused && left < (int64_t)tmo)
+    tmo = left > 500 ? (uint32_t)left : 500;
   bool encrypted = false;
   char why[512] = "";
   r->state = CORE_RC_NEGOTIATING; /* callbacks of the old try: ignored */
@@ -305,6 +310,8 @@ static void try_once(struct core_rc *r, int64_t now_ms) {
 
 void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms) {
   set_cause(r, why);
+  if (r->state == CORE_RC_STOPPED)
+    return;
   if (r->state != CORE_RC_UP) { /* lost again while restoring */
     retry(r, NULL, now_ms);
     return;
@@ -327,8 +334,16 @@ void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms) {
   event(r, CORE_RC_DISCONNECTED);
 }
 
-int64_t core_rc_tick(struct core_rc *r, int64_t now_ms) {
+void core_rc_stop(struct core_rc *r) {
   if (r->state == CORE_RC_UP)
+    return;
+  r->state = CORE_RC_STOPPED;
+  r->refused = true;
+  smb2_conn_refuse(r->conn, SMBQ_ERR_CLOSED);
+}
+
+int64_t core_rc_tick(struct core_rc *r, int64_t now_ms) {
+  if (r->state == CORE_RC_UP || r->state == CORE_RC_STOPPED)
     return -1;
   int64_t give_up = r->lost_at_ms + r->timeout_ms;
   if (!r->refused && now_ms >= give_up) {

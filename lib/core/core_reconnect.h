@@ -44,6 +44,7 @@ enum core_rc_state {
   CORE_RC_SESSION,
   CORE_RC_TREES,
   CORE_RC_OPENS,
+  CORE_RC_STOPPED,           /* the connection is being freed */
 };
 
 enum core_rc_event {
@@ -109,6 +110,9 @@ void core_rc_init(struct core_rc *r, struct smb2_conn *conn,
 /* The transport is gone (the core holds the requests already): start or
  * go on restoring. why: the cause, for messages. */
 void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms);
+/* The connection is being freed: no more tries; what waits fails now
+ * (nothing waits for a server that may never come back). */
+void core_rc_stop(struct core_rc *r);
 /* Time passes: a try when due, the timeout. Returns the next deadline
  * (ms) or -1. */
 int64_t core_rc_tick(struct core_rc *r, int64_t now_ms);

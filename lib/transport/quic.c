@@ -92,6 +92,10 @@ struct quic_transport {
   uint8_t *rx;
   size_t rx_off, rx_len, rx_cap;
   bool peer_fin;
+  /* ICMP port unreachable since the last good packet: how many, since
+   * when (refused_count) */
+  unsigned refused_count;
+  int64_t refused_since_ns;
 };
 
 static ngtcp2_tstamp ts_now(void) { return (ngtcp2_tstamp)smbq_now_ns(); }
@@ -383,6 +387,31 @@ static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
   return 0;
 }
 
+/* An ICMP port unreachable came back (ECONNREFUSED on the connected
+ * socket). One alone proves little (ICMP is easy to forge, RFC 9000
+ * 21.x); but before the handshake nothing has answered yet, as with a
+ * TCP reset, and afterwards two of them 200 ms apart with no packet
+ * from the server in between mean that nothing listens there any more
+ * (a restarted or stopped server): waiting for the idle timeout, or the
+ * SMB layer's ECHO, would only make the reconnect later. */
+static void note_refused(struct quic_transport *q) {
+  int64_t now = smbq_now_ns();
+  if (q->refused_count++ == 0)
+    q->refused_since_ns = now;
+  bool gone = !q->handshake_done ||
+              (q->refused_count >= 2 &&
+               now - q->refused_since_ns >= 200 * (int64_t)1000000);
+  if (gone && !q->handshake_done)
+    set_dead(q, SMBQ_ERR_NET, "no QUIC answer from %s on UDP port %u: "
+             "nothing listens there (ICMP port unreachable); check that "
+             "the server offers SMB over QUIC and the port is right",
+             q->host, (unsigned)q->port);
+  else if (gone)
+    set_dead(q, SMBQ_ERR_NET, "QUIC connection to %s lost: nothing "
+             "listens on UDP port %u any more (ICMP port unreachable)",
+             q->host, (unsigned)q->port);
+}
+
 /* ---- packets out --------------------------------------------------------- */
 
 static int send_datagrams(struct quic_transport *q, const uint8_t *buf,
@@ -425,8 +454,11 @@ static int send_datagrams(struct quic_transport *q, const uint8_t *buf,
       return 0;
     }
     /* ICMP errors (port unreachable) come back here on a connected UDP
-     * socket: the handshake timer reports them. */
-    return errno == ECONNREFUSED ? 0 : -1;
+     * socket too */
+    if (errno != ECONNREFUSED)
+      return -1;
+    note_refused(q);
+    return 0;
   }
 }
 
@@ -634,8 +666,10 @@ static int feed_packet(struct quic_transport *q, const uint8_t *pkt,
   };
   ngtcp2_pkt_info pi = {0};
   int rc = ngtcp2_conn_read_pkt(q->conn, &path, &pi, pkt, len, ts_now());
-  if (rc == 0)
+  if (rc == 0) {
+    q->refused_count = 0;
     return 0;
+  }
   if (q->dead)
     return q->fatal; /* a callback already said why */
   if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING) {
@@ -683,8 +717,12 @@ static int read_packets(struct quic_transport *q) {
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return 0;
-      if (errno == ECONNREFUSED)
-        continue; /* ICMP port unreachable: the timeout decides */
+      if (errno == ECONNREFUSED) {
+        note_refused(q);
+        if (q->dead)
+          return q->fatal;
+        continue;
+      }
       set_dead(q, SMBQ_ERR_NET, "cannot receive UDP from %s: %s", q->host,
                strerror(errno));
       return q->fatal;

@@ -172,23 +172,51 @@ fixture_front() {
   fixture_pki
   local pf=$SMBQ_TEST_DIR/front.port
   rm -f "$pf"
+  FIXTURE_FRONT_ARGS=(--cert "$SMBQ_TEST_PKI/$cert.pem"
+    --key "$SMBQ_TEST_PKI/$cert.key" --backend "$backend" "$@")
   "${SMBQ_QUIC_FRONT:?SMBQ_QUIC_FRONT must point at quic_front}" \
-    --cert "$SMBQ_TEST_PKI/$cert.pem" --key "$SMBQ_TEST_PKI/$cert.key" \
-    --backend "$backend" --port-file "$pf" "$@" \
+    "${FIXTURE_FRONT_ARGS[@]}" --port-file "$pf" \
     >"$SMBQ_TEST_DIR/front.log" 2>&1 &
   FIXTURE_FRONT_PID=$!
   local i
   for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
   [ -s "$pf" ] || fail "quic_front did not start: $(cat "$SMBQ_TEST_DIR/front.log")"
   SMBQ_TEST_QUIC_PORT=$(cat "$pf")
+  FIXTURE_FRONT_PORT=$SMBQ_TEST_QUIC_PORT
   SMBQ_TEST_HOST=fsedge1.smbq.test
   export SMBQ_TEST_QUIC_PORT SMBQ_TEST_HOST
+}
+
+# Stop the QUIC front (SIGTERM; it sends nothing to its clients): every
+# QUIC connection through it dies, and with it the front's TCP connection
+# to smbd. fixture_front_restart starts it again with the same options on
+# the same UDP port ($FIXTURE_FRONT_PORT), as a server coming back (the
+# old connections stay dead: it knows none of their connection IDs), and
+# returns 1 if it did not come up (the reason is in front.log).
+fixture_front_stop() {
+  if [ -n "${FIXTURE_FRONT_PID:-}" ]; then
+    kill "$FIXTURE_FRONT_PID" 2>/dev/null || true
+    wait "$FIXTURE_FRONT_PID" 2>/dev/null || true
+    FIXTURE_FRONT_PID=
+  fi
+}
+
+fixture_front_restart() {
+  fixture_front_stop
+  local pf=$SMBQ_TEST_DIR/front.port i
+  rm -f "$pf"
+  "$SMBQ_QUIC_FRONT" "${FIXTURE_FRONT_ARGS[@]}" --listen "$FIXTURE_FRONT_PORT" \
+    --port-file "$pf" >>"$SMBQ_TEST_DIR/front.log" 2>&1 &
+  FIXTURE_FRONT_PID=$!
+  for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+  [ -s "$pf" ]
 }
 
 # Put the UDP impairment relay ($SMBQ_UDP_RELAY, tests/quic/udp_relay.c)
 # in front of the running QUIC front: fixture_relay [RELAY OPTIONS...]
 # (--delay-ms MS, --loss PCT, --reorder PCT, --seed N,
-# --rebind-after-bytes N). Sets FIXTURE_RELAY_PID and points
+# --rebind-after-bytes N; kill -USR2 "$FIXTURE_RELAY_PID" toggles dropping
+# every datagram, a silent path). Sets FIXTURE_RELAY_PID and points
 # SMBQ_TEST_QUIC_PORT at the relay, so `sq` goes through it. The relay
 # keeps its counters in $FIXTURE_RELAY_STATS (read them with relay_stat)
 # and its log in $SMBQ_TEST_DIR/relay.log.

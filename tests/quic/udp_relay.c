@@ -11,7 +11,10 @@
  * 9000 9.3). Replies go to the address the client last sent from, so a
  * client that moves to a new socket (RFC 9000 9.2) keeps working too.
  * That is also why it serves one client at a time: two at once would get
- * each other's replies.
+ * each other's replies. SIGUSR2 toggles a silent path: while it is on,
+ * every datagram that arrives, either way, is dropped (counted as dropped;
+ * the stats file says blackhole=1), as on a link that went dead without a
+ * word; the next SIGUSR2 lets datagrams through again.
  *
  * It moves datagrams in batches (recvmmsg with UDP GRO, sendmmsg with UDP
  * GSO for runs of equal-sized datagrams), so that on loopback it is not
@@ -98,6 +101,7 @@ struct relay {
   uint64_t rng;
   uint64_t rebind_after; /* upstream bytes before the one-shot rebind */
   uint64_t rebinds;
+  bool blackhole;         /* the silent path is on: drop everything */
   const char *stats_file;
   uint64_t next_stats;
   struct dir to_up, to_client;
@@ -112,7 +116,7 @@ union ctl {
   struct cmsghdr align;
 };
 
-static volatile sig_atomic_t stop_flag, rebind_flag;
+static volatile sig_atomic_t stop_flag, rebind_flag, blackhole_flag;
 
 static void on_stop(int sig) {
   (void)sig;
@@ -122,6 +126,11 @@ static void on_stop(int sig) {
 static void on_rebind(int sig) {
   (void)sig;
   rebind_flag = 1;
+}
+
+static void on_blackhole(int sig) {
+  (void)sig;
+  blackhole_flag = !blackhole_flag;
 }
 
 static uint64_t now_ns(void) {
@@ -209,7 +218,8 @@ static void dequeue(struct dir *d) {
  * receivers to cope with reordering). */
 static void admit(struct relay *r, struct dir *d, const uint8_t *p,
                   size_t len, uint64_t now) {
-  if (chance(&r->rng, r->loss) || (d == &r->to_client && !r->client_len)) {
+  if (r->blackhole || chance(&r->rng, r->loss) ||
+      (d == &r->to_client && !r->client_len)) {
     d->n.dropped++;
     return;
   }
@@ -506,7 +516,8 @@ static void write_stats(const struct relay *r) {
             pre[i], n->reordered, pre[i], n->overflow, pre[i],
             n->send_errors);
   }
-  fprintf(f, "rebinds=%" PRIu64 "\n", r->rebinds);
+  fprintf(f, "rebinds=%" PRIu64 "\nblackhole=%d\n", r->rebinds,
+          r->blackhole ? 1 : 0);
   if (fclose(f) == 0)
     rename(tmp, r->stats_file);
 }
@@ -523,6 +534,12 @@ static void run(struct relay *r, const sigset_t *waitmask) {
     if (rebind_flag) {
       rebind_flag = 0;
       rebind(r);
+    }
+    if ((bool)blackhole_flag != r->blackhole) {
+      r->blackhole = blackhole_flag;
+      fprintf(stderr, "udp_relay: silent path %s\n",
+              r->blackhole ? "on: dropping every datagram" : "off");
+      r->next_stats = 0; /* tell a waiting test at once */
     }
     uint64_t now = now_ns();
     release_held(&r->to_up, now);
@@ -699,15 +716,19 @@ static void install_signals(sigset_t *waitmask) {
   sigaction(SIGINT, &sa, NULL);
   sa.sa_handler = on_rebind;
   sigaction(SIGUSR1, &sa, NULL);
+  sa.sa_handler = on_blackhole;
+  sigaction(SIGUSR2, &sa, NULL);
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGUSR1);
+  sigaddset(&block, SIGUSR2);
   sigprocmask(SIG_BLOCK, &block, waitmask);
   sigdelset(waitmask, SIGTERM);
   sigdelset(waitmask, SIGINT);
   sigdelset(waitmask, SIGUSR1);
+  sigdelset(waitmask, SIGUSR2);
 }
 
 int main(int argc, char **argv) {
