@@ -201,7 +201,8 @@ first_ok() { awk -v t="$2" '$1 == "ok" && $2 > t { print $2; exit }' "$1"; }
 failed_calls() {
   awk '$1 == "err" { n++; e[$3] = 1 } END {
     if (n) { s = ""; for (k in e) s = s (s ? " " : "") k
-             printf ", %d call%s failed (%s)", n, n > 1 ? "s" : "", s } }' "$1"
+             p = (n > 1) ? "s" : ""
+             printf ", %d call%s failed (%s)", n, p, s } }' "$1"
 }
 
 declare -A FIG # FIG[row] = the figures, space-separated ("timeout" for none)
