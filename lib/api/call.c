@@ -20,11 +20,15 @@ int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
   char why[640] = "";
   if ((rc == SMBQ_ERR_CLOSED || rc == SMBQ_ERR_TIMEOUT ||
        rc == SMBQ_ERR_PROTO || rc == SMBQ_ERR_SIGNATURE ||
-       rc == SMBQ_ERR_CERT || rc == SMBQ_ERR_TLS) && c->io)
+       rc == SMBQ_ERR_CERT || rc == SMBQ_ERR_TLS ||
+       rc == SMBQ_ERR_NOSESSION) && c->io)
     smbq_io_error(c->io, why, sizeof(why));
   const char *sname = status ? smbq_ntstatus_name(status) : NULL;
   char full[1024];
-  if (sname)
+  if (sname && why[0] && rc == SMBQ_ERR_NOSESSION)
+    snprintf(full, sizeof(full), "%s: %s (%s): %s", msg, smbq_strerror(rc),
+             sname, why);
+  else if (sname)
     snprintf(full, sizeof(full), "%s: %s (%s)", msg, smbq_strerror(rc),
              sname);
   else if (status)

@@ -81,7 +81,9 @@ int smbq_conn_connect(smbq_conn *c, const char *server) {
   int rc = conn_open_transport(c, &tp);
   if (rc < 0)
     return rc;
-  struct smb2_conn_env env = {.random = api_random, .user = c};
+  struct smb2_conn_env env = {.random = api_random,
+                              .expired = api_session_expired,
+                              .user = c};
   api_leases_env(c, &env);
   struct smb2_conn *core = smb2_conn_new(&env);
   if (core)

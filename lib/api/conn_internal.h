@@ -43,6 +43,10 @@ int api_reconnect_start(smbq_conn *c);
 /* reconnect.c: the connection is being freed: stop restoring it, and
  * fail what waits for that (from a caller's thread). */
 void api_reconnect_stop(smbq_conn *c);
+/* reconnect.c: smb2_conn's `expired` (user: the connection): renew the
+ * session (core_rc_expired). */
+struct smb2_sec;
+bool api_session_expired(void *user, const struct smb2_sec *sec);
 /* reconnect.c: outages survived so far (0 with reconnect off). A call
  * whose requests were sent again after a reconnect sees it change. */
 unsigned api_reconnect_count(smbq_conn *c);

@@ -97,6 +97,14 @@ static void rc_event(void *user, enum core_rc_event ev) {
     out = SMBQ_EVENT_RECONNECTED;
     smbq_io_set_error(c->io, "");
     break;
+  case CORE_RC_RENEWED: /* nothing to tell the caller */
+    smbq_io_set_error(c->io, "");
+    return;
+  case CORE_RC_RENEW_FAILED:
+    snprintf(msg, sizeof(msg), "the session with %s expired and could "
+             "not be renewed: %s", c->server, r->cause);
+    smbq_io_set_error(c->io, msg);
+    return;
   }
   conn_report(c, out);
 }
@@ -117,15 +125,20 @@ static int64_t hook_tick(void *arg, int64_t now_ms) {
 
 struct start_run {
   smbq_conn *c;
+  struct core_rc *rc;
   bool reconnect;
 };
+
+bool api_session_expired(void *user, const struct smb2_sec *sec) {
+  smbq_conn *c = user;
+  return c->rc && core_rc_expired(c->rc, sec);
+}
 
 static void start_on_io(void *arg, struct smb2_conn *core) {
   struct start_run *s = arg;
   smb2_conn_set_probe(core, PROBE_MS);
-  if (!s->reconnect)
-    return;
   smbq_conn *c = s->c;
+  c->rc = s->rc; /* here: the I/O thread reads it in its callbacks */
   struct core_rc_env env = {
       .connect = rc_connect,
       .session_cfg = rc_session_cfg,
@@ -139,21 +152,24 @@ static void start_on_io(void *arg, struct smb2_conn *core) {
                         : DEFAULT_RECONNECT_S;
   uint32_t connect_ms = c->opts.connect_timeout_ms ? c->opts.connect_timeout_ms
                                                    : DEFAULT_CONNECT_MS;
-  core_rc_init(c->rc, core, &c->neg, &c->sess, c->leases, wait_s * 1000u,
-               connect_ms, c->opts.request_timeout_ms, &env);
-  struct smbq_io_hooks h = {hook_lost, hook_tick, c};
+  core_rc_init(c->rc, core, &c->neg, &c->sess, c->leases,
+               s->reconnect ? wait_s * 1000u : 0, connect_ms,
+               c->opts.request_timeout_ms, &env);
+  /* without reconnecting the machine only renews expired sessions */
+  struct smbq_io_hooks h = {s->reconnect ? hook_lost : NULL, hook_tick, c};
   smbq_io_set_hooks(c->io, &h);
 }
 
 int api_reconnect_start(smbq_conn *c) {
   bool on = !c->opts.reconnect_timeout_set || c->opts.reconnect_timeout_s;
-  if (on) {
-    c->rc = calloc(1, sizeof(*c->rc));
-    if (!c->rc)
-      return api_fail(c, SMBQ_ERR_NOMEM, 0, "connect");
-  }
-  struct start_run s = {c, on};
-  return smbq_io_run(c->io, start_on_io, &s);
+  struct core_rc *rc = calloc(1, sizeof(*rc));
+  if (!rc)
+    return api_fail(c, SMBQ_ERR_NOMEM, 0, "connect");
+  struct start_run s = {c, rc, on};
+  int r = smbq_io_run(c->io, start_on_io, &s);
+  if (r < 0 && !c->rc)
+    free(rc);
+  return r;
 }
 
 static void stop_on_io(void *arg, struct smb2_conn *core) {
@@ -172,7 +188,7 @@ unsigned api_reconnect_count(smbq_conn *c) {
 
 void api_reconnect_info(smbq_conn *c, struct smbq_conn_info *i) {
   struct core_rc *r = c->rc;
-  if (!r)
+  if (!r || !r->timeout_ms)
     return;
   i->reconnecting = r->state != CORE_RC_UP;
   snprintf(i->cause, sizeof(i->cause), "%s", r->cause);

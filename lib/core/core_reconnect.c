@@ -29,8 +29,11 @@ static void event(struct core_rc *r, enum core_rc_event ev) {
 }
 
 static void set_cause(struct core_rc *r, const char *why) {
-  if (why && why[0])
-    snprintf(r->cause, sizeof(r->cause), "%s", why);
+  if (!why || !why[0])
+    return;
+  size_t n = strnlen(why, sizeof(r->cause) - 1);
+  memcpy(r->cause, why, n);
+  r->cause[n] = '\0';
 }
 
 /* Fast first tries, then two a second; once calls fail, every 2 s. */
@@ -304,6 +307,45 @@ static void try_once(struct core_rc *r, int64_t now_ms) {
   smb2_conn_restore_end(r->conn);
   if (rc < 0)
     retry(r, r->neg->err.msg, now_ms);
+}
+
+/* ---- an expired session -------------------------------------------------- */
+
+static void on_renewed(void *arg, struct core_sess *s) {
+  struct core_rc *r = arg;
+  r->renewing = false;
+  if (s->state == CORE_SESS_VALID) {
+    r->renewals++;
+    smb2_conn_unpark(r->conn);
+    event(r, CORE_RC_RENEWED);
+    return;
+  }
+  set_cause(r, s->err.msg);
+  event(r, CORE_RC_RENEW_FAILED);
+  smb2_conn_fail_parked(r->conn, SMBQ_ERR_NOSESSION);
+}
+
+bool core_rc_expired(struct core_rc *r, const struct smb2_sec *sec) {
+  if (sec != &r->sess->sec && sec != &r->sess->enc_sec)
+    return false;
+  if (r->renewing || r->state != CORE_RC_UP)
+    return true;
+  struct core_sess_cfg cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  char why[256] = "";
+  if (r->env.session_cfg(r->env.user, &cfg, why, sizeof(why)) < 0) {
+    set_cause(r, why);
+    event(r, CORE_RC_RENEW_FAILED);
+    return false;
+  }
+  r->renewing = true;
+  if (core_sess_reauth(r->sess, r->conn, &cfg, on_renewed, r) < 0) {
+    r->renewing = false;
+    set_cause(r, r->sess->err.msg);
+    event(r, CORE_RC_RENEW_FAILED);
+    return false;
+  }
+  return true;
 }
 
 /* ---- driving ----------------------------------------------------------- */

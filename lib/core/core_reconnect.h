@@ -20,6 +20,14 @@
  *   WAITING past the timeout: the held requests fail and new ones are
  *       refused (LOST); the tries go on, further apart
  *
+ * It also renews a session the server says expired (a Kerberos ticket's
+ * end, MS-SMB2 3.2.5.1.6):
+ *
+ *   UP --a reply: STATUS_NETWORK_SESSION_EXPIRED--> UP, renewing (the
+ *       request parked; SESSION_SETUP on the same SessionId)
+ *   renewing --VALID--> the parked requests go again (RENEWED)
+ *   renewing --FAILED--> they fail, SMBQ_ERR_NOSESSION (RENEW_FAILED)
+ *
  * Sans-I/O but for env.connect; runs on the I/O thread (its hooks). The
  * objects it restores (negotiation, session, trees, opens, leases) are
  * the caller's; it only steps their own state machines.
@@ -52,6 +60,8 @@ enum core_rc_event {
   CORE_RC_RECONNECTING,
   CORE_RC_RECONNECTED,
   CORE_RC_LOST,
+  CORE_RC_RENEWED,          /* an expired session was re-authenticated */
+  CORE_RC_RENEW_FAILED,     /* it could not be: cause says why */
 };
 
 struct core_rc_env {
@@ -97,6 +107,8 @@ struct core_rc {
   uint32_t saved_tree_id, tree_prev_id;
   char server[256], share[256];
   unsigned pending;          /* OPENS: reclaims in flight */
+  bool renewing;             /* an expired session's re-authentication */
+  unsigned renewals;
 };
 
 /* Set r up for the connection's objects (all outlive r). timeout_ms:
@@ -113,6 +125,14 @@ void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms);
 /* The connection is being freed: no more tries; what waits fails now
  * (nothing waits for a server that may never come back). */
 void core_rc_stop(struct core_rc *r);
+/* smb2_conn's `expired`: a reply said the session sec expired (MS-SMB2
+ * 3.2.5.1.6). Starts its re-authentication (core_sess_reauth, fresh
+ * tokens from env.session_cfg) unless one runs; true: the request waits
+ * for it (parked), and goes again once renewed (smb2_conn_unpark), or
+ * fails with SMBQ_ERR_NOSESSION (cause: why). False when no new logon
+ * can even be started (cause set). A connection being restored gets a
+ * new session anyway: true. */
+bool core_rc_expired(struct core_rc *r, const struct smb2_sec *sec);
 /* Time passes: a try when due, the timeout. Returns the next deadline
  * (ms) or -1. */
 int64_t core_rc_tick(struct core_rc *r, int64_t now_ms);

@@ -15,6 +15,7 @@ static void finish(struct core_sess *s, int rc, uint32_t status,
 static void finish(struct core_sess *s, int rc, uint32_t status,
                    const char *fmt, ...) {
   s->state = rc < 0 ? CORE_SESS_FAILED : CORE_SESS_VALID;
+  s->reauth = false;
   s->err.rc = rc;
   s->err.status = status;
   if (fmt) {
@@ -63,6 +64,12 @@ static int send_round(struct core_sess *s, const uint8_t *token,
   r->sec = &s->sec; /* carries the session id; signing not yet on */
   r->flags = SMB2_REQ_NO_SIGN | SMB2_REQ_NO_VERIFY;
   r->preauth = s->cfg.dialect == SMB2_DIALECT_311 ? s->preauth : NULL;
+  if (s->reauth) {
+    /* the session's keys sign (or encrypt) it; the final reply is
+     * checked in renewed(), the rounds before need not be signed */
+    r->flags = SMB2_REQ_NO_VERIFY;
+    r->preauth = NULL;
+  }
   return smb2_conn_submit_now(s->conn, r, on_round, s);
 }
 
@@ -140,6 +147,19 @@ static void activate(struct core_sess *s, uint16_t flags, const uint8_t *msg,
   finish(s, 0, 0, NULL);
 }
 
+/* The final reply of a re-authentication (MS-SMB2 3.2.5.3.2): the keys
+ * stay; the reply is signed with them when the session signs. */
+static void renewed(struct core_sess *s, const uint8_t *msg, size_t len) {
+  bool signed_flag = smbq_le32_at(msg + 16) & SMB2_FLAGS_SIGNED;
+  if (s->sec.sign && !s->sec.encrypt &&
+      (!signed_flag || smb2_conn_verify_reply(&s->sec, msg, len) < 0))
+    return finish(s, SMBQ_ERR_SIGNATURE, 0,
+                  "the re-authentication reply from %s is not correctly "
+                  "signed: possible man-in-the-middle", s->server);
+  s->reauth = false;
+  finish(s, 0, 0, NULL);
+}
+
 /* A reply the server failed: the mechanism says why. */
 static void refused(struct core_sess *s, int err, uint32_t status,
                     const uint8_t *msg, size_t len) {
@@ -167,6 +187,9 @@ static void on_round(void *arg, int err, uint32_t status, const uint8_t *msg,
   if (smb2_decode_session_setup_rsp(msg, len, &r) < 0)
     return finish(s, SMBQ_ERR_PROTO, 0, "malformed session setup reply "
                   "from %s", s->server);
+  if (s->reauth && smbq_le64_at(msg + 40) != s->sec.session_id)
+    return finish(s, SMBQ_ERR_PROTO, 0, "server %s answered the "
+                  "re-authentication for another session", s->server);
   s->sec.session_id = smbq_le64_at(msg + 40);
   uint8_t *out = NULL;
   size_t out_len = 0;
@@ -179,7 +202,7 @@ static void on_round(void *arg, int err, uint32_t status, const uint8_t *msg,
       finish(s, rc, 0, "session setup with %s failed", s->server);
     return;
   }
-  if (rc == AUTH_FALLBACK && s->mech + 1 < s->cfg.n_mechs) {
+  if (rc == AUTH_FALLBACK && s->mech + 1 < s->cfg.n_mechs && !s->reauth) {
     s->mech++; /* a new session from scratch */
     rc = start_mech(s);
     if (rc < 0)
@@ -196,6 +219,8 @@ static void on_round(void *arg, int err, uint32_t status, const uint8_t *msg,
   if (more) /* AUTH_DONE only ends a successful reply */
     return finish(s, SMBQ_ERR_PROTO, 0, "server %s wants another round "
                   "after the logon completed", s->server);
+  if (s->reauth)
+    return renewed(s, msg, len);
   activate(s, r.session_flags, msg, len);
 }
 
@@ -224,6 +249,38 @@ int core_sess_start(struct core_sess *s, struct smb2_conn *conn,
     return core_err_set(&s->err, rc, 0, "%s",
                         mech(s)->err[0] ? mech(s)->err
                                         : "session setup failed");
+  }
+  return 0;
+}
+
+int core_sess_reauth(struct core_sess *s, struct smb2_conn *conn,
+                     const struct core_sess_cfg *cfg, core_sess_done_fn done,
+                     void *arg) {
+  for (size_t i = 0; i < s->cfg.n_mechs; i++)
+    auth_mech_free(s->cfg.mechs[i]);
+  s->cfg = *cfg;
+  s->cfg.server = s->server;
+  s->cfg.preauth = NULL;
+  s->mech = 0;
+  s->conn = conn;
+  s->done = done;
+  s->arg = arg;
+  s->reauth = true;
+  s->state = CORE_SESS_SETUP;
+  uint8_t *tok = NULL;
+  size_t tok_len = 0;
+  int rc = cfg->n_mechs ? mech(s)->ops->start(mech(s), &tok, &tok_len)
+                        : SMBQ_ERR_INVAL;
+  if (rc == 0)
+    rc = send_round(s, tok, tok_len);
+  free(tok);
+  if (rc < 0) {
+    s->state = CORE_SESS_FAILED;
+    s->reauth = false;
+    return core_err_set(&s->err, rc, 0, "%s",
+                        cfg->n_mechs && mech(s)->err[0]
+                            ? mech(s)->err
+                            : "re-authentication failed");
   }
   return 0;
 }

@@ -69,6 +69,7 @@ struct core_sess {
   uint8_t neg_preauth[SMB2_PREAUTH_HASH_SIZE];
   uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
   size_t mech;                /* index of the mechanism in use */
+  bool reauth;                /* renewing a VALID session's logon */
   struct smb2_conn *conn;
   core_sess_done_fn done;
   void *arg;
@@ -81,6 +82,15 @@ int core_sess_start(struct core_sess *s, struct smb2_conn *conn,
                     const struct core_sess_cfg *cfg, core_sess_done_fn done,
                     void *arg);
 
+/* MS-SMB2 3.2.4.2.3.1: the server said the session expired (a Kerberos
+ * ticket's end): SESSION_SETUP again on the same SessionId with fresh
+ * tokens (cfg's mechanisms, taken over as by core_sess_start), signed
+ * with the session's keys, which stay (3.2.5.3.2). done runs once with
+ * the state VALID (renewed) or FAILED. Returns 0 or an error (FAILED, no
+ * callback). */
+int core_sess_reauth(struct core_sess *s, struct smb2_conn *conn,
+                     const struct core_sess_cfg *cfg, core_sess_done_fn done,
+                     void *arg);
 /* Free what is left of the mechanisms and wipe the keys. */
 void core_sess_clear(struct core_sess *s);
 

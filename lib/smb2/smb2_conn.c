@@ -29,6 +29,9 @@ struct smb2_conn {
   struct smb2_req *q_head, *q_tail; /* chains waiting for credits */
   struct smb2_req *rq_head, *rq_tail; /* SMB2_REQ_RESTORE chains: they go
                                          first, and alone while held */
+  /* answered "session expired" (env.expired): pk holds whole chains,
+   * pk_wait elements whose chain has replies still to come */
+  struct smb2_req *pk_head, *pk_tail, *pk_wait;
   uint64_t next_mid;
   uint32_t credits;                 /* message ids we may still use */
   uint32_t inflight_charge;
@@ -146,8 +149,11 @@ static void fail_queue(struct smb2_conn *c, struct smb2_req **head,
   *tail = NULL;
 }
 
+static void fail_parked(struct smb2_conn *c, int err);
+
 void smb2_conn_abort(struct smb2_conn *c, int err) {
   c->dead = true;
+  fail_parked(c, err);
   fail_queue(c, &c->rq_head, &c->rq_tail, err);
   fail_queue(c, &c->q_head, &c->q_tail, err);
   c->n_queued = 0;
@@ -319,6 +325,23 @@ static void leave_inflight(struct smb2_conn *c, struct smb2_req *r) {
   c->n_inflight--;
   c->inflight_charge -= r->charge;
   detach(r);
+  if (c->out && !c->out_owned && c->out == r->buf) {
+    r->buf = NULL;
+    c->out_owned = true;
+  }
+}
+
+/* r leaves the table to be parked: its chain stays as it is. */
+static void inflight_remove(struct smb2_conn *c, struct smb2_req *r) {
+  for (struct smb2_req **pp = &c->inflight[r->message_id % INFLIGHT_BUCKETS];
+       *pp; pp = &(*pp)->next)
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  r->next = NULL;
+  c->n_inflight--;
+  c->inflight_charge -= r->charge;
   if (c->out && !c->out_owned && c->out == r->buf) {
     r->buf = NULL;
     c->out_owned = true;
@@ -725,6 +748,21 @@ static int process_element(struct smb2_conn *c, const uint8_t *msg,
     }
     return 0;
   }
+  /* MS-SMB2 3.2.5.1.6: the session expired; renewed, the request goes
+   * again (parked meanwhile). Only a genuine answer counts. */
+  if (h.status == NT_STATUS_NETWORK_SESSION_EXPIRED &&
+      h.command != SMB2_SESSION_SETUP && c->env.expired) {
+    struct smb2_req *p = inflight_find(c, h.message_id);
+    if (p && p->sec && p->buf && p->command == h.command &&
+        check_integrity(p, &h, msg, len, encrypted) == 0 &&
+        c->env.expired(c->env.user, p->sec)) {
+      inflight_remove(c, p);
+      p->expired = true;
+      p->next = c->pk_wait;
+      c->pk_wait = p;
+      return 0;
+    }
+  }
   struct smb2_req *r = inflight_take(c, h.message_id);
   if (!r) /* MS-SMB2 3.2.5.1.2: not outstanding -> discard */
     return 0;
@@ -802,6 +840,106 @@ static int process_frame(struct smb2_conn *c, const uint8_t *p, size_t len) {
   return SMBQ_ERR_PROTO;
 }
 
+static struct smb2_req *chain_head(struct smb2_req *r) {
+  while (r->chain_prev)
+    r = r->chain_prev;
+  return r;
+}
+
+static bool chain_expired(struct smb2_req *r) {
+  for (struct smb2_req *e = chain_head(r); e; e = e->chain)
+    if (!e->expired)
+      return false;
+  return true;
+}
+
+static void unlink_wait(struct smb2_conn *c, struct smb2_req *r) {
+  for (struct smb2_req **pp = &c->pk_wait; *pp; pp = &(*pp)->next)
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  r->next = NULL;
+}
+
+/* After a frame: a chain all of whose elements came back "expired" is
+ * parked whole; an element whose sibling was answered otherwise cannot
+ * go again (its chain is broken) and fails. */
+static void sweep_parked(struct smb2_conn *c) {
+  struct smb2_req *r = c->pk_wait;
+  while (r) {
+    struct smb2_req *nx = r->next;
+    if (r->orphan) {
+      unlink_wait(c, r);
+      fail_req(c, r, SMBQ_ERR_NOSESSION);
+    } else if (chain_expired(r)) {
+      struct smb2_req *h = chain_head(r);
+      for (struct smb2_req *e = h; e; e = e->chain)
+        unlink_wait(c, e);
+      enqueue(&c->pk_head, &c->pk_tail, h);
+      nx = c->pk_wait; /* the list changed under us */
+    }
+    r = nx;
+  }
+}
+
+static void fail_parked(struct smb2_conn *c, int err) {
+  while (c->pk_wait) {
+    struct smb2_req *r = c->pk_wait;
+    c->pk_wait = r->next;
+    fail_req(c, r, err);
+  }
+  while (c->pk_head) {
+    struct smb2_req *h = c->pk_head;
+    c->pk_head = h->next;
+    while (h) {
+      struct smb2_req *nx = h->chain;
+      fail_req(c, h, err);
+      h = nx;
+    }
+  }
+  c->pk_tail = NULL;
+}
+
+void smb2_conn_fail_parked(struct smb2_conn *c, int err) {
+  fail_parked(c, err);
+}
+
+void smb2_conn_unpark(struct smb2_conn *c) {
+  struct smb2_req *go = NULL, **tail = &go, *last = NULL;
+  while (c->pk_head) {
+    struct smb2_req *h = c->pk_head;
+    c->pk_head = h->next;
+    h->next = NULL;
+    bool whole = true;
+    for (struct smb2_req *e = h; e; e = e->chain)
+      whole = whole && e->buf;
+    if (!whole) { /* its bytes went (never, from a sane server) */
+      while (h) {
+        struct smb2_req *nx = h->chain;
+        fail_req(c, h, SMBQ_ERR_NOSESSION);
+        h = nx;
+      }
+      continue;
+    }
+    for (struct smb2_req *e = h; e; e = e->chain) {
+      e->expired = false;
+      e->deadline_ms = c->now_ms + c->timeout_ms;
+      c->n_queued++;
+    }
+    *tail = h;
+    tail = &h->next;
+    last = h;
+  }
+  c->pk_tail = NULL;
+  if (!go)
+    return;
+  last->next = c->q_head;
+  if (!c->q_head)
+    c->q_tail = last;
+  c->q_head = go;
+}
+
 int smb2_conn_received(struct smb2_conn *c, size_t n) {
   c->in_len += n;
   if (n > 0)
@@ -833,6 +971,8 @@ int smb2_conn_received(struct smb2_conn *c, size_t n) {
     memmove(c->in, c->in + off, c->in_len - off);
     c->in_len -= off;
   }
+  if (c->pk_wait)
+    sweep_parked(c);
   return rc;
 }
 
@@ -970,6 +1110,14 @@ static void insert_by_mid(struct smb2_req **head, struct smb2_req *r) {
 }
 
 void smb2_conn_hold(struct smb2_conn *c) {
+  /* a chain waiting for the rest of its "expired" replies cannot be put
+   * together again: its elements fail, the rest of it with them */
+  while (c->pk_wait) {
+    struct smb2_req *r = c->pk_wait;
+    c->pk_wait = r->next;
+    detach(r);
+    fail_req(c, r, SMBQ_ERR_CLOSED);
+  }
   if (c->out_owned)
     free(c->out);
   c->out = NULL;
@@ -1009,6 +1157,19 @@ void smb2_conn_hold(struct smb2_conn *c) {
     *keep_tail = r;
     keep_tail = &r->next;
   }
+  /* parked whole ("session expired": not applied), then the queue */
+  while (c->pk_head) {
+    struct smb2_req *h = c->pk_head;
+    c->pk_head = h->next;
+    for (struct smb2_req *e = h; e; e = e->chain) {
+      e->expired = false;
+      c->n_queued++;
+    }
+    h->next = NULL;
+    *keep_tail = h;
+    keep_tail = &h->next;
+  }
+  c->pk_tail = NULL;
   /* the queue: CANCELs and probes go, the rest waits behind the resent */
   for (struct smb2_req *h = c->q_head, *nx; h; h = nx) {
     nx = h->next;
@@ -1043,16 +1204,8 @@ void smb2_conn_hold(struct smb2_conn *c) {
     }
     fail_req(c, r, SMBQ_ERR_CLOSED);
   }
-  while (rq) {
-    struct smb2_req *chain = rq;
-    rq = rq->next;
-    while (chain) {
-      struct smb2_req *nx = chain->chain;
-      c->n_queued--;
-      fail_req(c, chain, SMBQ_ERR_CLOSED);
-      chain = nx;
-    }
-  }
+  struct smb2_req *rq_tail = NULL;
+  fail_queue(c, &rq, &rq_tail, SMBQ_ERR_CLOSED);
 }
 
 void smb2_conn_refuse(struct smb2_conn *c, int err) {

@@ -96,6 +96,8 @@ struct smb2_req {
                                 sent again as a replay */
   bool orphan;               /* another element of its chain completed:
                                 it cannot be sent again */
+  bool expired;              /* answered STATUS_NETWORK_SESSION_EXPIRED:
+                                parked until the session is renewed */
   struct smb2_req *chain_prev; /* previous element of its chain */
 };
 
@@ -119,6 +121,11 @@ struct smb2_conn_env {
    * are dropped. */
   void (*notify)(void *user, const uint8_t *msg, size_t len,
                  bool encrypted);
+  /* A reply said STATUS_NETWORK_SESSION_EXPIRED for a request of session
+   * sec (not a SESSION_SETUP): true when the session is being renewed
+   * (MS-SMB2 3.2.5.1.6), and the request then waits for it (parked, see
+   * smb2_conn_unpark); false, or NULL: it completes with that status. */
+  bool (*expired)(void *user, const struct smb2_sec *sec);
   void *user;
 };
 
@@ -214,6 +221,12 @@ void smb2_conn_refuse(struct smb2_conn *c, int err);
 typedef int (*smb2_fix_fn)(void *arg, struct smb2_req *r, uint8_t *body,
                            size_t body_len);
 void smb2_conn_release(struct smb2_conn *c, smb2_fix_fn fix, void *arg);
+
+/* The session was renewed: the parked requests (whole chains, in their
+ * order) go again ahead of the queue with fresh deadlines. */
+void smb2_conn_unpark(struct smb2_conn *c);
+/* It could not be: the parked requests fail with err. */
+void smb2_conn_fail_parked(struct smb2_conn *c, int err);
 
 /* Silence (MS-SMB2 3.2.6.? has no rule; Windows sends an ECHO): with
  * requests waiting for a reply and nothing received or sent for

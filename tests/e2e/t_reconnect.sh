@@ -10,7 +10,7 @@
 #  (b) a file open for reading through the mount reads on across an outage;
 #  (c) ls of the mount after an outage, with a file made on the server
 #      meanwhile;
-#  (d) smbq cp -r of a tree of 40 files (up to 2 MiB) to the server across
+#  (d) smbq cp -r of a tree of 40 files (up to 8 MiB) to the server across
 #      an outage: byte-exact;
 #  (e) an outage longer than the reconnect timeout (-o reconnect_timeout=3,
 #      cut for 8 s): a read made during it fails with EIO within timeout +
@@ -513,8 +513,10 @@ d = sys.argv[1]
 for i in range(40):
     sub = os.path.join(d, "d%d" % (i % 4))
     os.makedirs(sub, exist_ok=True)
-    n = r.choice([0, 1, 100, 4096, 65536, 300000, 1 << 20, 2 << 20, 2 << 20,
-                  2 << 20, r.randrange(2 << 20)])
+    # big enough (about 130 MiB) that the copy is still going when the
+    # watcher cuts, however fast this machine or slow the watcher
+    n = r.choice([0, 1, 100, 4096, 65536, 300000, 1 << 20, 8 << 20, 8 << 20,
+                  8 << 20, r.randrange(8 << 20)])
     with open(os.path.join(sub, "f%02d.bin" % i), "wb") as f:
         f.write(os.urandom(n))
 PY

@@ -698,6 +698,98 @@ START_TEST(silence_probe) {
 }
 END_TEST
 
+/* MS-SMB2 3.2.5.1.6: a reply "session expired" parks its request while
+ * the session is renewed (env.expired says so), whole chains at a time;
+ * renewed, they go again with new ids; not renewed, they fail. Without
+ * a renewal under way the status reaches the caller. */
+struct expire_rec {
+  int calls;
+  bool renew;
+};
+
+static bool on_expired(void *user, const struct smb2_sec *sec) {
+  struct expire_rec *e = user;
+  (void)sec;
+  e->calls++;
+  return e->renew;
+}
+
+START_TEST(expired_session_parks) {
+  struct expire_rec ex = {0, true};
+  struct smb2_conn_env env = {.random = fake_random, .expired = on_expired,
+                              .user = &ex};
+  struct smb2_conn *c = smb2_conn_new(&env);
+  struct smb2_sec sec;
+  memset(&sec, 0, sizeof(sec));
+  sec.session_id = 9;
+  struct done_rec d[4] = {{0}};
+  uint8_t f[1024], rep[512];
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &d[0]), 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_ECHO, 0, 20, 0, 0, 4), 4096);
+  struct smb2_req *r = mkreq(SMB2_READ, 48, &d[1]);
+  r->sec = &sec;
+  smb2_conn_submit(c, r, 0);
+  struct smb2_req *a = mkreq(SMB2_CREATE, 57, &d[2]);
+  a->sec = &sec;
+  a->chain = mkreq(SMB2_CLOSE, 24, &d[3]);
+  a->chain->sec = &sec;
+  smb2_conn_submit(c, a, 0);
+  pull_frame(c, f, sizeof(f));
+  pull_frame(c, f, sizeof(f));
+  /* READ (1), CREATE (2) and CLOSE (3) all come back expired */
+  feed_msg(c, rep, mkreply(rep, SMB2_READ, 1, 1,
+                           NT_STATUS_NETWORK_SESSION_EXPIRED, 0, 9), 4096);
+  size_t off = mkreply(rep, SMB2_CREATE, 2, 1,
+                       NT_STATUS_NETWORK_SESSION_EXPIRED, 0, 9);
+  smbq_put_le32(rep + 20, 80);
+  off = 80 + mkreply(rep + 80, SMB2_CLOSE, 3, 1,
+                     NT_STATUS_NETWORK_SESSION_EXPIRED, 0, 9);
+  feed_msg(c, rep, off, 4096);
+  ck_assert_int_eq(ex.calls, 3);
+  ck_assert_int_eq(d[1].calls + d[2].calls + d[3].calls, 0);
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 0);
+  /* renewed: the READ, then the compound whole, with new ids */
+  smb2_conn_unpark(c);
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_READ);
+  ck_assert_uint_eq(smbq_le64_at(f + 4 + 24), 4);
+  long n = pull_frame(c, f, sizeof(f));
+  ck_assert_int_gt(n, 0);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_CREATE);
+  ck_assert_uint_ne(smbq_le32_at(f + 4 + 20), 0); /* compounded */
+  feed_msg(c, rep, mkreply(rep, SMB2_READ, 4, 1, 0, 0, 16), 4096);
+  ck_assert_int_eq(d[1].calls, 1);
+  ck_assert_int_eq(d[1].err, 0);
+  ck_assert_uint_eq(d[1].status, 0);
+  smb2_conn_free(c);
+
+  /* not renewed: parked requests fail; no renewal: the status shows */
+  ex = (struct expire_rec){0, true};
+  c = smb2_conn_new(&env);
+  struct done_rec e[2] = {{0}};
+  r = mkreq(SMB2_READ, 48, &e[0]);
+  r->sec = &sec;
+  smb2_conn_submit(c, r, 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_READ, 0, 2,
+                           NT_STATUS_NETWORK_SESSION_EXPIRED, 0, 9), 4096);
+  smb2_conn_fail_parked(c, SMBQ_ERR_NOSESSION);
+  ck_assert_int_eq(e[0].calls, 1);
+  ck_assert_int_eq(e[0].err, SMBQ_ERR_NOSESSION);
+  ex.renew = false;
+  r = mkreq(SMB2_READ, 48, &e[1]);
+  r->sec = &sec;
+  smb2_conn_submit(c, r, 0);
+  pull_frame(c, f, sizeof(f));
+  feed_msg(c, rep, mkreply(rep, SMB2_READ, 1, 1,
+                           NT_STATUS_NETWORK_SESSION_EXPIRED, 0, 9), 4096);
+  ck_assert_int_eq(e[1].calls, 1);
+  ck_assert_uint_eq(e[1].status, NT_STATUS_NETWORK_SESSION_EXPIRED);
+  smb2_conn_free(c);
+}
+END_TEST
+
 static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
@@ -717,6 +809,7 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, hold_and_release);
   tcase_add_test(tc, refuse_while_held);
   tcase_add_test(tc, silence_probe);
+  tcase_add_test(tc, expired_session_parks);
   suite_add_tcase(s, tc);
   return s;
 }
