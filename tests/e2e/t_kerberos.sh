@@ -14,7 +14,10 @@
 #     principal (user and service), wrong password, KDC unreachable,
 #     an address instead of a name, --no-ntlm without Kerberos;
 #   - the default mode falling back to NTLMv2 without Kerberos credentials;
-#   - smbq-mount with the ccache (the default mode uses Kerberos).
+#   - smbq-mount with the ccache (the default mode uses Kerberos);
+#   - a session whose ticket ends under a mount (the server answers
+#     STATUS_NETWORK_SESSION_EXPIRED): without a ticket the call fails
+#     saying so, after kinit the mount renews the session by itself.
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 . "$(dirname "$0")/dc_fixture.sh"
@@ -202,5 +205,54 @@ expect_msg "certificate|SSL|TLS"
   same_file "$W/big.bin" "$S/mounted.bin"
   fusermount3 -u "$M"
   wait "$MPID" || fail "smbq-mount exited non-zero: $(cat "$DC_DIR/mount.log")"
+}
+
+# ---- a ticket that expires under a mount (MS-SMB2 3.2.5.1.6) ------------------
+# Samba ends a Kerberos session when its service ticket does (it answers
+# STATUS_NETWORK_SESSION_EXPIRED): without a new ticket the next call
+# fails and the log says why; after kinit the next call renews the
+# session by itself (SESSION_SETUP on the same session) and goes on.
+# Samba's KDC issues no service ticket from a TGT with less than its
+# 5-minute clock skew left, so the shortest such session lasts over 5
+# minutes: the case waits that long (meson runs other tests meanwhile).
+{
+  unset SMBQ_PASSWORD
+  CC3=$DC_DIR/cc.short
+  dc_kinit "$CC3" --lifetime=320s
+  t_kinit=$(date +%s)
+  export KRB5CCNAME=FILE:$CC3
+  M3=$DC_DIR/mnt3
+  mkdir -p "$M3"
+  # shellcheck disable=SC2046
+  "$SMBQ_MOUNT" -f -v -k "$SHARE" "$M3" $(transport_opts) \
+    2>"$DC_DIR/mount3.log" </dev/null &
+  M3PID=$!
+  DC_PIDS="$DC_PIDS $M3PID"
+  for _ in $(seq 1 200); do
+    awk -v m="$M3" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && break
+    kill -0 "$M3PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  awk -v m="$M3" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+    fail "smbq-mount did not mount with a short ticket: $(cat "$DC_DIR/mount3.log")"
+  same_file "$W/big.bin" "$M3/big.bin"
+  echo "   waiting for the ticket to end ($((t_kinit + 326 - $(date +%s))) s)"
+  sleep $((t_kinit + 326 - $(date +%s)))
+  # a name the mount has not seen: the lookup must ask the server
+  if stat "$M3/after-expiry-1" 2>"$DC_DIR/stat1.err"; then
+    fail "a name that does not exist was found"
+  fi
+  ! grep -q "No such file" "$DC_DIR/stat1.err" ||
+    fail "the server still served the session after its ticket ended: the case proves nothing"
+  grep -qi "expired" "$DC_DIR/mount3.log" ||
+    fail "the mount's log does not say the ticket expired: $(tail -3 "$DC_DIR/mount3.log")"
+  echo "   expired, no new ticket: $(grep -i expired "$DC_DIR/mount3.log" | tail -1)"
+  dc_kinit "$CC3"
+  cp "$W/big.bin" "$M3/renewed.bin" ||
+    fail "the mount did not renew its session after kinit: $(tail -3 "$DC_DIR/mount3.log")"
+  same_file "$W/big.bin" "$S/renewed.bin"
+  echo "   after kinit: the session renewed, the copy went through"
+  fusermount3 -u "$M3"
+  wait "$M3PID" || fail "smbq-mount exited non-zero: $(cat "$DC_DIR/mount3.log")"
 }
 echo "PASS"
