@@ -5,6 +5,7 @@
 
 #include "api/conn_internal.h"
 #include "api/lease.h"
+#include "core/core_reconnect.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq_bytes.h"
 #include "transport/connect_race.h"
@@ -121,6 +122,8 @@ void smbq_conn_free(smbq_conn *c) {
     api_tree_drop(c->trees);
   api_leases_stop(c);
   smbq_io_stop(c->io);
+  if (c->rc)
+    core_rc_clear(c->rc);
   free(c->rc);
   api_leases_free(c);
   core_sess_clear(&c->sess);

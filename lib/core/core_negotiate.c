@@ -277,6 +277,28 @@ int core_neg_validate(struct core_neg *n, struct smb2_conn *conn,
   return 0;
 }
 
+void core_neg_take(struct core_neg *dst, struct core_neg *src) {
+  dst->dialect = src->dialect;
+  dst->server_caps = src->server_caps;
+  dst->server_security_mode = src->server_security_mode;
+  memcpy(dst->server_guid, src->server_guid, sizeof(dst->server_guid));
+  dst->max_read = src->max_read;
+  dst->max_write = src->max_write;
+  dst->max_transact = src->max_transact;
+  dst->large_mtu = src->large_mtu;
+  dst->cipher = src->cipher;
+  dst->signing_alg = src->signing_alg;
+  dst->transport_security = src->transport_security;
+  memcpy(dst->preauth, src->preauth, sizeof(dst->preauth));
+  free(dst->spnego_hint);
+  dst->spnego_hint = src->spnego_hint;
+  dst->spnego_hint_len = src->spnego_hint_len;
+  src->spnego_hint = NULL;
+  src->spnego_hint_len = 0;
+  dst->validated = false;
+  dst->state = CORE_NEG_DONE;
+}
+
 void core_neg_clear(struct core_neg *n) {
   free(n->spnego_hint);
   n->spnego_hint = NULL;

@@ -83,5 +83,9 @@ int core_neg_validate(struct core_neg *n, struct smb2_conn *conn,
 
 /* Free the hint. */
 void core_neg_clear(struct core_neg *n);
+/* A reconnect negotiated into src (DONE): its results go to dst, field
+ * by field (other threads read dst's sizes meanwhile: none is ever 0),
+ * and the hint moves over. cfg stays dst's. */
+void core_neg_take(struct core_neg *dst, struct core_neg *src);
 
 #endif

@@ -258,6 +258,8 @@ static void lose_open(struct core_open *o) {
   memset(o->file_id, 0, sizeof(o->file_id));
 }
 
+static int send_reclaim(struct core_open *o, bool by_name);
+
 static void on_reclaim(void *arg, int err, uint32_t status,
                        const uint8_t *msg, size_t len) {
   struct core_open *o = arg;
@@ -269,6 +271,9 @@ static void on_reclaim(void *arg, int err, uint32_t status,
     rc = smb2_decode_create_rsp(msg, len, &rsp);
   if (err < 0) {
     o->rc = err; /* the new connection went too: the next try reclaims */
+  } else if (rc < 0 && o->reclaiming_durable && !core_open_writes(o) &&
+             send_reclaim(o, true) == 0) {
+    return; /* the server lost it (a restart): a reader opens the name */
   } else if (rc < 0) {
     o->status = status;
     lose_open(o);
@@ -281,28 +286,35 @@ static void on_reclaim(void *arg, int err, uint32_t status,
     o->reclaim_done(o->reclaim_arg, o);
 }
 
+/* The CREATE of a reclaim: by its durable handle (MS-SMB2 3.2.4.4: the
+ * same name, the same lease key), or by name for an open that only
+ * reads (nothing of ours can be lost with it). */
+static int send_reclaim(struct core_open *o, bool by_name) {
+  struct core_create_spec spec = o->spec;
+  spec.lease = o->lease;
+  spec.disposition = SMB2_FILE_OPEN;
+  if (by_name) {
+    spec.durable = NULL;
+  } else {
+    spec.reclaim = &o->durable;
+    spec.reclaim_file_id = o->file_id; /* the last one granted */
+  }
+  o->reclaiming_durable = !by_name;
+  struct smb2_req *r = core_create_req(o->tree, o->leases, o->path, &spec);
+  return r ? smb2_conn_submit_now(o->conn, r, on_reclaim, o)
+           : SMBQ_ERR_NOMEM;
+}
+
 int core_open_reclaim(struct core_open *o, struct smb2_conn *conn,
                       core_open_done_fn done, void *arg) {
   o->conn = conn;
   o->reclaim_done = done;
   o->reclaim_arg = arg;
-  struct core_create_spec spec = o->spec;
-  spec.lease = o->lease;
-  if (o->durable.version) {
-    /* MS-SMB2 3.2.4.4: the same name, the same lease key */
-    spec.reclaim = &o->durable;
-    spec.reclaim_file_id = o->file_id; /* the last one granted */
-    spec.disposition = SMB2_FILE_OPEN;
-  } else if (!core_open_writes(o)) {
-    /* nothing of ours can be lost with it: open the name again */
-    spec.durable = NULL;
-    spec.disposition = SMB2_FILE_OPEN;
-  } else {
-    lose_open(o);
-    return SMBQ_ERR_STALE;
-  }
-  struct smb2_req *r = core_create_req(o->tree, o->leases, o->path, &spec);
-  int rc = r ? smb2_conn_submit_now(conn, r, on_reclaim, o) : SMBQ_ERR_NOMEM;
+  int rc = SMBQ_ERR_STALE;
+  if (o->durable.version)
+    rc = send_reclaim(o, false);
+  else if (!core_open_writes(o))
+    rc = send_reclaim(o, true);
   if (rc < 0) {
     lose_open(o);
     return SMBQ_ERR_STALE;

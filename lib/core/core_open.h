@@ -108,6 +108,7 @@ struct core_open {
    * meanwhile */
   core_open_done_fn reclaim_done;
   void *reclaim_arg;
+  bool reclaiming_durable;         /* by DH2C/DHnC (else by name) */
 };
 
 /* Open path on t with spec (its lease fields are filled here from the
@@ -139,8 +140,9 @@ void core_open_adopt(struct core_open *o, struct core_tree *t,
 /* After a reconnect (the tree connected again): reclaim o (OPEN or
  * CLOSING) on conn. A durable handle is reclaimed (MS-SMB2 3.2.4.4: DH2C
  * with its CreateGuid on 3.x, DHnC on 2.1) with its lease asked for
- * again under the same key; an open without one that only reads is
- * opened again by path; anything else is LOST at once. done runs once
+ * again under the same key; an open that only reads and has none, or
+ * whose durable handle the server no longer has (it restarted), is
+ * opened again by path; anything else is LOST. done runs once
  * with o's state kept (a new file id, the old one in prev_file_id) or
  * LOST (o->rc: SMBQ_ERR_STALE). Returns 0, or SMBQ_ERR_STALE when o was
  * lost at once (no callback). */

@@ -172,21 +172,18 @@ static void reclaim_opens(struct core_rc *r) {
 
 static void next_tree(struct core_rc *r);
 
-static void on_tree(void *arg, struct core_tree *t) {
+static void on_tree(void *arg, struct core_tree *tn) {
   struct core_rc *r = arg;
-  /* the connect started from a clean tree: what it had goes back */
-  uint32_t old_id = r->saved_tree_id;
-  t->opens = r->saved_opens;
-  t->prev_tree_id = r->tree_prev_id;
-  r->saved_opens = NULL;
   if (r->state != CORE_RC_TREES)
     return;
-  if (t->state != CORE_TREE_CONNECTED) {
-    retry(r, t->err.msg, smb2_conn_time(r->conn));
+  if (tn->state != CORE_TREE_CONNECTED) {
+    retry(r, tn->err.msg, smb2_conn_time(r->conn));
     return;
   }
+  struct core_tree *t = r->tree;
+  uint32_t old_id = t->tree_id;
+  core_tree_take(t, tn);
   core_leases_retree(r->leases, old_id, t->tree_id);
-  r->tree = t;
   next_tree(r);
 }
 
@@ -196,23 +193,13 @@ static void next_tree(struct core_rc *r) {
     reclaim_opens(r);
     return;
   }
-  r->saved_opens = t->opens;
-  r->saved_tree_id = t->tree_id;
-  r->tree_prev_id = t->prev_tree_id;
-  snprintf(r->server, sizeof(r->server), "%s", t->server);
-  snprintf(r->share, sizeof(r->share), "%s", t->share);
-  struct core_tree_cfg cfg = t->cfg;
-  cfg.server = r->server;
-  cfg.share = r->share;
+  r->tree = t;
+  struct core_tree_cfg cfg = t->cfg; /* its names are t's own */
   smb2_conn_restore_begin(r->conn);
-  int rc = core_tree_connect(t, r->conn, &cfg, on_tree, r);
+  int rc = core_tree_connect(&r->tree_new, r->conn, &cfg, on_tree, r);
   smb2_conn_restore_end(r->conn);
-  if (rc < 0) {
-    t->opens = r->saved_opens;
-    t->prev_tree_id = r->tree_prev_id;
-    r->saved_opens = NULL;
-    retry(r, t->err.msg, smb2_conn_time(r->conn));
-  }
+  if (rc < 0)
+    retry(r, r->tree_new.err.msg, smb2_conn_time(r->conn));
 }
 
 /* ---- negotiate and session ----------------------------------------------- */
@@ -239,7 +226,7 @@ static void on_neg(void *arg, struct core_neg *n) {
     retry(r, n->err.msg, now);
     return;
   }
-  if (n->dialect != r->dialect) {
+  if (n->dialect != r->dialect) { /* n is r->neg_new */
     /* MS-SMB2 3.2.4.4: durable handles come back on the same dialect */
     char why[160];
     snprintf(why, sizeof(why), "the server now chose SMB %s, not %s",
@@ -247,6 +234,7 @@ static void on_neg(void *arg, struct core_neg *n) {
     retry(r, why, now);
     return;
   }
+  core_neg_take(r->neg, n);
   struct core_sess_cfg cfg;
   memset(&cfg, 0, sizeof(cfg));
   char why[256] = "";
@@ -300,13 +288,13 @@ static void try_once(struct core_rc *r, int64_t now_ms) {
                     : "no randomness available", now_ms);
     return;
   }
-  core_neg_clear(r->neg);
+  core_neg_clear(&r->neg_new);
   smb2_conn_set_timeout(r->conn, r->connect_ms);
   smb2_conn_restore_begin(r->conn);
-  rc = core_neg_start(r->neg, r->conn, &cfg, on_neg, r);
+  rc = core_neg_start(&r->neg_new, r->conn, &cfg, on_neg, r);
   smb2_conn_restore_end(r->conn);
   if (rc < 0)
-    retry(r, r->neg->err.msg, now_ms);
+    retry(r, r->neg_new.err.msg, now_ms);
 }
 
 /* ---- an expired session -------------------------------------------------- */
@@ -375,6 +363,8 @@ void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms) {
   r->next_try_ms = now_ms;
   event(r, CORE_RC_DISCONNECTED);
 }
+
+void core_rc_clear(struct core_rc *r) { core_neg_clear(&r->neg_new); }
 
 void core_rc_stop(struct core_rc *r) {
   if (r->state == CORE_RC_UP)

@@ -103,9 +103,13 @@ struct core_rc {
   uint16_t dialect;
   int64_t lost_at_ms, next_try_ms;
   struct core_tree *tree;    /* TREES: the one being connected */
-  struct core_open *saved_opens; /* its opens, kept across the connect */
-  uint32_t saved_tree_id, tree_prev_id;
-  char server[256], share[256];
+  /* What a try negotiates and connects into: the connection's own
+   * objects are read by callers' threads all the while (sizes, tree
+   * ids), so they only ever take finished results (core_neg_take,
+   * core_tree_take), never a state machine's reset. */
+  struct core_neg neg_new;
+  struct core_tree tree_new;
+  char server[256];
   unsigned pending;          /* OPENS: reclaims in flight */
   bool renewing;             /* an expired session's re-authentication */
   unsigned renewals;
@@ -119,6 +123,8 @@ void core_rc_init(struct core_rc *r, struct smb2_conn *conn,
                   struct core_leases *leases, uint32_t timeout_ms,
                   uint32_t connect_ms, uint32_t request_ms,
                   const struct core_rc_env *env);
+/* Free what r holds (before freeing r). */
+void core_rc_clear(struct core_rc *r);
 /* The transport is gone (the core holds the requests already): start or
  * go on restoring. why: the cause, for messages. */
 void core_rc_lost(struct core_rc *r, const char *why, int64_t now_ms);

@@ -106,6 +106,16 @@ static void on_connect(void *arg, int err, uint32_t status,
   after_connect(t);
 }
 
+void core_tree_take(struct core_tree *dst, const struct core_tree *src) {
+  dst->tree_id = src->tree_id;
+  dst->share_flags = src->share_flags;
+  dst->share_caps = src->share_caps;
+  dst->share_type = src->share_type;
+  dst->encrypt = src->encrypt;
+  dst->conn = src->conn;
+  dst->state = CORE_TREE_CONNECTED;
+}
+
 int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
                       const struct core_tree_cfg *cfg, core_tree_done_fn done,
                       void *arg) {

@@ -71,6 +71,10 @@ int core_tree_connect(struct core_tree *t, struct smb2_conn *conn,
                       const struct core_tree_cfg *cfg, core_tree_done_fn done,
                       void *arg);
 
+/* A reconnect connected the share again into src (CONNECTED): its
+ * results go to dst field by field (other threads build requests from
+ * dst meanwhile); dst keeps its opens. */
+void core_tree_take(struct core_tree *dst, const struct core_tree *src);
 /* The security a request on this tree carries. */
 const struct smb2_sec *core_tree_sec(const struct core_tree *t);
 

@@ -156,6 +156,29 @@ fixture_start() {
   fi
 }
 
+# Stop smbd entirely (its whole process group: every client's process)
+# and start it again on the same port with the same configuration, as a
+# server restarted: what it kept in memory (sessions, durable handles
+# that are not persistent) is gone. Returns 1 if it did not come back.
+fixture_smbd_restart() {
+  local d=$SMBQ_TEST_DIR i
+  kill -TERM -- "-$FIXTURE_SMBD_PID" 2>/dev/null || true
+  wait "$FIXTURE_SMBD_PID" 2>/dev/null || true
+  for i in $(seq 1 100); do
+    python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $SMBQ_TEST_PORT)) == 0)" 2>/dev/null && break
+    sleep 0.05
+  done
+  setsid smbd -F --no-process-group -s "$d/smb.conf" </dev/null \
+    >>"$d/smbd.out" 2>&1 &
+  FIXTURE_SMBD_PID=$!
+  for i in $(seq 1 100); do
+    python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $SMBQ_TEST_PORT)))" 2>/dev/null && return 0
+    kill -0 "$FIXTURE_SMBD_PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
 # The test PKI (tests/quic/certs.sh), made once per fixture.
 fixture_pki() {
   SMBQ_TEST_PKI=$SMBQ_TEST_DIR/pki

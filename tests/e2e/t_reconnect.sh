@@ -17,11 +17,15 @@
 #      10 s, the mount's log names the outage, `smbq use` says Reconnecting;
 #      after the restore the mount serves again without a remount;
 #  (f) a share without durable handles: a file open for writing across an
-#      outage fails with EIO or ESTALE, other operations go on;
+#      outage fails with EIO or ESTALE, one open for reading only is
+#      opened again by name and reads on, other operations go on;
 #  (g) a silent path (requests outstanding, nothing comes back): noticed
 #      within 10 s (a mount with reconnect timeout 2 fails a call within
 #      15 s), a reader on another mount carries on once the path is back.
 #      (t_hostile.sh covers a server silent from the start.)
+#  (i) smbd restarted entirely: the durable handles it kept in memory are
+#      gone: a file open for writing fails with EIO or ESTALE and the log
+#      says what was lost, one open for reading reads on, new files work.
 #
 # How the path is cut: the clients reach smbd only through something this
 # script controls.
@@ -47,7 +51,7 @@ T=${SMBQ_TRANSPORT:-tcp}
   : "${SMBQ_TCP_RELAY:?SMBQ_TCP_RELAY must point at tcp_delay_relay}"
 [ "$T" = tcp ] ||
   : "${SMBQ_UDP_RELAY:?SMBQ_UDP_RELAY must point at udp_relay}"
-CASES=${RECONNECT_CASES:-h a b c d e f g}
+CASES=${RECONNECT_CASES:-h a b c d e f g i}
 want() { [[ " $CASES " == *" $1 "* ]]; }
 
 # ---- fixture ------------------------------------------------------------------
@@ -626,7 +630,7 @@ fi
 
 # ---- (f) no durable handles ---------------------------------------------------------
 if want f; then
-  step "(f) a share without durable handles: a file open for writing fails, the rest goes on"
+  step "(f) a share without durable handles: a file open for writing fails, one open for reading reads on, the rest goes on"
   rnd "$W/f-other.bin" $((1 << 20))
   cp "$W/f-other.bin" "$NODUR/f-other.bin"
   chown "$SMBQ_TEST_USER" "$NODUR/f-other.bin"
@@ -637,6 +641,16 @@ if want f; then
   bg timeout 150 python3 "$PY/writer.py" "$MF/f.bin" "$W/f.ready" "$W/f.go" >"$W/f.out"
   wr=$BG_PID
   until_true 20 test -e "$W/f.ready" || fail "(f) the writer did not start: $(cat "$W/f.out")"
+  # and a file open for reading only: without a durable handle it is
+  # opened again by its name, and reads on
+  rnd "$W/f-read.bin" $((24 << 20))
+  cp "$W/f-read.bin" "$NODUR/f-read.bin"
+  chown "$SMBQ_TEST_USER" "$NODUR/f-read.bin"
+  rm -f "$W/fr.ready" "$W/fr.go"
+  bg timeout 150 python3 "$PY/reader.py" "$MF/f-read.bin" "$W/f-read.bin" \
+    $((2 << 20)) "$W/fr.ready" "$W/fr.go"
+  frd=$BG_PID
+  until_true 20 test -e "$W/fr.ready" || fail "(f) the reader did not start"
   off=$(log_size "$MF.log")
   cut_hard
   sleep 4
@@ -647,6 +661,10 @@ if want f; then
   cmp "$W/f-other.bin" "$MF/f-other.bin" || fail "(f) reading another file after the outage"
   echo "new after the outage" >"$MF/f-new.txt" || fail "(f) writing a new file after the outage"
   [ "$(cat "$NODUR/f-new.txt")" = "new after the outage" ] || fail "(f) the new file on the server"
+  touch "$W/fr.go"
+  reap "$frd"
+  [ "$RC" -eq 0 ] || fail "(f) the file open for reading did not read on (exit $RC)"
+  echo "   the file open for reading, without a durable handle: read on"
   touch "$W/f.go"
   reap "$wr"
   rc=$RC
@@ -735,6 +753,47 @@ if want g; then
   cmp "$W/g0.bin" "$G0/g0.bin" || fail "(g) reading through G0 after the silence"
   fg_umount "$G0" "$G0_PID"
   fg_umount "$G1" "$G1_PID"
+fi
+
+# ---- (i) smbd restarted entirely ------------------------------------------------------
+if want i; then
+  step "(i) smbd restarted entirely: a file open for writing fails, one open for reading reads on, the mount serves"
+  MI=$SMBQ_TEST_DIR/mi
+  fg_mount "$MI"
+  MI_PID=$MOUNT_PID
+  rnd "$W/i-read.bin" $((24 << 20))
+  server_put "$W/i-read.bin" i-read.bin
+  rm -f "$W/i.ready" "$W/i.go" "$W/ir.ready" "$W/ir.go"
+  bg timeout 150 python3 "$PY/writer.py" "$MI/i.bin" "$W/i.ready" "$W/i.go" >"$W/i.out"
+  iwr=$BG_PID
+  bg timeout 150 python3 "$PY/reader.py" "$MI/i-read.bin" "$W/i-read.bin" \
+    $((2 << 20)) "$W/ir.ready" "$W/ir.go"
+  ird=$BG_PID
+  until_true 20 test -e "$W/i.ready" || fail "(i) the writer did not start: $(cat "$W/i.out")"
+  until_true 20 test -e "$W/ir.ready" || fail "(i) the reader did not start"
+  off=$(log_size "$MI.log")
+  # a durable handle that is not persistent lives in the server's memory:
+  # a restart loses it (MS-SMB2 3.3.5.9.7 finds nothing to reclaim)
+  fixture_smbd_restart || fail "harness: smbd did not come back: $(tail -3 "$SMBQ_TEST_DIR/smbd.out")"
+  touch "$W/ir.go"
+  reap "$ird"
+  [ "$RC" -eq 0 ] || fail "(i) the file open for reading did not read on after the restart (exit $RC)"
+  until_true 60 serves "$MI" i-read.bin ||
+    fail "(i) the mount does not serve after the restart: $(log_from "$MI.log" "$off" | tail -3)"
+  touch "$W/i.go"
+  reap "$iwr"
+  show_log "$MI.log" "$off" MI
+  res=$(cat "$W/i.out")
+  echo "   the write after the restart: $res"
+  case $res in
+  EIO* | ESTALE*) ;;
+  *) fail "(i) writing to a handle the restarted server lost: $res, want EIO or ESTALE" ;;
+  esac
+  log_from "$MI.log" "$off" | grep -qE "lost|reclaimed" ||
+    fail "(i) the mount's log does not say what was lost: $(log_from "$MI.log" "$off" | tail -3)"
+  echo "after the restart" >"$MI/i-new.txt" || fail "(i) writing a new file after the restart"
+  [ "$(cat "$S/i-new.txt")" = "after the restart" ] || fail "(i) the new file on the server"
+  fg_umount "$MI" "$MI_PID"
 fi
 
 # ---- the main mount is still there --------------------------------------------------
