@@ -311,6 +311,24 @@ void api_leases_free(smbq_conn *c) {
   c->leases = NULL;
 }
 
+void api_lease_lapsed(smbq_conn *c, struct core_open *o) {
+  if (!c->breaks || !c->opts.lease_cb || !o->lease)
+    return;
+  struct break_item *it = calloc(1, sizeof(*it));
+  if (!it)
+    return;
+  it->local = true;
+  it->b.is_dir = core_lease_is_dir(c->leases, o->lease);
+  it->b.tree_id = o->tree->tree_id;
+  it->b.old_state = SMB2_LEASE_READ | SMB2_LEASE_HANDLE | SMB2_LEASE_WRITE;
+  it->b.new_state = 0;
+  snprintf(it->b.path, sizeof(it->b.path), "%s", o->path);
+  for (char *p = it->b.path; *p; p++)
+    if (*p == '\\')
+      *p = '/';
+  enqueue(c, it);
+}
+
 /* The entry's own path dies with it: the release names the file's. */
 void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l) {
   smbq_conn *c = t->conn;

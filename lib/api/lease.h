@@ -23,6 +23,11 @@ void api_leases_free(smbq_conn *c);
 /* Drop a reference on the lease of path (on t); when that gives up
  * rights, the break callback hears of it (a local release, on the
  * worker). l may be NULL. */
+/* On the I/O thread: the lease of o's file did not live through an
+ * outage (reconnect.c): the caller's break callback hears of it as a
+ * local break of everything (what it cached may be stale). */
+struct core_open;
+void api_lease_lapsed(smbq_conn *c, struct core_open *o);
 void api_lease_release(smbq_tree *t, const char *path, struct core_lease *l);
 
 /* ---- handle cache: closed files kept open while READ|HANDLE is held, so

@@ -67,6 +67,10 @@ static struct core_tree *rc_next_tree(void *user, struct core_tree *prev) {
   return t ? &t->core : NULL;
 }
 
+static void rc_lapsed(void *user, struct core_open *o) {
+  api_lease_lapsed(user, o);
+}
+
 static void rc_event(void *user, enum core_rc_event ev) {
   smbq_conn *c = user;
   struct core_rc *r = c->rc;
@@ -144,6 +148,7 @@ static void start_on_io(void *arg, struct smb2_conn *core) {
       .session_cfg = rc_session_cfg,
       .next_tree = rc_next_tree,
       .event = rc_event,
+      .lapsed = rc_lapsed,
       .random = api_random,
       .user = c,
   };

@@ -141,6 +141,12 @@ static void on_open(void *arg, struct core_open *o) {
     r->reclaimed++;
   else if (o->state == CORE_OPEN_LOST)
     r->lost++;
+  /* a durable handle keeps its lease through the outage (the server
+   * breaks what it must); a new open by name gets a new one */
+  bool lapsed = o->state == CORE_OPEN_LOST ||
+                (o->rc == 0 && !o->reclaiming_durable);
+  if (lapsed && o->lease && r->env.lapsed)
+    r->env.lapsed(r->env.user, o);
   if (r->pending && --r->pending == 0 && r->state == CORE_RC_OPENS)
     finish_up(r);
 }
@@ -160,6 +166,8 @@ static void reclaim_opens(struct core_rc *r) {
       if (core_open_reclaim(o, r->conn, on_open, r) < 0) {
         r->pending--;
         r->lost++;
+        if (o->lease && r->env.lapsed)
+          r->env.lapsed(r->env.user, o);
       }
     }
   }

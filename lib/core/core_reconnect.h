@@ -79,6 +79,9 @@ struct core_rc_env {
   struct core_tree *(*next_tree)(void *user, struct core_tree *prev);
   /* The state changed (r's fields tell the rest). */
   void (*event)(void *user, enum core_rc_event ev);
+  /* o's lease did not live through the outage (o was opened again by
+   * name, or lost): what was cached under it may be stale. */
+  void (*lapsed)(void *user, struct core_open *o);
   int (*random)(void *user, uint8_t *buf, size_t n);
   void *user;
 };

@@ -273,11 +273,14 @@ show_log() { # show_log LOG OFFSET WHAT
 PY=$SMBQ_TEST_DIR/py
 mkdir -p "$PY"
 
-# reader.py FILE WANT HEAD READY GO: read HEAD bytes of FILE, touch READY,
+# reader.py FILE WANT HEAD READY GO [AGAIN]: read HEAD bytes of FILE, touch READY,
 # wait for GO, read the rest; exit 0 if all is WANT's bytes
 cat >"$PY/reader.py" <<'PY'
 import os, sys, time
 path, want, head, ready, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+# AGAIN (optional): what the first HEAD bytes must read as at the end,
+# read again through the same descriptor (changed during the outage)
+again = sys.argv[6] if len(sys.argv) > 6 else None
 want = open(want, "rb").read()
 f = open(path, "rb", buffering=0)
 got = b""
@@ -295,6 +298,14 @@ while True:
     if not b:
         break
     got += b
+if again is not None:
+    again = open(again, "rb").read()[:head]
+    now = os.pread(f.fileno(), head, 0)
+    if now != again:
+        sys.exit("the first %d bytes, read again after the outage: %s" % (head,
+                 "what was cached before it (stale)" if now == got[:head]
+                 else "neither the old nor the new bytes"))
+    print("   reader: the bytes changed during the outage read as the new ones")
 f.close()
 print("   reader: the rest (%d bytes) in %.1f s" % (len(got) - head, time.monotonic() - t0))
 if got != want:
@@ -648,11 +659,22 @@ if want f; then
   chown "$SMBQ_TEST_USER" "$NODUR/f-read.bin"
   rm -f "$W/fr.ready" "$W/fr.go"
   bg timeout 150 python3 "$PY/reader.py" "$MF/f-read.bin" "$W/f-read.bin" \
-    $((2 << 20)) "$W/fr.ready" "$W/fr.go"
+    $((2 << 20)) "$W/fr.ready" "$W/fr.go" "$W/f-read.new"
   frd=$BG_PID
   until_true 20 test -e "$W/fr.ready" || fail "(f) the reader did not start"
   off=$(log_size "$MF.log")
   cut_hard
+  # its first 2 MiB change on the server meanwhile, size and mtime kept
+  # (as rsync -t would): only the lease under which the mount cached them
+  # could tell, and it did not live through the outage
+  rnd "$W/f-read.new" $((2 << 20))
+  python3 - "$NODUR/f-read.bin" "$W/f-read.new" <<'PY'
+import os, sys
+st = os.stat(sys.argv[1])
+with open(sys.argv[1], "r+b") as f:
+    f.write(open(sys.argv[2], "rb").read())
+os.utime(sys.argv[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
   sleep 4
   restore_hard
   # other operations on the same mount go on while that handle is lost
