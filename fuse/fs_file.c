@@ -412,6 +412,13 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   /* a pending file goes now, whole: close(2) returns once the server
    * has it (the error, if any, is the handle's failed write) */
   fs_pending_flush(fs, fh, true, false);
+  /* the kernel's last mtime, so that close(2) leaves it on the server
+   * and the release that follows has only the CLOSE to send (a delete
+   * right after close(2) would otherwise find the handle still open) */
+  int rc = fs_fh_send_times(fh);
+  if (rc < 0)
+    mlog(LOG_WARNING, "setting the times of a file at close failed: %s",
+         smbq_strerror(rc));
   if (!reply_write_err(req, fs, fh, "close"))
     fuse_reply_err(req, 0);
 }

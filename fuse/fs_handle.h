@@ -38,7 +38,7 @@ struct fh {
   /* Times set through this handle and not yet sent (under mu): with the
    * writeback cache the kernel sends the mtime of its writes after each
    * writeback pass, from inside the writeback; they go to the server
-   * with fsync(2) and the last close instead, one SET_INFO in all. */
+   * with fsync(2) or close(2) instead, one SET_INFO in all. */
   bool times_dirty;
   bool atime_set, mtime_set;
   struct timespec atime, mtime;
