@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "cp_fs.h"
 #include "exitcodes.h"
+#include "local_dest.h"
 #include "progress.h"
 
 #define CP_WORKERS 8
@@ -41,7 +42,7 @@
 #define MAX_DEPTH 256
 #define MAX_EPS 8
 #define MAX_JSON_ERRORS 1000
-#define PART_SUFFIX ".smbq-part"
+#define PART_SUFFIX LOCAL_PART_SUFFIX
 
 /* ---- run state ------------------------------------------------------- */
 
@@ -116,10 +117,12 @@ static char *path_join(const char *dir, const char *name) {
 }
 
 static char *str_cat(const char *a, const char *b) {
-  size_t n = strlen(a) + strlen(b) + 1;
-  char *p = malloc(n);
-  if (p)
-    snprintf(p, n, "%s%s", a, b);
+  size_t la = strlen(a), lb = strlen(b);
+  char *p = malloc(la + lb + 1);
+  if (p) {
+    memcpy(p, a, la);
+    memcpy(p + la, b, lb + 1);
+  }
   return p;
 }
 
@@ -425,31 +428,33 @@ static uint64_t resume_point(struct worker *w, struct xfer *x, uint64_t have,
 /* --resume: the destination already holds this version of the file.
  * Whole seconds, as rsync compares them: file systems differ in how
  * finely they keep times. */
-static bool dest_complete(struct job *j) {
+static bool dest_complete(struct job *j, const char *dst) {
   struct cp_stat st;
-  return j->de->fs->stat(j->de, j->dst, &st) == 0 && st.kind == CP_FILE &&
+  return j->de->fs->stat(j->de, dst, &st) == 0 && st.kind == CP_FILE &&
          st.size == j->st.size && st.mtime.tv_sec == j->st.mtime.tv_sec;
 }
 
 /* --resume: size of a partial copy to continue, 0 if none. A shorter
  * file under the final name is one too: it becomes the .smbq-part. */
-static uint64_t partial_size(struct job *j, const char *part) {
+static uint64_t partial_size(struct job *j, const char *dst,
+                             const char *part) {
   struct cp_stat st;
   struct cp_ep *e = j->de;
   if (e->fs->stat(e, part, &st) == 0)
     return st.kind == CP_FILE && st.size <= j->st.size ? st.size : 0;
-  if (e->fs->stat(e, j->dst, &st) < 0 || st.kind != CP_FILE ||
+  if (e->fs->stat(e, dst, &st) < 0 || st.kind != CP_FILE ||
       st.size >= j->st.size || st.size <= BLOCK)
     return 0;
-  return e->fs->rename(e, j->dst, part) == 0 ? st.size : 0;
+  return e->fs->rename(e, dst, part) == 0 ? st.size : 0;
 }
 
 /* Open the .smbq-part: continued with --resume, else created empty.
  * Returns the offset to copy from, or sets x->err. */
 static uint64_t open_dest(struct worker *w, struct xfer *x, struct job *j,
-                          const char *part, uint64_t *have) {
+                          const char *dst, const char *part,
+                          uint64_t *have) {
   struct cp_run *r = w->r;
-  *have = r->cli->resume ? partial_size(j, part) : 0;
+  *have = r->cli->resume ? partial_size(j, dst, part) : 0;
   if (*have && x->de->fs->open(x->de, part, CP_UPDATE, &x->dh) < 0)
     *have = 0;
   if (!*have) {
@@ -470,14 +475,15 @@ static uint64_t open_dest(struct worker *w, struct xfer *x, struct job *j,
 }
 
 /* Data is in; give the copy its mtime and its name. */
-static void finish_file(struct xfer *x, struct job *j, const char *part) {
+static void finish_file(struct xfer *x, struct job *j, const char *dst,
+                        const char *part) {
   int err = x->de->fs->set_mtime(x->de, part, &j->st.mtime);
   if (err < 0) {
     xfer_fail(x, err, x->de, "cannot set the modification time of",
               x->dname);
     return;
   }
-  err = x->de->fs->rename(x->de, part, j->dst);
+  err = x->de->fs->rename(x->de, part, dst);
   if (err < 0)
     xfer_fail(x, err, x->de, "cannot rename to", x->dname);
 }
@@ -492,44 +498,83 @@ static void close_both(struct xfer *x) {
     x->se->fs->close(x->sh, false);
 }
 
+/* Into a device, FIFO, socket or standard output: written in place, in
+ * order; nothing to resume, rename or date. */
+static void copy_direct(struct worker *w, struct xfer *x,
+                        const struct cp_dest *d) {
+  int err = x->de->fs->open(x->de, d->name, CP_DIRECT, &x->dh);
+  if (err < 0)
+    xfer_fail(x, err, x->de, "cannot open", x->dname);
+  else
+    pump(w, x, 0);
+  close_both(x);
+}
+
+/* Through NAME.smbq-part, renamed over NAME when complete. */
+static void copy_replace(struct worker *w, struct xfer *x, struct job *j,
+                         const char *dst) {
+  struct cp_run *r = w->r;
+  char *part = str_cat(dst, PART_SUFFIX);
+  if (!part) {
+    xfer_fail(x, SMBQ_ERR_NOMEM, x->de, "cannot create", x->dname);
+    close_both(x);
+    return;
+  }
+  /* Without --resume a local part goes on every failure, a signal
+   * included; with it, the part stays for the next run to continue. */
+  int slot = -1;
+  if (!ep_remote(j->de) && !r->cli->resume)
+    slot = local_tmp_register(part);
+  uint64_t have = 0;
+  uint64_t from = open_dest(w, x, j, dst, part, &have);
+  if (!x->err)
+    pump(w, x, from);
+  /* a resumed copy of a source that has since shrunk */
+  int err;
+  if (!x->err && have > x->end && (err = j->de->fs->truncate(x->dh, x->end)) < 0)
+    xfer_fail(x, err, j->de, "cannot truncate", x->dname);
+  bool created = x->dh != NULL;
+  close_both(x);
+  if (!x->err)
+    finish_file(x, j, dst, part);
+  if (x->err && created && !r->cli->resume)
+    j->de->fs->unlink(j->de, part);
+  local_tmp_unregister(slot);
+  free(part);
+}
+
 static void copy_file(struct worker *w, struct job *j) {
   struct cp_run *r = w->r;
   char sname[1200], dname[1200];
   ep_name(j->se, j->src, sname, sizeof(sname));
   ep_name(j->de, j->dst, dname, sizeof(dname));
-  if (r->cli->resume && dest_complete(j)) {
+  struct xfer x = {.se = j->se, .de = j->de, .sname = sname, .dname = dname};
+  struct cp_dest d;
+  int err = j->de->fs->dest(j->de, j->dst, &d);
+  if (err < 0) {
+    progress_file_failed(r->prog);
+    fail_err(r, err, dname, "cannot write", dname, cp_errmsg());
+    return;
+  }
+  if (!d.direct && r->cli->resume && dest_complete(j, d.name)) {
     progress_file_skipped(r->prog, j->st.size);
     return;
   }
-  char *part = str_cat(j->dst, PART_SUFFIX);
-  struct xfer x = {.se = j->se, .de = j->de, .sname = sname, .dname = dname};
-  int err = part ? j->se->fs->open(j->se, j->src, CP_READ, &x.sh)
-                 : SMBQ_ERR_NOMEM;
-  if (err < 0)
+  err = j->se->fs->open(j->se, j->src, CP_READ, &x.sh);
+  if (err < 0) {
     xfer_fail(&x, err, j->se, "cannot open", sname);
-  uint64_t have = 0;
-  if (!x.err) {
-    uint64_t from = open_dest(w, &x, j, part, &have);
-    if (!x.err)
-      pump(w, &x, from);
+    close_both(&x);
+  } else if (d.direct) {
+    copy_direct(w, &x, &d);
+  } else {
+    copy_replace(w, &x, j, d.name);
   }
-  /* a resumed copy of a source that has since shrunk */
-  if (!x.err && have > x.end && (err = j->de->fs->truncate(x.dh, x.end)) < 0)
-    xfer_fail(&x, err, j->de, "cannot truncate", dname);
-  close_both(&x);
-  if (!x.err)
-    finish_file(&x, j, part);
   if (!x.err) {
     progress_file_copied(r->prog);
   } else {
-    /* Without --resume a failed copy leaves nothing behind; with it, the
-     * part stays for the next run to continue. */
-    if (part && x.dh && !r->cli->resume)
-      j->de->fs->unlink(j->de, part);
     progress_file_failed(r->prog);
     fail_err(r, x.err, sname, x.what, x.name, x.msg);
   }
-  free(part);
 }
 
 static void *worker_main(void *arg) {
@@ -845,6 +890,11 @@ static int overlap(struct cp_ep *se, const char *src, struct cp_ep *de,
   return 0;
 }
 
+/* A local target "-" is standard output. */
+static bool target_stdout(const struct target *t) {
+  return !ep_remote(t->ep) && strcmp(t->path, "-") == 0;
+}
+
 static void copy_source(struct cp_run *r, const struct source *s,
                         const struct target *t) {
   char sn[1200];
@@ -884,6 +934,9 @@ static void copy_source(struct cp_run *r, const struct source *s,
   else if (st.kind == CP_OTHER)
     fail_code(r, SMBQ_EXIT_OTHER, sn, "%s: not a regular file or "
               "directory", sn);
+  else if (st.kind == CP_DIR && target_stdout(t))
+    fail_code(r, SMBQ_EXIT_USAGE, sn, "cannot copy directory %s to "
+              "standard output", sn);
   else
     copy_entry(r, s->ep, s->path, &st, t->ep, dst, 0);
   free(dst);
@@ -1033,6 +1086,11 @@ static int cp_main(struct cp_run *r, int argc, char **argv) {
   int rc = open_endpoints(r, argc, argv, src, &t);
   if (!rc)
     rc = resolve_target(argc - 1, argv[argc - 1], &t);
+  if (!rc && r->cli->json && target_stdout(&t)) {
+    fprintf(stderr, "smbq: --json and a copy to standard output (-) both "
+            "write to standard output: choose one\n");
+    rc = SMBQ_EXIT_USAGE;
+  }
   if (rc) {
     free(src);
     return rc;

@@ -5,6 +5,7 @@
  * requests in flight at once), so the network never waits on the disk. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "cli.h"
 #include "exitcodes.h"
+#include "local_dest.h"
 
 #define BLOCK (16u * 1024 * 1024)
 
@@ -68,7 +70,7 @@ static int write_all(int fd, const uint8_t *buf, size_t len) {
 
 /* Copy the remote file to fd. Returns an exit code. */
 static int download(struct cli_share *s, smbq_file *f, int fd,
-                    const char *what) {
+                    const char *what, const char *local) {
   uint8_t *buf[2] = {malloc(BLOCK), malloc(BLOCK)};
   struct pending p[2];
   int rc = SMBQ_EXIT_OK;
@@ -108,7 +110,8 @@ static int download(struct cli_share *s, smbq_file *f, int fd,
       }
     }
     if (write_all(fd, buf[cur], (size_t)n) < 0) {
-      fprintf(stderr, "smbq: local write failed: %s\n", strerror(errno));
+      fprintf(stderr, "smbq: writing %s failed: %s\n", local,
+              strerror(errno));
       rc = SMBQ_EXIT_OTHER;
       if (more) {
         pending_wait(&p[nxt]);
@@ -152,9 +155,78 @@ int cmd_cat(struct cli *cli, int argc, char **argv) {
   int rc = open_remote(cli, argv[0], SMBQ_O_RDONLY, &s, &f);
   if (rc)
     return rc;
-  rc = download(&s, f, STDOUT_FILENO, argv[0]);
+  rc = download(&s, f, STDOUT_FILENO, argv[0], "standard output");
   smbq_close(f);
   cli_close(&s);
+  return rc;
+}
+
+/* Where `smbq get URL [LOCAL]` writes: LOCAL, or the remote file's name
+ * inside LOCAL when that is a directory (as cp(1)); the remote file's name
+ * when LOCAL is not given. false if the result does not fit. */
+static bool get_target(const char *local, const char *remote_path, char *out,
+                       size_t len) {
+  const char *base = smbq_url_basename(remote_path);
+  struct stat st;
+  int n;
+  if (!local)
+    n = snprintf(out, len, "%s", base);
+  else if (strcmp(local, "-") != 0 && stat(local, &st) == 0 &&
+           S_ISDIR(st.st_mode))
+    n = snprintf(out, len, "%s%s%s", local,
+                 local[strlen(local) - 1] == '/' ? "" : "/", base);
+  else
+    n = snprintf(out, len, "%s", local);
+  return n > 0 && (size_t)n < len;
+}
+
+static const char *local_why(int e) {
+  return e == EEXIST ? "exists and is not a regular file" : strerror(e);
+}
+
+/* Download into a device, FIFO, socket or standard output, in place. */
+static int get_direct(struct cli_share *s, smbq_file *f,
+                      const struct local_dest *d, const char *what) {
+  int fd = local_direct_open(d->name);
+  if (fd < 0) {
+    fprintf(stderr, "smbq: cannot open %s: %s\n", d->name, local_why(errno));
+    return SMBQ_EXIT_OTHER;
+  }
+  int rc = download(s, f, fd, what, d->name);
+  if (close(fd) < 0 && rc == 0 && errno != EINTR) {
+    fprintf(stderr, "smbq: writing %s failed: %s\n", d->name,
+            strerror(errno));
+    rc = SMBQ_EXIT_OTHER;
+  }
+  return rc;
+}
+
+/* Download into NAME.smbq-part and rename it over NAME at the end, so a
+ * failed download never leaves a truncated file under the final name; the
+ * temporary file goes on every failure, signals included. */
+static int get_replace(struct cli_share *s, smbq_file *f,
+                       const struct local_dest *d, const char *what) {
+  char part[PATH_MAX + sizeof(LOCAL_PART_SUFFIX)];
+  snprintf(part, sizeof(part), "%s%s", d->name, LOCAL_PART_SUFFIX);
+  int fd = local_part_create(part);
+  if (fd < 0) {
+    fprintf(stderr, "smbq: cannot create %s: %s\n", part, local_why(errno));
+    return SMBQ_EXIT_OTHER;
+  }
+  int slot = local_tmp_register(part);
+  int rc = download(s, f, fd, what, part);
+  if (close(fd) < 0 && rc == 0) {
+    fprintf(stderr, "smbq: writing %s failed: %s\n", part, strerror(errno));
+    rc = SMBQ_EXIT_OTHER;
+  }
+  if (rc == 0 && local_replace(part, d->name) < 0) {
+    fprintf(stderr, "smbq: cannot replace %s with %s: %s\n", d->name, part,
+            strerror(errno));
+    rc = SMBQ_EXIT_OTHER;
+  }
+  if (rc)
+    unlink(part);
+  local_tmp_unregister(slot);
   return rc;
 }
 
@@ -164,38 +236,25 @@ int cmd_get(struct cli *cli, int argc, char **argv) {
   int rc = open_remote(cli, argv[0], SMBQ_O_RDONLY, &s, &f);
   if (rc)
     return rc;
-  const char *local = argc > 1 ? argv[1] : smbq_url_basename(s.url.path);
-  bool to_stdout = strcmp(local, "-") == 0;
-  /* Write to a temporary name and rename at the end, so a failed download
-   * never leaves a truncated file under the final name. */
-  char tmp[4096];
-  int fd = STDOUT_FILENO;
-  if (!to_stdout) {
-    snprintf(tmp, sizeof(tmp), "%s.smbq-part", local);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      fprintf(stderr, "smbq: cannot create %s: %s\n", tmp, strerror(errno));
-      smbq_close(f);
-      cli_close(&s);
-      return SMBQ_EXIT_OTHER;
-    }
+  const char *given = argc > 1 ? argv[1] : smbq_url_basename(s.url.path);
+  char local[PATH_MAX], why[256] = "path too long";
+  struct local_dest d;
+  int err = SMBQ_ERR_INVAL;
+  bool fits = get_target(argc > 1 ? argv[1] : NULL, s.url.path, local,
+                         sizeof(local));
+  if (fits)
+    err = local_dest_plan(local, &d, why, sizeof(why));
+  if (err < 0) {
+    fprintf(stderr, "smbq: cannot write %s: %s\n", fits ? local : given,
+            why);
+    rc = smbq_exit_from_err(err);
+  } else if (d.how == LOCAL_DEST_REPLACE) {
+    rc = get_replace(&s, f, &d, argv[0]);
+  } else {
+    rc = get_direct(&s, f, &d, argv[0]);
   }
-  rc = download(&s, f, fd, argv[0]);
   smbq_close(f);
   cli_close(&s);
-  if (to_stdout)
-    return rc;
-  if (close(fd) < 0 && rc == 0) {
-    fprintf(stderr, "smbq: writing %s failed: %s\n", local, strerror(errno));
-    rc = SMBQ_EXIT_OTHER;
-  }
-  if (rc == 0 && rename(tmp, local) < 0) {
-    fprintf(stderr, "smbq: cannot rename %s to %s: %s\n", tmp, local,
-            strerror(errno));
-    rc = SMBQ_EXIT_OTHER;
-  }
-  if (rc)
-    unlink(tmp);
   return rc;
 }
 

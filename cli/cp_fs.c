@@ -1,5 +1,6 @@
 /* Local and share operations for smbq cp (see cp_fs.h). */
 #include "cp_fs.h"
+#include "local_dest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -142,26 +143,54 @@ static void l_closedir(void *d) {
   free(ld);
 }
 
+static int l_dest(struct cp_ep *e, const char *path, struct cp_dest *out) {
+  (void)e;
+  struct local_dest d;
+  int err = local_dest_plan(path, &d, last_msg, sizeof(last_msg));
+  if (err < 0)
+    return err;
+  out->direct = d.how != LOCAL_DEST_REPLACE;
+  snprintf(out->name, sizeof(out->name), "%s", d.name);
+  return 0;
+}
+
 struct l_file {
   int fd;
+  bool stream;  /* CP_DIRECT: written in order with write(2) */
+  uint64_t pos; /* stream: bytes written so far */
 };
+
+static int l_open_fd(const char *path, enum cp_open how) {
+  switch (how) {
+  case CP_READ:
+    return open(path, O_RDONLY | O_CLOEXEC);
+  case CP_CREATE:
+    return local_part_create(path);
+  case CP_UPDATE:
+    return local_part_open(path);
+  case CP_DIRECT:
+    return local_direct_open(path);
+  }
+  errno = EINVAL;
+  return -1;
+}
 
 static int l_open(struct cp_ep *e, const char *path, enum cp_open how,
                   void **out) {
   (void)e;
-  static const int flags[] = {
-      [CP_READ] = O_RDONLY,
-      [CP_CREATE] = O_WRONLY | O_CREAT | O_TRUNC,
-      [CP_UPDATE] = O_RDWR,
-  };
-  struct l_file *lf = malloc(sizeof(*lf));
+  struct l_file *lf = calloc(1, sizeof(*lf));
   if (!lf)
     return SMBQ_ERR_NOMEM;
-  lf->fd = open(path, flags[how] | O_CLOEXEC, 0666);
+  lf->fd = l_open_fd(path, how);
   if (lf->fd < 0) {
+    int err = local_fail();
+    if (errno == EEXIST && how != CP_READ)
+      snprintf(last_msg, sizeof(last_msg), "%s exists and is not a regular "
+               "file", path);
     free(lf);
-    return local_fail();
+    return err;
   }
+  lf->stream = how == CP_DIRECT;
   *out = lf;
   return 0;
 }
@@ -190,10 +219,17 @@ static int l_read(void *h, void *buf, size_t len, uint64_t off,
 static int l_write(void *h, const void *buf, size_t len, uint64_t off,
                    smbq_io_cb cb, void *arg) {
   struct l_file *lf = h;
+  if (lf->stream && off != lf->pos) { /* cp writes in order; never seek */
+    snprintf(last_msg, sizeof(last_msg), "cannot seek in a stream");
+    cb(arg, SMBQ_ERR_INVAL);
+    return 0;
+  }
   size_t put = 0;
   while (put < len) {
-    ssize_t n = pwrite(lf->fd, (const char *)buf + put, len - put,
-                       (off_t)(off + put));
+    ssize_t n = lf->stream
+                    ? write(lf->fd, (const char *)buf + put, len - put)
+                    : pwrite(lf->fd, (const char *)buf + put, len - put,
+                             (off_t)(off + put));
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -202,6 +238,7 @@ static int l_write(void *h, const void *buf, size_t len, uint64_t off,
     }
     put += (size_t)n;
   }
+  lf->pos += put;
   cb(arg, (ssize_t)put);
   return 0;
 }
@@ -227,7 +264,7 @@ static int l_set_mtime(struct cp_ep *e, const char *path,
 
 static int l_rename(struct cp_ep *e, const char *from, const char *to) {
   (void)e;
-  return rename(from, to) < 0 ? local_fail() : 0;
+  return local_replace(from, to) < 0 ? local_fail() : 0;
 }
 
 static int l_unlink(struct cp_ep *e, const char *path) {
@@ -238,6 +275,7 @@ static int l_unlink(struct cp_ep *e, const char *path) {
 const struct cp_fs cp_fs_local = {
     .async = false,
     .stat = l_stat,
+    .dest = l_dest,
     .mkdir = l_mkdir,
     .opendir = l_opendir,
     .readdir = l_readdir,
@@ -266,6 +304,19 @@ static int r_stat(struct cp_ep *e, const char *path, struct cp_stat *out) {
   if (err < 0)
     return remote_fail(e, err);
   remote_fill(&st, out);
+  return 0;
+}
+
+/* A share holds regular files and directories only: a copy always goes
+ * through a temporary file there. */
+static int r_dest(struct cp_ep *e, const char *path, struct cp_dest *out) {
+  (void)e;
+  out->direct = false;
+  int n = snprintf(out->name, sizeof(out->name), "%s", path);
+  if (n < 0 || (size_t)n >= sizeof(out->name)) {
+    snprintf(last_msg, sizeof(last_msg), "path too long");
+    return SMBQ_ERR_INVAL;
+  }
   return 0;
 }
 
@@ -322,6 +373,7 @@ static int r_open(struct cp_ep *e, const char *path, enum cp_open how,
       [CP_READ] = SMBQ_O_RDONLY,
       [CP_CREATE] = SMBQ_O_WRONLY | SMBQ_O_CREAT | SMBQ_O_TRUNC,
       [CP_UPDATE] = SMBQ_O_RDWR,
+      [CP_DIRECT] = SMBQ_O_WRONLY, /* never asked: r_dest says so */
   };
   smbq_file *f;
   int err = smbq_open(e->share.tree, path, flags[how], &f);
@@ -371,6 +423,7 @@ static int r_unlink(struct cp_ep *e, const char *path) {
 const struct cp_fs cp_fs_remote = {
     .async = true,
     .stat = r_stat,
+    .dest = r_dest,
     .mkdir = r_mkdir,
     .opendir = r_opendir,
     .readdir = r_readdir,

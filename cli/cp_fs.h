@@ -11,6 +11,7 @@
 #define SMBQ_CLI_CP_FS_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -26,8 +27,18 @@ struct cp_stat {
 
 enum cp_open {
   CP_READ,   /* existing file, read only */
-  CP_CREATE, /* create or truncate, write only */
-  CP_UPDATE, /* existing file, read and write (--resume) */
+  CP_CREATE, /* a new temporary file, write only (see cp_fs.dest) */
+  CP_UPDATE, /* existing temporary file, read and write (--resume) */
+  CP_DIRECT, /* a destination written in place, in order (see cp_fs.dest) */
+};
+
+/* How a copy is written to its destination path. */
+struct cp_dest {
+  /* false: into a temporary file renamed over `name` at the end; true:
+   * into `name` itself, opened with CP_DIRECT, in order, never replaced
+   * and given no mtime (a device, a FIFO, a socket, standard output). */
+  bool direct;
+  char name[PATH_MAX]; /* the path to replace or write, links resolved */
 };
 
 struct cp_ep;
@@ -37,6 +48,9 @@ struct cp_fs {
    * complete before returning (local files). */
   bool async;
   int (*stat)(struct cp_ep *e, const char *path, struct cp_stat *st);
+  /* How to write a copy to `path` (local destinations: cli/local_dest.h;
+   * a share: always through a temporary file). */
+  int (*dest)(struct cp_ep *e, const char *path, struct cp_dest *out);
   /* An existing directory is success; an existing file SMBQ_ERR_EXISTS. */
   int (*mkdir)(struct cp_ep *e, const char *path);
   int (*opendir)(struct cp_ep *e, const char *path, void **d);
@@ -56,7 +70,8 @@ struct cp_fs {
   int (*close)(void *h, bool commit);
   int (*set_mtime)(struct cp_ep *e, const char *path,
                    const struct timespec *mtime);
-  /* Replaces an existing file `to`. */
+  /* Replaces an existing file `to`; a local one keeps its mode (and
+   * owner, as root). */
   int (*rename)(struct cp_ep *e, const char *from, const char *to);
   int (*unlink)(struct cp_ep *e, const char *path);
 };
