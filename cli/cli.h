@@ -31,6 +31,7 @@ struct cli {
   /* cp */
   bool recursive;            /* -r */
   bool resume;               /* --resume */
+  bool no_flush;             /* --no-flush: put/cp end without FLUSH */
   int progress;              /* CLI_PROGRESS_*: --progress, --no-progress */
   /* smbq.conf (config.h); NULL: none (smbq-mount for now) */
   struct cli_config *config;

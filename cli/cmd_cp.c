@@ -298,6 +298,7 @@ struct xfer {
   void *sh, *dh;
   const char *sname, *dname; /* for messages */
   uint64_t end;              /* bytes in the destination so far */
+  bool no_flush;             /* --no-flush: CP_STORE, not CP_STORE_FLUSH */
   int err;
   const char *what, *name;
   char msg[512];
@@ -490,12 +491,15 @@ static void finish_file(struct xfer *x, struct job *j, const char *dst,
 
 static void close_both(struct xfer *x) {
   if (x->dh) {
-    int err = x->de->fs->close(x->dh, !x->err);
+    enum cp_close how = x->err       ? CP_DISCARD
+                        : x->no_flush ? CP_STORE
+                                      : CP_STORE_FLUSH;
+    int err = x->de->fs->close(x->dh, how);
     if (err < 0)
       xfer_fail(x, err, x->de, "cannot store", x->dname);
   }
   if (x->sh)
-    x->se->fs->close(x->sh, false);
+    x->se->fs->close(x->sh, CP_DISCARD);
 }
 
 /* Into a device, FIFO, socket or standard output: written in place, in
@@ -548,7 +552,8 @@ static void copy_file(struct worker *w, struct job *j) {
   char sname[1200], dname[1200];
   ep_name(j->se, j->src, sname, sizeof(sname));
   ep_name(j->de, j->dst, dname, sizeof(dname));
-  struct xfer x = {.se = j->se, .de = j->de, .sname = sname, .dname = dname};
+  struct xfer x = {.se = j->se, .de = j->de, .sname = sname, .dname = dname,
+                   .no_flush = r->cli->no_flush};
   struct cp_dest d;
   int err = j->de->fs->dest(j->de, j->dst, &d);
   if (err < 0) {

@@ -367,8 +367,9 @@ int cmd_put(struct cli *cli, int argc, char **argv) {
     rc = cli_fail(&s, err, "cannot create %s", argv[1]);
   } else {
     rc = upload(&s, f, fd, argv[1]);
-    /* Data only counts as stored once FLUSH and CLOSE succeeded too. */
-    if (rc == 0 && (err = smbq_fflush(f)) < 0)
+    /* Data only counts as stored once CLOSE succeeded too, and FLUSH
+     * (the server's stable storage) unless told otherwise. */
+    if (rc == 0 && !cli->no_flush && (err = smbq_fflush(f)) < 0)
       rc = cli_fail(&s, err, "flushing %s failed", argv[1]);
     err = smbq_close(f);
     if (rc == 0 && err < 0)

@@ -248,9 +248,9 @@ static int l_truncate(void *h, uint64_t size) {
   return ftruncate(lf->fd, (off_t)size) < 0 ? local_fail() : 0;
 }
 
-static int l_close(void *h, bool commit) {
+static int l_close(void *h, enum cp_close how) {
   struct l_file *lf = h;
-  int rc = close(lf->fd) < 0 && commit ? local_fail() : 0;
+  int rc = close(lf->fd) < 0 && how != CP_DISCARD ? local_fail() : 0;
   free(lf);
   return rc;
 }
@@ -398,10 +398,10 @@ static int r_truncate(void *h, uint64_t size) {
 }
 
 /* The data only counts as stored once FLUSH and CLOSE succeeded too. */
-static int r_close(void *h, bool commit) {
-  int err = commit ? smbq_fflush(h) : 0;
+static int r_close(void *h, enum cp_close how) {
+  int err = how == CP_STORE_FLUSH ? smbq_fflush(h) : 0;
   int cerr = smbq_close(h);
-  return err < 0 ? err : (commit ? cerr : 0);
+  return err < 0 ? err : (how != CP_DISCARD ? cerr : 0);
 }
 
 static int r_set_mtime(struct cp_ep *e, const char *path,

@@ -32,6 +32,13 @@ enum cp_open {
   CP_DIRECT, /* a destination written in place, in order (see cp_fs.dest) */
 };
 
+/* What closing a handle must achieve. */
+enum cp_close {
+  CP_DISCARD, /* nothing: a source, or a copy that failed anyway */
+  CP_STORE,   /* the data is stored: every write acknowledged, close too */
+  CP_STORE_FLUSH, /* and, on a share, FLUSH: on the server's disk */
+};
+
 /* How a copy is written to its destination path. */
 struct cp_dest {
   /* false: into a temporary file renamed over `name` at the end; true:
@@ -66,8 +73,8 @@ struct cp_fs {
   int (*write)(void *h, const void *buf, size_t len, uint64_t off,
                smbq_io_cb cb, void *arg);
   int (*truncate)(void *h, uint64_t size);
-  /* Frees h. commit: the data must be stored (flush on a share). */
-  int (*close)(void *h, bool commit);
+  /* Frees h; see enum cp_close. */
+  int (*close)(void *h, enum cp_close how);
   int (*set_mtime)(struct cp_ep *e, const char *path,
                    const struct timespec *mtime);
   /* Replaces an existing file `to`; a local one keeps its mode (and

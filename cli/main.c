@@ -111,6 +111,10 @@ static void usage(FILE *f) {
       "      --resume           cp: continue partial copies (*.smbq-part or\n"
       "                         shorter targets), skip complete ones (same\n"
       "                         size and mtime)\n"
+      "      --no-flush         put, cp: report a file stored once the server\n"
+      "                         acknowledged every write and the close,\n"
+      "                         without FLUSH (the server's disk cache may\n"
+      "                         still hold it); default: FLUSH as well\n"
       "      --progress, --no-progress  cp: draw a progress bar on stderr\n"
       "                         or not (default: when stderr is a terminal)\n"
       "      --config FILE      read settings from FILE only (also\n"
@@ -152,6 +156,7 @@ enum {
   OPT_RECONNECT_TIMEOUT,
   /* cp */
   OPT_RESUME,
+  OPT_NO_FLUSH,
   OPT_PROGRESS,
   OPT_NO_PROGRESS,
   /* configuration files */
@@ -189,6 +194,7 @@ static const struct option long_opts[] = {
     {"reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT},
     {"recursive", no_argument, NULL, 'r'},
     {"resume", no_argument, NULL, OPT_RESUME},
+    {"no-flush", no_argument, NULL, OPT_NO_FLUSH},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -293,6 +299,9 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return 0;
   case OPT_RESUME:
     cli->resume = true;
+    return 0;
+  case OPT_NO_FLUSH:
+    cli->no_flush = true;
     return 0;
   case OPT_PROGRESS:
     cli->progress = CLI_PROGRESS_ON;

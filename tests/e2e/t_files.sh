@@ -47,6 +47,21 @@ for size in 0 1 65535 65536 65537 1048577 8388609; do
   expect_rc 0 sq get "$(url share "s$size")" "$W/g$size"
   same_file "$W/s$size" "$W/g$size"
 done
+# put and cp end with FLUSH (one request more), unless --no-flush; the
+# bytes are there either way
+reqs() { sed -n 's/.*requests: \([0-9]*\),.*/\1/p' "$SMBQ_TEST_DIR/err"; }
+for cmd in put cp; do
+  expect_rc 0 sq -v "$cmd" "$W/s65537" "$(url share "f_$cmd")"
+  with=$(reqs)
+  same_file "$W/s65537" "$S/f_$cmd"
+  expect_rc 0 sq -v --no-flush "$cmd" "$W/s1048577" "$(url share "f_$cmd")"
+  without=$(reqs)
+  same_file "$W/s1048577" "$S/f_$cmd"
+  expect_rc 0 sq -v --no-flush "$cmd" "$W/s65537" "$(url share "f_$cmd")"
+  [ "$(reqs)" -eq $((with - 1)) ] ||
+    fail "$cmd --no-flush: $(reqs) requests, with FLUSH $with (expected one less)"
+  [ -n "$without" ] || fail "no request count from -v"
+done
 # get without LOCAL uses the basename, in the current directory
 (cd "$W" && rm -f s1 && sq get "$(url share s1)") && same_file "$W/s1" "$S/s1"
 # put into a directory keeps the local name
