@@ -471,12 +471,16 @@ SMBQ_EXPORT int smbq_open(smbq_tree *t, const char *path, unsigned flags,
                           smbq_file **out);
 
 /* Read up to len bytes at off. Large reads are split into many READ
- * requests in flight at once. Returns bytes read (0 at end of file) or
- * a negative error. */
+ * requests in flight at once: up to 16 of 1 MiB (or the server's smaller
+ * maximum), each next one sent as an earlier one completes, so a call of
+ * any size holds a bounded amount of the library's memory. Returns bytes
+ * read (0 at end of file) or a negative error. */
 SMBQ_EXPORT ssize_t smbq_pread(smbq_file *f, void *buf, size_t len,
                                uint64_t off);
 /* Write len bytes at off; returns len only after the server acknowledged
- * every byte, else a negative error. Pipelined like smbq_pread. */
+ * every byte, else a negative error. Pipelined like smbq_pread: the
+ * library copies at most the requests in flight (16 MiB), never the whole
+ * buffer. */
 SMBQ_EXPORT ssize_t smbq_pwrite(smbq_file *f, const void *buf, size_t len,
                                 uint64_t off);
 

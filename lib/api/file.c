@@ -1,9 +1,11 @@
 /* Open files: CREATE/CLOSE, pipelined READ/WRITE, FLUSH, size and
  * attributes (MS-SMB2 3.2.4.3 - 3.2.4.7). */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "api/fileops.h"
 #include "api/conn_internal.h"
@@ -16,8 +18,12 @@
  * flight inside the credit window, large enough to amortise per-request
  * cost. MS-SMB2 3.2.4.1.5: larger than 64 KiB needs multi-credit. */
 #define IO_CHUNK (1024u * 1024u)
-/* Cap on chunks per call, so one call cannot queue unbounded memory. */
-#define MAX_CHUNKS 4096
+/* Requests of one call built and in flight at once: the rest are built
+ * as these complete, so a call of any size holds at most this many
+ * requests (for a write, RW_WINDOW x IO_CHUNK bytes of copies), and 16 MiB
+ * in flight covers the bandwidth-delay product of a 1 Gbit/s path at
+ * 100 ms. */
+#define RW_WINDOW 16
 
 uint32_t api_open_disposition(unsigned flags) {
   if ((flags & SMBQ_O_CREAT) && (flags & SMBQ_O_EXCL))
@@ -325,15 +331,22 @@ size_t smbq_file_io_size(const smbq_file *f) {
 
 /* ---- pipelined READ/WRITE ------------------------------------------- */
 
-/* One smbq_pread/pwrite split into chunks. Chunk callbacks all run on the
- * I/O thread; `remaining` is atomic only because the submitting thread may
+/* One smbq_pread/pwrite split into chunks, built lazily: the caller
+ * builds and submits the first RW_WINDOW, and each completion (on the I/O
+ * thread) builds the next one, so memory stays bounded by the window
+ * whatever the length. `next` is the caller's until the first batch is
+ * submitted and the I/O thread's after; `remaining` (chunks not yet
+ * finished, built or not) is atomic only because the submitting thread may
  * still hold the op when the first replies arrive. */
 struct rw_op {
   smbq_file *f;
   uint8_t *dst;          /* reads */
+  const uint8_t *src;    /* writes */
   size_t len;
   uint64_t off;
   bool write;
+  size_t chunk;          /* bytes per request */
+  size_t n_chunks, next; /* in all; the next one to build */
   atomic_int remaining;
   int err;
   uint32_t status;
@@ -373,6 +386,8 @@ static void set_err(struct rw_op *op, int err, uint32_t status) {
   }
 }
 
+static void submit_next(struct rw_op *op);
+
 static void read_done(void *arg, int err, uint32_t status,
                       const uint8_t *msg, size_t len) {
   struct rw_chunk *ch = arg;
@@ -397,6 +412,7 @@ static void read_done(void *arg, int err, uint32_t status,
   if (got < ch->len && ch->rel + got < op->done_to)
     op->done_to = ch->rel + got;
   free(ch);
+  submit_next(op);
   op_finish(op);
 }
 
@@ -416,13 +432,17 @@ static void write_done(void *arg, int err, uint32_t status,
   else if (count != ch->len)
     set_err(op, SMBQ_ERR_NOSPACE, 0); /* short write: disk full/quota */
   free(ch);
+  submit_next(op);
   op_finish(op);
 }
 
-static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
-                                  size_t rel, uint32_t n) {
+/* The request for chunk i of op. */
+static struct smb2_req *chunk_req(struct rw_op *op, size_t i) {
   smbq_file *f = op->f;
   smbq_conn *c = f->tree->conn;
+  size_t rel = i * op->chunk;
+  uint32_t n = (uint32_t)(op->len - rel < op->chunk ? op->len - rel
+                                                    : op->chunk);
   struct rw_chunk *ch = calloc(1, sizeof(*ch));
   struct smb2_req *r =
       ch ? api_req(c, f->tree, op->write ? SMB2_WRITE : SMB2_READ,
@@ -432,12 +452,12 @@ static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
     free(ch);
     return NULL;
   }
-  long bl =
-      op->write
-          ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                  f->open.file_id, op->off + rel, src + rel, n)
-          : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                 f->open.file_id, op->off + rel, n);
+  long bl = op->write
+                ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                        f->open.file_id, op->off + rel,
+                                        op->src + rel, n)
+                : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                       f->open.file_id, op->off + rel, n);
   smb2_req_set_body_len(r, (size_t)bl);
   r->payload_size = n;
   ch->op = op;
@@ -448,11 +468,43 @@ static struct smb2_req *chunk_req(struct rw_op *op, const uint8_t *src,
   return r;
 }
 
-static void free_reqs(struct smb2_req **reqs, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (reqs[i])
-      free(reqs[i]->arg);
-    smb2_req_free(reqs[i]);
+static void free_req(struct smb2_req *r) {
+  if (r)
+    free(r->arg);
+  smb2_req_free(r);
+}
+
+/* Nothing more will be built (an error, or end of file reached): the
+ * chunks never built count as finished. Runs while the calling chunk is
+ * still unfinished, so the op outlives this. */
+static void drop_unbuilt(struct rw_op *op) {
+  size_t k = op->n_chunks - op->next;
+  op->next = op->n_chunks;
+  atomic_fetch_sub(&op->remaining, (int)k);
+}
+
+/* On the I/O thread, as a chunk completes: build and submit the next. */
+static void submit_next(struct rw_op *op) {
+  if (op->next == op->n_chunks)
+    return;
+  bool at_eof = !op->write && op->done_to < op->len;
+  if (op->err || at_eof) {
+    drop_unbuilt(op);
+    return;
+  }
+  struct smb2_req *r = chunk_req(op, op->next);
+  if (!r) {
+    set_err(op, SMBQ_ERR_NOMEM, 0);
+    drop_unbuilt(op);
+    return;
+  }
+  op->next++;
+  int rc = smbq_io_submit(op->f->tree->conn->io, r);
+  if (rc < 0) {
+    free_req(r);
+    op->next--;
+    set_err(op, rc, 0);
+    drop_unbuilt(op);
   }
 }
 
@@ -463,35 +515,33 @@ static int rw_submit(smbq_file *f, bool write, uint8_t *dst,
     return SMBQ_ERR_INVAL;
   size_t chunk = smbq_file_io_size(f);
   size_t n = len ? (len + chunk - 1) / chunk : 1;
-  if (n > MAX_CHUNKS)
-    return SMBQ_ERR_INVAL;
+  if (len > SSIZE_MAX || n > INT_MAX)
+    return SMBQ_ERR_INVAL; /* the result is an ssize_t */
+  size_t first = n < RW_WINDOW ? n : RW_WINDOW;
   struct rw_op *op = calloc(1, sizeof(*op));
-  struct smb2_req **reqs = calloc(n, sizeof(*reqs));
-  if (!op || !reqs) {
-    free(op);
-    free(reqs);
+  struct smb2_req *reqs[RW_WINDOW] = {NULL};
+  if (!op)
     return SMBQ_ERR_NOMEM;
-  }
-  *op = (struct rw_op){.f = f, .dst = dst, .len = len, .off = off,
-                       .write = write, .done_to = len, .cb = cb, .arg = arg};
+  *op = (struct rw_op){.f = f, .dst = dst, .src = src, .len = len,
+                       .off = off, .write = write, .chunk = chunk,
+                       .n_chunks = n, .next = first, .done_to = len,
+                       .cb = cb, .arg = arg};
   atomic_init(&op->remaining, (int)n);
-  for (size_t i = 0; i < n; i++) {
-    size_t rel = i * chunk;
-    size_t l = len - rel < chunk ? len - rel : chunk;
-    reqs[i] = chunk_req(op, src, rel, (uint32_t)l);
+  for (size_t i = 0; i < first; i++) {
+    reqs[i] = chunk_req(op, i);
     if (!reqs[i]) {
-      free_reqs(reqs, i);
-      free(reqs);
+      for (size_t k = 0; k < i; k++)
+        free_req(reqs[k]);
       free(op);
       return SMBQ_ERR_NOMEM;
     }
   }
-  int rc = smbq_io_submit_batch(f->tree->conn->io, reqs, n);
+  int rc = smbq_io_submit_batch(f->tree->conn->io, reqs, first);
   if (rc < 0) {
-    free_reqs(reqs, n);
+    for (size_t k = 0; k < first; k++)
+      free_req(reqs[k]);
     free(op);
   }
-  free(reqs);
   return rc;
 }
 
