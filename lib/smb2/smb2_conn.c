@@ -40,9 +40,11 @@ struct smb2_conn {
   size_t out_len, out_sent;
   bool out_owned;                   /* else it is a request's own buffer,
                                        kept for sending again */
-  /* in flight, by message id */
+  /* in flight, by message id, and by deadline (earliest first) */
   struct smb2_req *inflight[INFLIGHT_BUCKETS];
+  struct smb2_req *dl_head, *dl_tail;
   size_t n_inflight, n_queued;
+  size_t n_waiting; /* in flight without an interim reply */
   /* receive side */
   uint8_t *in;
   size_t in_len, in_cap;
@@ -150,6 +152,7 @@ static void fail_queue(struct smb2_conn *c, struct smb2_req **head,
 }
 
 static void fail_parked(struct smb2_conn *c, int err);
+static void dl_clear(struct smb2_conn *c);
 
 void smb2_conn_abort(struct smb2_conn *c, int err) {
   c->dead = true;
@@ -157,6 +160,7 @@ void smb2_conn_abort(struct smb2_conn *c, int err) {
   fail_queue(c, &c->rq_head, &c->rq_tail, err);
   fail_queue(c, &c->q_head, &c->q_tail, err);
   c->n_queued = 0;
+  dl_clear(c);
   for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
     while (c->inflight[i]) {
       struct smb2_req *r = c->inflight[i];
@@ -316,12 +320,63 @@ int smb2_conn_submit_now(struct smb2_conn *c, struct smb2_req *r,
 
 /* ---- in-flight table ---------------------------------------------------- */
 
+/* The deadline list: a request's deadline is almost always now plus the
+ * one timeout, so inserting from the tail is O(1) and the earliest
+ * deadline is the head; smb2_conn_tick looks at expired ones only, not
+ * at everything in flight. An ECHO probe's shorter deadline walks back a
+ * few places. */
+static void dl_insert(struct smb2_conn *c, struct smb2_req *r) {
+  struct smb2_req *at = c->dl_tail;
+  while (at && at->deadline_ms > r->deadline_ms)
+    at = at->dl_prev;
+  r->dl_prev = at;
+  r->dl_next = at ? at->dl_next : c->dl_head;
+  if (r->dl_next)
+    r->dl_next->dl_prev = r;
+  else
+    c->dl_tail = r;
+  if (at)
+    at->dl_next = r;
+  else
+    c->dl_head = r;
+  r->in_dl = true;
+}
+
+static void dl_unlink(struct smb2_conn *c, struct smb2_req *r) {
+  if (!r->in_dl)
+    return;
+  if (r->dl_prev)
+    r->dl_prev->dl_next = r->dl_next;
+  else
+    c->dl_head = r->dl_next;
+  if (r->dl_next)
+    r->dl_next->dl_prev = r->dl_prev;
+  else
+    c->dl_tail = r->dl_prev;
+  r->dl_prev = r->dl_next = NULL;
+  r->in_dl = false;
+}
+
+/* The in-flight table is emptied wholesale (abort, hold): so is the list. */
+static void dl_clear(struct smb2_conn *c) {
+  for (struct smb2_req *r = c->dl_head, *nx; r; r = nx) {
+    nx = r->dl_next;
+    r->dl_prev = r->dl_next = NULL;
+    r->in_dl = false;
+  }
+  c->dl_head = c->dl_tail = NULL;
+  c->n_waiting = 0;
+}
+
 static void detach(struct smb2_req *r);
 
 /* r leaves the in-flight table: its chain can no longer be sent again,
  * and a frame still being sent from its buffer keeps that buffer (a
  * timeout, or a server answering before it had the whole request). */
 static void leave_inflight(struct smb2_conn *c, struct smb2_req *r) {
+  dl_unlink(c, r);
+  if (!r->pending)
+    c->n_waiting--;
   c->n_inflight--;
   c->inflight_charge -= r->charge;
   detach(r);
@@ -340,6 +395,9 @@ static void inflight_remove(struct smb2_conn *c, struct smb2_req *r) {
       break;
     }
   r->next = NULL;
+  dl_unlink(c, r);
+  if (!r->pending)
+    c->n_waiting--;
   c->n_inflight--;
   c->inflight_charge -= r->charge;
   if (c->out && !c->out_owned && c->out == r->buf) {
@@ -352,8 +410,22 @@ static void inflight_add(struct smb2_conn *c, struct smb2_req *r) {
   size_t b = r->message_id % INFLIGHT_BUCKETS;
   r->next = c->inflight[b];
   c->inflight[b] = r;
+  dl_insert(c, r);
+  if (!r->pending)
+    c->n_waiting++;
   c->n_inflight++;
   c->inflight_charge += r->charge;
+}
+
+/* Take r out of its bucket (the caller then calls leave_inflight). */
+static void inflight_unlink(struct smb2_conn *c, struct smb2_req *r) {
+  for (struct smb2_req **pp = &c->inflight[r->message_id % INFLIGHT_BUCKETS];
+       *pp; pp = &(*pp)->next)
+    if (*pp == r) {
+      *pp = r->next;
+      break;
+    }
+  r->next = NULL;
 }
 
 static struct smb2_req *inflight_take(struct smb2_conn *c, uint64_t mid) {
@@ -740,11 +812,15 @@ static int process_element(struct smb2_conn *c, const uint8_t *msg,
   if (interim) {
     struct smb2_req *r = inflight_find(c, h.message_id);
     if (r) {
+      if (!r->pending)
+        c->n_waiting--;
       r->pending = true;
       r->async_id = h.async_id;
       /* the final reply may take long (a lock, a change notification):
        * a new full timeout from now, then a CANCEL, not forever */
       r->deadline_ms = c->now_ms + c->timeout_ms;
+      dl_unlink(c, r);
+      dl_insert(c, r);
     }
     return 0;
   }
@@ -1042,25 +1118,17 @@ static void queue_probe(struct smb2_conn *c) {
 int64_t smb2_conn_tick(struct smb2_conn *c, int64_t now_ms) {
   int64_t next = -1;
   c->now_ms = now_ms;
-  bool waiting = false; /* a reply is due: silence means something */
-  for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
-    struct smb2_req **pp = &c->inflight[i];
-    while (*pp) {
-      struct smb2_req *r = *pp;
-      if (r->deadline_ms <= now_ms) {
-        *pp = r->next;
-        leave_inflight(c, r);
-        set_error(c, "no reply from the server in time");
-        queue_cancel(c, r);
-        fail_req(c, r, SMBQ_ERR_TIMEOUT);
-        continue;
-      }
-      if (r->deadline_ms != INT64_MAX)
-        next = nearer(next, r->deadline_ms);
-      waiting = waiting || !r->pending;
-      pp = &r->next;
-    }
+  while (c->dl_head && c->dl_head->deadline_ms <= now_ms) {
+    struct smb2_req *r = c->dl_head;
+    inflight_unlink(c, r);
+    leave_inflight(c, r);
+    set_error(c, "no reply from the server in time");
+    queue_cancel(c, r);
+    fail_req(c, r, SMBQ_ERR_TIMEOUT);
   }
+  if (c->dl_head && c->dl_head->deadline_ms != INT64_MAX)
+    next = c->dl_head->deadline_ms;
+  bool waiting = c->n_waiting > 0; /* a reply is due: silence matters */
   /* Chains still waiting for credits time out too (a server that stops
    * granting credits must not hang the caller forever); held ones wait
    * for the connection to come back, however long that takes. */
@@ -1126,6 +1194,7 @@ void smb2_conn_hold(struct smb2_conn *c) {
   c->in_len = 0;
   /* everything that was in flight, in the order it was sent */
   struct smb2_req *sent = NULL;
+  dl_clear(c);
   for (size_t i = 0; i < INFLIGHT_BUCKETS; i++) {
     while (c->inflight[i]) {
       struct smb2_req *r = c->inflight[i];

@@ -99,6 +99,9 @@ struct smb2_req {
   bool expired;              /* answered STATUS_NETWORK_SESSION_EXPIRED:
                                 parked until the session is renewed */
   struct smb2_req *chain_prev; /* previous element of its chain */
+  /* in flight: the core's list of requests by deadline */
+  struct smb2_req *dl_prev, *dl_next;
+  bool in_dl;
 };
 
 /* Allocate a request with room for a body of body_cap bytes. Returns NULL

@@ -359,6 +359,42 @@ START_TEST(timeout_sends_cancel) {
 }
 END_TEST
 
+/* Deadlines are kept in order: each tick fails exactly the requests whose
+ * time is up, tells the next deadline, and an interim reply moves its
+ * request to a new full timeout behind the others. */
+START_TEST(deadlines_in_order) {
+  struct smb2_conn *c = new_conn();
+  smb2_conn_set_timeout(c, 500);
+  struct done_rec first = {0}, d[3] = {0};
+  smb2_conn_submit(c, mkreq(SMB2_ECHO, 4, &first), 0);
+  uint8_t f[512], rep[256];
+  pull_frame(c, f, sizeof(f));
+  size_t n = mkreply(rep, SMB2_ECHO, 0, 8, 0, 0, 4); /* grant credits */
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  for (int i = 0; i < 3; i++) {
+    smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d[i]), 1000 + 10 * i);
+    ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  }
+  ck_assert_int_eq(smb2_conn_tick(c, 1100), 1500);
+  smb2_conn_set_now(c, 1100);
+  n = mkreply(rep, SMB2_READ, 2, 1, NT_STATUS_PENDING,
+              SMB2_FLAGS_ASYNC_COMMAND, 9); /* the second goes async */
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(smb2_conn_tick(c, 1505), 1520);
+  ck_assert_int_eq(d[0].err, SMBQ_ERR_TIMEOUT);
+  ck_assert_int_eq(d[1].calls + d[2].calls, 0);
+  ck_assert_int_eq(smb2_conn_tick(c, 1520), 1600);
+  ck_assert_int_eq(d[2].err, SMBQ_ERR_TIMEOUT);
+  ck_assert_int_eq(d[1].calls, 0);
+  n = mkreply(rep, SMB2_READ, 2, 1, 0, SMB2_FLAGS_ASYNC_COMMAND, 17);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d[1].calls, 1);
+  ck_assert_int_eq(d[1].err, 0);
+  ck_assert_int_eq(smb2_conn_tick(c, 1700), -1); /* nothing due */
+  smb2_conn_free(c);
+}
+END_TEST
+
 START_TEST(framing_errors) {
   struct smb2_conn *c = new_conn();
   uint8_t bad[8] = {0x01, 0, 0, 4, 0xfe, 'S', 'M', 'B'};
@@ -801,6 +837,7 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, compound_request_and_reply);
   tcase_add_test(tc, interim_pending_reply);
   tcase_add_test(tc, request_timeout);
+  tcase_add_test(tc, deadlines_in_order);
   tcase_add_test(tc, framing_errors);
   tcase_add_test(tc, unsolicited_and_mismatch);
   tcase_add_test(tc, signed_requests_and_replies);
