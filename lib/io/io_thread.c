@@ -1,12 +1,15 @@
 /* I/O thread: see io_thread.h.
  *
- * poll(2) rather than epoll: each thread watches exactly two descriptors
- * (the transport and its wake-up eventfd), where epoll's set management
- * buys nothing. */
+ * One epoll set per thread with the transport's socket and the wake-up
+ * eventfd: registered once (again only when the transport or what it
+ * waits for changes), so a wake-up costs one epoll_pwait2 and no
+ * re-arming of a poll array. Deadlines come from the core (its ordered
+ * list of requests in flight), the transport (ngtcp2's expiry) and the
+ * hooks (reconnect), each asked for its nearest one only. */
 #include "io/io_thread.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +33,7 @@ struct io_task {
 struct smbq_io {
   pthread_t thread;
   int wake_fd;
+  int ep;                    /* epoll set: wake_fd and the transport */
   pthread_mutex_t lock;      /* protects everything below */
   pthread_cond_t task_cv;
   struct smb2_req *sub_head, *sub_tail;
@@ -41,6 +45,8 @@ struct smbq_io {
   /* owned by the I/O thread */
   struct smb2_conn *core;
   struct smbq_transport *tp;  /* NULL while a lost one is replaced */
+  int ep_fd;                  /* the transport fd in `ep`, or -1 */
+  uint32_t ep_events;         /* what it is registered for */
   struct smbq_io_hooks hooks;
 };
 
@@ -188,7 +194,17 @@ void smbq_io_set_hooks(struct smbq_io *io, const struct smbq_io_hooks *h) {
   io->hooks = *h;
 }
 
+/* The transport's descriptor leaves the epoll set before it is closed
+ * (a closed descriptor leaves by itself, but its number may come back
+ * with the next transport and must then be added, not skipped). */
+static void ep_forget(struct smbq_io *io) {
+  if (io->ep_fd >= 0)
+    epoll_ctl(io->ep, EPOLL_CTL_DEL, io->ep_fd, NULL);
+  io->ep_fd = -1;
+}
+
 void smbq_io_attach(struct smbq_io *io, struct smbq_transport *tp) {
+  ep_forget(io);
   smbq_transport_free(io->tp);
   io->tp = tp;
 }
@@ -211,6 +227,7 @@ static void lose(struct smbq_io *io, int err, const char *why) {
     die(io, err, msg);
     return;
   }
+  ep_forget(io);
   smbq_transport_free(io->tp);
   io->tp = NULL;
   smb2_conn_hold(io->core);
@@ -262,7 +279,7 @@ static int read_input(struct smbq_io *io) {
 }
 
 /* The nearer of the core's request deadline and the transport's timer. */
-static struct timespec *poll_timeout(struct smbq_io *io, struct timespec *ts) {
+static struct timespec *wait_timeout(struct smbq_io *io, struct timespec *ts) {
   int64_t now = smbq_now_ns();
   int64_t d1 = smb2_conn_tick(io->core, now / 1000000);
   int64_t d = d1 < 0 ? -1 : d1 * 1000000;
@@ -291,30 +308,61 @@ static void drain_wake(struct smbq_io *io) {
   (void)r;
 }
 
+/* Register the transport's descriptor for `events`, if not already. */
+static int ep_watch(struct smbq_io *io, int fd, uint32_t events) {
+  if (fd == io->ep_fd && events == io->ep_events)
+    return 0;
+  struct epoll_event ev = {.events = events, .data.u32 = 1};
+  int op = fd == io->ep_fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (op == EPOLL_CTL_ADD)
+    ep_forget(io);
+  if (epoll_ctl(io->ep, op, fd, &ev) < 0)
+    return -1;
+  io->ep_fd = fd;
+  io->ep_events = events;
+  return 0;
+}
+
+/* Wait for the set or the timeout (NULL: none). Returns whether the
+ * transport is readable (or failed); drains the wake-up counter. */
+static bool ep_wait(struct smbq_io *io, const struct timespec *tmo) {
+  struct epoll_event evs[2];
+  int n = epoll_pwait2(io->ep, evs, 2, tmo, NULL);
+  if (n < 0 && errno == ENOSYS) { /* before Linux 5.11: ms, rounded up */
+    int ms = !tmo ? -1
+                  : (int)(tmo->tv_sec * 1000 + (tmo->tv_nsec + 999999) /
+                                                   1000000);
+    n = epoll_wait(io->ep, evs, 2, ms);
+  }
+  bool readable = false;
+  for (int i = 0; i < n; i++) {
+    if (evs[i].data.u32 == 0)
+      drain_wake(io);
+    else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+      readable = true;
+  }
+  return readable;
+}
+
+/* Nothing to do but wait for submissions (dead), or for the hooks' new
+ * transport and their timers (lost). */
+static void wait_without_transport(struct smbq_io *io) {
+  ep_forget(io);
+  struct timespec ts;
+  struct timespec *tmo = io->dead ? NULL : wait_timeout(io, &ts);
+  if (io->tp)
+    return; /* the hooks attached one meanwhile */
+  ep_wait(io, tmo);
+}
+
 static void *io_main(void *arg) {
   struct smbq_io *io = arg;
-  struct pollfd pfd[2];
   bool blocked = false;
   while (drain_submissions(io)) {
-    if (io->dead) {
-      /* Keep serving submissions (failing them) until told to stop. */
-      pfd[0].fd = io->wake_fd;
-      pfd[0].events = POLLIN;
-      poll(pfd, 1, -1);
-      drain_wake(io);
-      continue;
-    }
-    if (!io->tp) {
-      /* lost: wait for the hooks' new transport; requests wait too */
-      struct timespec ts;
-      struct timespec *tmo = poll_timeout(io, &ts);
-      if (io->dead || io->tp)
-        continue;
-      pfd[0].fd = io->wake_fd;
-      pfd[0].events = POLLIN;
-      ppoll(pfd, 1, tmo, NULL);
-      if (pfd[0].revents & POLLIN)
-        drain_wake(io);
+    if (io->dead || !io->tp) {
+      /* dead: keep serving submissions (failing them) until told to
+       * stop; lost: requests wait for the new transport */
+      wait_without_transport(io);
       continue;
     }
     int rc = flush_output(io, &blocked);
@@ -323,14 +371,10 @@ static void *io_main(void *arg) {
       continue;
     }
     uint32_t ev = io->tp->ops->events(io->tp);
-    pfd[0].fd = io->tp->ops->fd(io->tp);
-    pfd[0].events =
-        (short)(POLLIN | ((ev & SMBQ_TP_WANT_WRITE) ? POLLOUT : 0));
-    pfd[1].fd = io->wake_fd;
-    pfd[1].events = POLLIN;
+    uint32_t want = EPOLLIN | ((ev & SMBQ_TP_WANT_WRITE) ? EPOLLOUT : 0);
     struct timespec ts, zero = {0, 0};
     struct timespec *tmo =
-        (ev & SMBQ_TP_HAVE_DATA) ? &zero : poll_timeout(io, &ts);
+        (ev & SMBQ_TP_HAVE_DATA) ? &zero : wait_timeout(io, &ts);
     if (smb2_conn_path_dead(io->core)) {
       lose(io, SMBQ_ERR_CLOSED, "the server stopped answering (an ECHO "
                                 "went unanswered)");
@@ -338,12 +382,11 @@ static void *io_main(void *arg) {
     }
     if (io->dead || !io->tp)
       continue;
-    if (ppoll(pfd, 2, tmo, NULL) < 0 && errno != EINTR) {
-      die(io, SMBQ_ERR_CLOSED, "poll failed");
+    if (ep_watch(io, io->tp->ops->fd(io->tp), want) < 0) {
+      die(io, SMBQ_ERR_CLOSED, "cannot watch the connection (epoll)");
       continue;
     }
-    if (pfd[1].revents & POLLIN)
-      drain_wake(io);
+    bool readable = ep_wait(io, tmo);
     /* transport timers first: QUIC retransmission, ACKs, pacing,
      * keep-alive; stream bytes it reads on the way are delivered below */
     rc = io->tp->ops->step(io->tp, smbq_now_ms());
@@ -351,8 +394,7 @@ static void *io_main(void *arg) {
       lose(io, transport_err(rc), io->tp->errmsg);
       continue;
     }
-    if ((pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) ||
-        (io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
+    if (readable || (io->tp->ops->events(io->tp) & SMBQ_TP_HAVE_DATA)) {
       rc = read_input(io);
       /* a malformed reply ends the connection: a server that sends one
        * is not to be trusted with a reconnect */
@@ -372,8 +414,16 @@ struct smbq_io *smbq_io_start(struct smb2_conn *core,
     return NULL;
   io->core = core;
   io->tp = tp;
+  io->ep_fd = -1;
   io->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (io->wake_fd < 0) {
+  io->ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+  if (io->wake_fd < 0 || io->ep < 0 ||
+      epoll_ctl(io->ep, EPOLL_CTL_ADD, io->wake_fd, &ev) < 0) {
+    if (io->wake_fd >= 0)
+      close(io->wake_fd);
+    if (io->ep >= 0)
+      close(io->ep);
     free(io);
     return NULL;
   }
@@ -381,6 +431,7 @@ struct smbq_io *smbq_io_start(struct smb2_conn *core,
   pthread_cond_init(&io->task_cv, NULL);
   if (pthread_create(&io->thread, NULL, io_main, io) != 0) {
     close(io->wake_fd);
+    close(io->ep);
     pthread_mutex_destroy(&io->lock);
     pthread_cond_destroy(&io->task_cv);
     free(io);
@@ -410,7 +461,9 @@ void smbq_io_stop(struct smbq_io *io) {
     h = nx;
   }
   smb2_conn_free(io->core);
+  ep_forget(io);
   smbq_transport_free(io->tp);
+  close(io->ep);
   close(io->wake_fd);
   pthread_mutex_destroy(&io->lock);
   pthread_cond_destroy(&io->task_cv);

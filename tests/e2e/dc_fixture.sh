@@ -32,6 +32,7 @@ DC_HOST=fsedge1.smbq.test
 dc_sandbox() {
   if [ -n "${SMBQ_DC_SANDBOX:-}" ]; then
     ip link set lo up
+    fixture_drop_foreign_mounts
     return 0
   fi
   if [ "$(id -u)" -ne 0 ]; then

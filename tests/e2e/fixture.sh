@@ -50,6 +50,19 @@ fixture_skip_unless_root() {
   fixture_need_tools smbd
 }
 
+# A mount namespace of a test's own (unshare -m, ip netns exec) starts with
+# copies of every mount of the moment, other tests' FUSE mounts included:
+# while such a copy lives, unmounting the original does not end that
+# mount's daemon, and the other test waits for it. Call this first thing
+# inside the new namespace to detach the copies (the originals stay).
+fixture_drop_foreign_mounts() {
+  local t
+  { findmnt -rn -t fuse.smbq-mount -o TARGET 2>/dev/null || true; } |
+    while read -r t; do
+      umount -l "$(printf '%b' "$t")" 2>/dev/null || true
+    done
+}
+
 fixture_cleanup() {
   fixture_relay_stop
   if [ -n "${FIXTURE_FRONT_PID:-}" ]; then
