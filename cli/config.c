@@ -541,6 +541,15 @@ static unsigned section_scope(struct parse *p, const char *sec, char *name,
   return 0;
 }
 
+/* Keys under which people keep passwords (smb.conf, credentials files). */
+static bool is_password_key(const char *name) {
+  static const char *const words[] = {"password", "pass", "passwd", "pw"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcasecmp(name, words[i]) == 0)
+      return true;
+  return false;
+}
+
 static int on_pair(void *user, const char *section, const char *name,
                    const char *value) {
   struct parse *p = user;
@@ -550,7 +559,12 @@ static int on_pair(void *user, const char *section, const char *name,
     return 1;
   int k = key_by_name(name);
   if (k < 0) {
-    say(p, p->lineno, false, "unknown key '%s' ignored", name);
+    say(p, p->lineno, false, "unknown key '%s' ignored%s", name,
+        is_password_key(name)
+            ? ": smbq.conf holds no passwords (others may read it); use "
+              "--credentials FILE or --password-file FILE, and remove this "
+              "line"
+            : "");
     return 1;
   }
   if (!(keys[k].scope & scope)) {
@@ -596,10 +610,19 @@ static int load_file(struct cli_config *c, const char *path, enum layer l,
             prog(), must_exist ? "" : "warning: ", path, strerror(errno));
     return must_exist ? -1 : 0;
   }
+  /* smbq.conf holds no secrets, but a user may have written a password
+   * into it anyway (warned about as an unknown key): the line buffer and
+   * stdio's buffer are wiped before they are given back. Our own stdio
+   * buffer, as fclose() would free its own unwiped. */
+  char iobuf[BUFSIZ];
+  setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
   struct parse p = {.c = c, .path = path, .layer = l, .f = f};
   int rc = ini_parse_stream(read_line, &p, on_pair, &p);
+  if (p.line)
+    explicit_bzero(p.line, p.cap);
   free(p.line);
   fclose(f);
+  explicit_bzero(iobuf, sizeof(iobuf));
   if (rc > 0) {
     fprintf(stderr, "%s: %s:%d: syntax error: expected [global], [server "
             "NAME], key = value, or a comment (# or ;)\n", prog(), path, rc);

@@ -40,6 +40,17 @@ static int pct_decode(char *s) {
 static int parse_authority(const char *a, size_t n, bool smb_url,
                            struct smbq_url *u, char *err, size_t errlen) {
   const char *at = memchr(a, '@', n);
+  /* smb://user:password@host (RFC 3986 3.2.1 deprecates it): no Windows
+   * account name holds ':', so that is a password, and taking it as part
+   * of the user name would send and print it. Refused before any message
+   * repeats the location. */
+  if (at && smb_url && memchr(a, ':', (size_t)(at - a))) {
+    snprintf(err, errlen, "a password in the location (smb://user:password@"
+             "host) is not accepted: it shows in the process list and in "
+             "logs; give smb://user@host and the password with "
+             "--password-file FILE, --credentials FILE or SMBQ_PASSWORD");
+    return -1;
+  }
   if (at && smb_url) {
     if (copy_part(u->user, sizeof(u->user), a, (size_t)(at - a)) < 0 ||
         pct_decode(u->user) < 0) {
@@ -133,6 +144,7 @@ int smbq_url_parse(const char *s, bool need_share, struct smbq_url *u,
   size_t pl = strlen(u->path);
   while (pl > 0 && u->path[pl - 1] == '/')
     u->path[--pl] = '\0';
+  explicit_bzero(buf, strlen(buf)); /* a location may hold secrets */
   free(buf);
   if (rc == 0 && need_share && !u->share[0]) {
     snprintf(err, errlen, "'%s' names no share; use //host/share/path", s);

@@ -183,6 +183,9 @@ int ntlm_ntowfv2(const char *user, const char *domain, const char *password,
   md4_init(&md4);
   md4_update(&md4, pwl, pw);
   md4_digest(&md4, sizeof(nt_hash), nt_hash);
+  /* its block buffer still holds the tail of the UTF-16 password (all of
+   * a password under 32 characters) */
+  smbq_wipe(&md4, sizeof(md4));
   upcase_utf16(u, ul);
   rc = ntlm_hmac_md5(nt_hash, 16, u, ul, d, dl, out);
   smbq_wipe(nt_hash, sizeof(nt_hash));
