@@ -42,6 +42,14 @@
 #define MAX_UDP_PAYLOAD 1452 /* fits a 1500-byte Ethernet MTU */
 #define GSO_MAX_SEGMENTS 44 /* 44 x 1452 < 64 KiB, the UDP/GSO limit */
 #define BURST_BYTES (64 * 1024)
+/* The server's Handshake-level TLS flight (EncryptedExtensions,
+ * CertificateRequest, Certificate, CertificateVerify, Finished) may take
+ * this much. RFC 8446 4.4.2 bounds a certificate chain only by 2^24
+ * bytes; real chains take a few KiB, and GnuTLS alone would buffer 128
+ * KiB before looking at it. */
+#define MAX_HANDSHAKE_FLIGHT (64u * 1024)
+/* Longest reason phrase of a CONNECTION_CLOSE we show. */
+#define MAX_REASON_SHOWN 200
 
 /* Stream data waiting for acknowledgement. ngtcp2 keeps pointers into it
  * for retransmission, so chunks never move; each is freed once fully
@@ -92,6 +100,7 @@ struct quic_transport {
   uint8_t *rx;
   size_t rx_off, rx_len, rx_cap;
   bool peer_fin;
+  struct quic_frame_pos frame; /* where the bytes handed up stand */
   /* ICMP port unreachable since the last good packet: how many, since
    * when (refused_count) */
   unsigned refused_count;
@@ -264,9 +273,60 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags,
   return 0;
 }
 
+/* RESET_STREAM on the SMB stream (RFC 9000 19.4): the server abandoned
+ * it, and with it the SMB connection. */
+static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id,
+                           uint64_t final_size, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  (void)conn;
+  (void)final_size;
+  (void)stream_user;
+  struct quic_transport *q = user;
+  if (stream_id == q->stream_id)
+    set_dead(q, SMBQ_ERR_CLOSED,
+             "QUIC server %s reset the QUIC stream (application error "
+             "0x%llx): it gave up the SMB connection",
+             q->host, (unsigned long long)app_error_code);
+  return 0;
+}
+
+/* RFC 9000 10.3: the server no longer knows the connection (it
+ * restarted, or dropped it) and says so with the token it issued. */
+static int cb_stateless_reset(ngtcp2_conn *conn,
+                              const ngtcp2_pkt_stateless_reset *sr,
+                              void *user) {
+  (void)conn;
+  (void)sr;
+  struct quic_transport *q = user;
+  set_dead(q, SMBQ_ERR_CLOSED,
+           "QUIC server %s answered with a stateless reset: it no longer "
+           "knows this connection (it restarted or dropped it)",
+           q->host);
+  return 0;
+}
+
+/* Bound what the server's TLS flight may make us buffer: a hostile
+ * server could send a certificate chain of megabytes. */
+static int cb_recv_crypto_data(ngtcp2_conn *conn,
+                               ngtcp2_crypto_level level, uint64_t offset,
+                               const uint8_t *data, size_t len, void *user) {
+  struct quic_transport *q = user;
+  if (level == NGTCP2_CRYPTO_LEVEL_HANDSHAKE &&
+      offset + len > MAX_HANDSHAKE_FLIGHT) {
+    set_dead(q, SMBQ_ERR_CERT,
+             "QUIC server %s sent a certificate chain too large (its TLS "
+             "handshake exceeds %u KiB): refused; the server needs a "
+             "shorter certificate chain",
+             q->host, MAX_HANDSHAKE_FLIGHT / 1024);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len,
+                                           user);
+}
+
 static const ngtcp2_callbacks client_callbacks = {
     .client_initial = ngtcp2_crypto_client_initial_cb,
-    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .recv_crypto_data = cb_recv_crypto_data,
     .handshake_completed = cb_handshake_completed,
     .encrypt = ngtcp2_crypto_encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
@@ -274,6 +334,8 @@ static const ngtcp2_callbacks client_callbacks = {
     .recv_stream_data = cb_recv_stream_data,
     .acked_stream_data_offset = cb_acked,
     .stream_close = cb_stream_close,
+    .stream_reset = cb_stream_reset,
+    .recv_stateless_reset = cb_stateless_reset,
     .recv_retry = ngtcp2_crypto_recv_retry_cb,
     .rand = cb_rand,
     .get_new_connection_id = cb_new_cid,
@@ -645,15 +707,17 @@ static void peer_closed(struct quic_transport *q) {
              q->host);
     return;
   }
+  char reason[MAX_REASON_SHOWN + 1];
+  quic_printable(reason, sizeof(reason), cc.reason,
+                 cc.reason ? cc.reasonlen : 0);
   set_dead(q, SMBQ_ERR_CLOSED,
-           "QUIC server %s closed the connection with %s error 0x%llx%s%.*s",
+           "QUIC server %s closed the connection with %s error 0x%llx%s%s",
            q->host,
            cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
                ? "application"
                : "transport",
-           (unsigned long long)cc.error_code, cc.reasonlen ? ": " : "",
-           (int)(cc.reasonlen > 200 ? 200 : cc.reasonlen),
-           cc.reason ? (const char *)cc.reason : "");
+           (unsigned long long)cc.error_code, reason[0] ? ": " : "",
+           reason);
 }
 
 /* Hand one QUIC packet to ngtcp2; 0 or the fatal SMBQ_ERR_*. */
@@ -811,6 +875,23 @@ static long quic_send(struct smbq_transport *t, const uint8_t *buf,
   return (long)taken;
 }
 
+/* The server ended the stream (FIN) and everything before it is handed
+ * up: between two messages that is a plain close; inside one, the last
+ * message was cut short. */
+static void stream_ended(struct quic_transport *q) {
+  const struct quic_frame_pos *f = &q->frame;
+  if (f->hdr_got == 0)
+    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream",
+             q->host);
+  else if (f->hdr_got < 4)
+    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream inside "
+             "a message header: its last message is truncated", q->host);
+  else
+    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream inside "
+             "a message: its last message is truncated (%lu of %lu bytes)",
+             q->host, (unsigned long)f->got, (unsigned long)f->len);
+}
+
 static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
   struct quic_transport *q = (struct quic_transport *)t;
   if (read_packets(q) < 0 && q->rx_len == q->rx_off)
@@ -819,8 +900,7 @@ static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
   if (avail == 0) {
     if (q->peer_fin || q->dead) {
       if (!q->dead)
-        set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream%s", q->host,
-                 "");
+        stream_ended(q);
       return q->fatal;
     }
     flush_packets(q);
@@ -828,6 +908,7 @@ static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
   }
   size_t n = avail < len ? avail : len;
   memcpy(buf, q->rx + q->rx_off, n);
+  quic_frame_feed(&q->frame, buf, n);
   q->rx_off += n;
   /* the data is consumed: open the flow-control windows by as much */
   ngtcp2_conn_extend_max_stream_offset(q->conn, q->stream_id, n);
@@ -1086,4 +1167,37 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
   }
   *out = &q->base;
   return 0;
+}
+
+/* ---- pure helpers (unit-tested) ------------------------------------------ */
+
+void quic_frame_feed(struct quic_frame_pos *f, const uint8_t *d, size_t n) {
+  while (n) {
+    if (f->hdr_got < 4) {
+      /* MS-SMB2 2.1: a zero byte, then a 24-bit big-endian length */
+      f->len = f->hdr_got == 0 ? 0 : (f->len << 8 | *d) & 0xFFFFFFu;
+      f->hdr_got++;
+      f->got = 0;
+      d++;
+      n--;
+    } else {
+      uint32_t take = f->len - f->got < n ? f->len - f->got : (uint32_t)n;
+      f->got += take;
+      d += take;
+      n -= take;
+    }
+    if (f->hdr_got == 4 && f->got == f->len)
+      f->hdr_got = 0; /* the frame is complete */
+  }
+}
+
+size_t quic_printable(char *out, size_t outlen, const uint8_t *in,
+                      size_t len) {
+  if (outlen == 0)
+    return 0;
+  size_t n = len < outlen - 1 ? len : outlen - 1;
+  for (size_t i = 0; i < n; i++)
+    out[i] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
+  out[n] = '\0';
+  return n;
 }

@@ -10,6 +10,12 @@
 #include <time.h>
 
 #include "smbq/smbq_err.h"
+#include "transport/transport.h"
+
+/* GnuTLS keeps and verifies at most 16 certificates of a chain (its
+ * default verify depth): a longer chain fails as if issued by an
+ * untrusted CA, which would send the user after the wrong cause. */
+#define MAX_CHAIN_CERTS 16u
 
 static void fmt_date(time_t t, char *out, size_t len) {
   struct tm tm;
@@ -31,14 +37,14 @@ static int list_sans(gnutls_x509_crt_t crt, char *out, size_t len) {
       break;
     if (type != GNUTLS_SAN_DNSNAME && type != GNUTLS_SAN_IPADDRESS)
       continue;
-    char shown[64];
-    const char *s = name;
-    if (type == GNUTLS_SAN_IPADDRESS) {
+    /* the server chose these bytes: no escape sequences to the terminal */
+    char shown[256];
+    if (type == GNUTLS_SAN_IPADDRESS)
       snprintf(shown, sizeof(shown), "IP address (%zu bytes)", nl);
-      s = shown;
-    }
+    else
+      quic_printable(shown, sizeof(shown), (const uint8_t *)name, nl);
     size_t used = strlen(out);
-    snprintf(out + used, len - used, "%s%s", n ? ", " : "", s);
+    snprintf(out + used, len - used, "%s%s", n ? ", " : "", shown);
     n++;
   }
   return n;
@@ -97,12 +103,16 @@ static void explain(unsigned status, gnutls_x509_crt_t crt, const char *host,
     char subj[512];
     dn_of(crt, true, dn, sizeof(dn));
     dn_of(crt, false, subj, sizeof(subj));
+    bool self = strcmp(dn, subj) == 0;
+    /* an untrusted certificate's issuer goes into the message as
+     * printable ASCII only */
+    quic_printable(dn, sizeof(dn), (const uint8_t *)dn, strlen(dn));
     snprintf(msg, len,
              "certificate for %s %s (issuer: %s); if you trust it, configure "
              "its CA as trusted for this server (smbq_opts_set_ca_file)",
              host,
-             strcmp(dn, subj) == 0 ? "is self-signed, not issued by a trusted CA"
-                                   : "is issued by an untrusted CA",
+             self ? "is self-signed, not issued by a trusted CA"
+                  : "is issued by an untrusted CA",
              dn);
   } else if (status & GNUTLS_CERT_EXPIRED) {
     fmt_date(gnutls_x509_crt_get_expiration_time(crt), when, sizeof(when));
@@ -166,6 +176,13 @@ int quic_cert_verify(gnutls_session_t s, const char *host, char *msg,
   }
   if (status == 0) {
     rc = 0;
+    goto out;
+  }
+  if (n >= MAX_CHAIN_CERTS && (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) {
+    snprintf(msg, len, "certificate chain from %s is too long (%u "
+             "certificates or more; longer than can be verified): refused; "
+             "the server needs a shorter certificate chain", host,
+             MAX_CHAIN_CERTS);
     goto out;
   }
   explain(status, crt, host, msg, len);

@@ -98,6 +98,30 @@ void smbq_transport_free(struct smbq_transport *t);
  * t->local. */
 void smbq_transport_set_local(struct smbq_transport *t, int fd);
 
+/* ---- pure helpers of the QUIC transport (quic.c) ------------------------ */
+
+/* Where a stream of Direct-TCP frames (MS-SMB2 2.1: a zero byte, a 24-bit
+ * big-endian length, the message) stands after the bytes fed so far. The
+ * transport only counts, to tell a stream that ends between two messages
+ * from one cut inside a message; the core checks the frames. */
+struct quic_frame_pos {
+  uint8_t hdr_got; /* header bytes seen of the current frame (0 = between
+                      frames, 4 = inside its message) */
+  uint32_t len;    /* the current frame's length, once hdr_got == 4 */
+  uint32_t got;    /* its message bytes seen */
+};
+
+/* Account for n more bytes of the stream. Zero-initialise f first. */
+void quic_frame_feed(struct quic_frame_pos *f, const uint8_t *d, size_t n);
+
+/* Text from the server (a CONNECTION_CLOSE reason phrase, RFC 9000
+ * 19.19; names in its certificate) made safe to print in a message:
+ * printable ASCII is kept, every other byte (control characters, escape
+ * sequences, UTF-8) becomes '?'; at most outlen - 1 bytes, NUL-terminated.
+ * in may be NULL when len is 0. Returns the length written. */
+size_t quic_printable(char *out, size_t outlen, const uint8_t *in,
+                      size_t len);
+
 /* Monotonic clock in milliseconds (the only clock the library reads; the
  * protocol core receives it as an argument). */
 int64_t smbq_now_ms(void);

@@ -13,6 +13,14 @@
 #   longlived.pem/key      valid like server, for 365 days (no expiry
 #                          warning from smbq doctor, which warns at 30)
 # Usage: certs.sh DIR
+#
+#        certs.sh DIR bigchain
+# adds to the PKI already in DIR (the same CA), for the hostile server
+# cases of t_hostile.sh:
+#   bigchain.pem/key       valid like server, but sent with 12 intermediate
+#                          CAs padded to ~8 KiB each: a chain of ~100 KiB
+#   longchain.pem/key      valid like server, but sent with 20 (small)
+#                          intermediate CAs: 21 certificates
 set -euo pipefail
 d=$1
 mkdir -p "$d"
@@ -23,6 +31,39 @@ tmpl() { # tmpl NAME LINES...
   shift
   printf '%s\n' "$@" >"$n.tmpl"
 }
+# sign_by NAME ISSUER: NAME.pem from NAME.key/NAME.tmpl, issued by ISSUER
+sign_by() {
+  certtool --generate-certificate --load-privkey "$1.key" \
+    --load-ca-certificate "$2.pem" --load-ca-privkey "$2.key" \
+    --template "$1.tmpl" --outfile "$1.pem" 2>/dev/null
+}
+# chain NAME COUNT PAD: an otherwise valid chain CA -> NAME-i1 -> ... ->
+# NAME-iCOUNT -> leaf NAME, each intermediate padded with a non-critical
+# private extension of PAD bytes (0: none). NAME.pem is the leaf followed
+# by the intermediates, as a server sends them.
+chain() {
+  local name=$1 count=$2 pad=() issuer=ca i
+  [ "$3" -eq 0 ] || pad=("add_extension = \"1.3.6.1.4.1.55555.1 0x$(
+    head -c "$3" /dev/zero | od -An -tx1 -v | tr -d ' \n')\"")
+  for i in $(seq 1 "$count"); do
+    key "$name-i$i"
+    tmpl "$name-i$i" "cn = \"smbq test intermediate $i\"" ca \
+      cert_signing_key 'expiration_days = 30' ${pad[@]+"${pad[@]}"}
+    sign_by "$name-i$i" "$issuer"
+    issuer=$name-i$i
+  done
+  key "$name"
+  tmpl "$name" 'cn = "fsedge1.smbq.test"' 'dns_name = "fsedge1.smbq.test"' \
+    'ip_address = "127.0.0.1"' tls_www_server signing_key encryption_key \
+    'expiration_days = 30'
+  sign_by "$name" "$issuer"
+  for i in $(seq "$count" -1 1); do cat "$name-i$i.pem"; done >>"$name.pem"
+}
+if [ "${2:-}" = bigchain ]; then
+  chain bigchain 12 8000
+  chain longchain 20 0
+  exit 0
+fi
 key ca
 tmpl ca 'cn = "smbq test CA"' ca cert_signing_key 'expiration_days = 30'
 certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl \

@@ -14,7 +14,15 @@
  * routed to their connection by every connection ID it issued (RFC 9000
  * 5.1), through a hash table kept in step with ngtcp2's callbacks.
  *
- * usage: quic_front --cert FILE --key FILE --backend PORT --port-file FILE
+ * With --hostile MODE it relays nothing: it completes the handshake and
+ * then misbehaves the way MODE says (see hostile_modes[]), for the hostile
+ * server cases of tests/e2e/t_hostile.sh. The same program does it so the
+ * handshake, connection ID routing and packet I/O under test are the
+ * ones every other QUIC test uses; only what follows the handshake
+ * differs.
+ *
+ * usage: quic_front --cert FILE --key FILE --port-file FILE
+ *                   (--backend PORT | --hostile MODE)
  *                   [--listen PORT] [--client-ca FILE] [--require-client-cert]
  *                   [--allow SHA256HEX]... [--deny SHA256HEX]...
  * Stops on SIGTERM/SIGINT.
@@ -61,6 +69,46 @@
 #define RX_BATCH 16             /* datagrams per recvmmsg */
 #define RX_ROUNDS 8             /* recvmmsg calls per loop turn */
 #define RX_BUF 65536            /* a GRO batch is at most 64 KiB */
+#define MAX_FORGOTTEN 64        /* --hostile statelessreset: IDs remembered */
+
+/* --hostile MODE: what the front does once the client opens its stream. */
+enum hostile {
+  H_NONE,           /* relay to smbd */
+  H_GARBAGE,        /* bytes that are no Direct-TCP framing at all */
+  H_TRUNCATED,      /* a frame header for 200 bytes, 68 of them, FIN */
+  H_HUGE,           /* a frame header 0x80000000 ("2 GiB") */
+  H_HUGE16M,        /* header 0x00FFFFFF, then 16 MiB of payload */
+  H_SILENT,         /* nothing; the connection stays up (ACKs, PINGs) */
+  H_RESET,          /* RESET_STREAM and STOP_SENDING on the stream */
+  H_APPCLOSE,       /* application CONNECTION_CLOSE with a reason */
+  H_STATELESS_RESET,/* forget the connection, answer with a reset */
+  H_BIGCHAIN,       /* silent: --cert holds an oversize chain */
+};
+
+static const struct {
+  const char *name;
+  enum hostile mode;
+} hostile_modes[] = {
+    {"garbage", H_GARBAGE},     {"truncated", H_TRUNCATED},
+    {"huge", H_HUGE},           {"huge16m", H_HUGE16M},
+    {"silent", H_SILENT},       {"reset", H_RESET},
+    {"appclose", H_APPCLOSE},   {"statelessreset", H_STATELESS_RESET},
+    {"bigchain", H_BIGCHAIN},
+};
+
+/* The application error code of RESET_STREAM, STOP_SENDING and
+ * CONNECTION_CLOSE in the hostile modes, and the close's reason phrase:
+ * with an escape sequence in it, which the client must not pass to a
+ * terminal. */
+#define HOSTILE_APP_ERROR 0x1badu
+static const char hostile_reason[] =
+    "hostile test server: go away\x1b[2J";
+
+/* A stateless reset token issued with a connection ID (RFC 9000 10.3). */
+struct srt {
+  ngtcp2_cid cid;
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+};
 
 struct chunk {
   struct chunk *next;
@@ -101,6 +149,12 @@ struct fconn {
   bool closing;
   enum close_kind close_kind;
   int close_err;
+  /* --hostile: act at the end of this loop turn (the client opened its
+   * stream); forget: drop the connection silently after this turn's
+   * packets, keeping its reset tokens (statelessreset) */
+  bool hostile_due, forget;
+  struct srt srts[MAX_CIDS]; /* tokens issued (statelessreset only) */
+  size_t n_srts;
   /* outgoing GSO batch; tx_len > 0: the socket refused it (EAGAIN) */
   uint8_t *tx;
   size_t tx_len, tx_gso;
@@ -127,6 +181,10 @@ struct front {
   struct fconn *conns[MAX_CONNS];
   struct cid_slot cids[CID_SLOTS];
   uint8_t (*rx)[RX_BUF]; /* RX_BATCH receive buffers */
+  enum hostile hostile;
+  /* connections forgotten on purpose: their IDs and tokens (a ring) */
+  struct srt forgotten[MAX_FORGOTTEN];
+  size_t n_forgotten;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -230,6 +288,71 @@ static void conn_del_cid(struct fconn *c, const ngtcp2_cid *cid) {
   }
 }
 
+/* ---- hostile: stateless reset (RFC 9000 10.3) --------------------------- */
+
+/* Keep the token issued with cid, to reset the connection after it is
+ * forgotten; only the statelessreset mode needs them. */
+static void remember_srt(struct fconn *c, const ngtcp2_cid *cid,
+                         const uint8_t *token) {
+  if (c->f->hostile != H_STATELESS_RESET || c->n_srts == MAX_CIDS)
+    return;
+  c->srts[c->n_srts].cid = *cid;
+  memcpy(c->srts[c->n_srts].token, token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  c->n_srts++;
+}
+
+/* The connection is forgotten: its tokens go to the front's ring. */
+static void forget_srts(struct front *f, const struct fconn *c) {
+  for (size_t i = 0; i < c->n_srts; i++)
+    f->forgotten[f->n_forgotten++ % MAX_FORGOTTEN] = c->srts[i];
+}
+
+static const uint8_t *forgotten_token(const struct front *f,
+                                      const uint8_t *dcid, size_t len) {
+  size_t n = f->n_forgotten < MAX_FORGOTTEN ? f->n_forgotten : MAX_FORGOTTEN;
+  for (size_t i = 0; i < n; i++)
+    if (cid_is(&f->forgotten[i].cid, dcid, len))
+      return f->forgotten[i].token;
+  return NULL;
+}
+
+static int send_batch(struct front *f, const uint8_t *buf, size_t len,
+                      size_t gso, const struct sockaddr_storage *to,
+                      socklen_t tolen);
+
+/* A short-header packet for a connection we forgot on purpose: answer
+ * with a Stateless Reset carrying the token issued with its DCID. RFC
+ * 9000 10.3.3: smaller than the packet that triggered it (no reset
+ * loops), never below the 21 bytes the format needs. Returns true when
+ * the packet was one of those (answered or not). */
+static bool answer_forgotten(struct front *f, const uint8_t *pkt,
+                             size_t len, const uint8_t *dcid,
+                             size_t dcidlen,
+                             const struct sockaddr_storage *from,
+                             socklen_t from_len) {
+  if (pkt[0] & 0x80)
+    return false; /* long header: not one of an established connection */
+  const uint8_t *token = forgotten_token(f, dcid, dcidlen);
+  if (!token)
+    return false;
+  size_t min = NGTCP2_MIN_STATELESS_RESET_RANDLEN +
+               NGTCP2_STATELESS_RESET_TOKENLEN;
+  size_t out = len - 1 < 42 ? len - 1 : 42;
+  if (len <= min)
+    return true;
+  uint8_t rnd[42], buf[42];
+  if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0)
+    return true;
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(
+      buf, out, token, rnd, out - NGTCP2_STATELESS_RESET_TOKENLEN);
+  if (n > 0) {
+    fprintf(stderr, "quic_front: stateless reset (%zd bytes) for a "
+            "forgotten connection\n", n);
+    send_batch(f, buf, (size_t)n, 0, from, from_len);
+  }
+  return true;
+}
+
 /* ---- callbacks ------------------------------------------------------- */
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
@@ -251,11 +374,13 @@ static int cb_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
     if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0)
       break;
     cid->datalen = cidlen;
-    if (conn_add_cid(c, cid) == 0)
-      return gnutls_rnd(GNUTLS_RND_RANDOM, token,
-                        NGTCP2_STATELESS_RESET_TOKENLEN) < 0
-                 ? NGTCP2_ERR_CALLBACK_FAILURE
-                 : 0;
+    if (conn_add_cid(c, cid) == 0) {
+      if (gnutls_rnd(GNUTLS_RND_RANDOM, token,
+                     NGTCP2_STATELESS_RESET_TOKENLEN) < 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+      remember_srt(c, cid, token);
+      return 0;
+    }
     if (c->n_cids == MAX_CIDS)
       break;
   }
@@ -315,6 +440,11 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
   if (c->stream_id >= 0)
     return 0; /* SMB uses one stream; others are ignored */
   c->stream_id = stream_id;
+  if (c->f->hostile) {
+    /* not inside ngtcp2's frame handling: see service() */
+    c->hostile_due = true;
+    return 0;
+  }
   return backend_connect(c) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
@@ -346,12 +476,18 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
                                int64_t stream_id, uint64_t offset,
                                const uint8_t *data, size_t len, void *user,
                                void *stream_user) {
-  (void)conn;
   (void)offset; /* ngtcp2 delivers stream data in order */
   (void)stream_user;
   struct fconn *c = user;
   if (stream_id != c->stream_id)
     return 0;
+  if (c->f->hostile) {
+    /* nobody reads the client's requests: take them, keep the client
+     * unblocked */
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, len);
+    ngtcp2_conn_extend_max_offset(conn, len);
+    return 0;
+  }
   if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
     c->up_fin = true;
   if (!len)
@@ -647,7 +783,11 @@ static void send_close(struct front *f, struct fconn *c) {
   }
   ngtcp2_connection_close_error ccerr;
   ngtcp2_connection_close_error_default(&ccerr);
-  if (c->close_kind == CLOSE_APP)
+  if (c->close_kind == CLOSE_APP && c->f->hostile == H_APPCLOSE)
+    ngtcp2_connection_close_error_set_application_error(
+        &ccerr, HOSTILE_APP_ERROR, (const uint8_t *)hostile_reason,
+        sizeof(hostile_reason) - 1);
+  else if (c->close_kind == CLOSE_APP)
     ngtcp2_connection_close_error_set_application_error(&ccerr, 0, NULL, 0);
   else if (c->close_err == NGTCP2_ERR_CRYPTO)
     ngtcp2_connection_close_error_set_transport_error_tls_alert(
@@ -734,6 +874,7 @@ static int new_server_conn(struct front *f, struct fconn *c,
                  sizeof(params.stateless_reset_token)) < 0)
     return -1;
   params.stateless_reset_token_present = 1;
+  remember_srt(c, &scid, params.stateless_reset_token);
   if (setup_tls(f, c) < 0 ||
       ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, path, hd->version,
                              &server_callbacks, &settings, &params, NULL,
@@ -845,6 +986,68 @@ static void pump_from_smbd(struct fconn *c) {
   }
 }
 
+/* ---- hostile modes --------------------------------------------------------- */
+
+/* Queue bytes for the client as if smbd had sent them; zeros if data is
+ * NULL. */
+static int queue_bytes(struct fconn *c, const uint8_t *data, size_t len) {
+  while (len) {
+    struct chunk *k = tail_with_room(c);
+    if (!k)
+      return -1;
+    size_t n = CHUNK - k->len < len ? CHUNK - k->len : len;
+    if (data) {
+      memcpy(k->data + k->len, data, n);
+      data += n;
+    } else {
+      memset(k->data + k->len, 0, n);
+    }
+    k->len += n;
+    c->end += n;
+    len -= n;
+  }
+  return 0;
+}
+
+/* The client opened its stream (and sent NEGOTIATE): misbehave. MS-SMB2
+ * 2.1: a Direct-TCP header is a zero byte and a 24-bit length. */
+static int hostile_act(struct fconn *c) {
+  static const uint8_t garbage[] =
+      "HTTP/1.1 400 Bad Request\r\nServer: not-smb\r\n\r\n";
+  static const uint8_t huge[] = {0x80, 0, 0, 0, 0xfe, 'S', 'M', 'B'};
+  static const uint8_t huge16m[] = {0, 0xff, 0xff, 0xff, 0xfe, 'S', 'M', 'B'};
+  uint8_t cut[4 + 68] = {0, 0, 0, 200, 0xfe, 'S', 'M', 'B', 64};
+  switch (c->f->hostile) {
+  case H_GARBAGE:
+    return queue_bytes(c, garbage, sizeof(garbage) - 1);
+  case H_TRUNCATED:
+    c->tcp_eof = true; /* FIN after the bytes */
+    return queue_bytes(c, cut, sizeof(cut));
+  case H_HUGE:
+    return queue_bytes(c, huge, sizeof(huge));
+  case H_HUGE16M:
+    /* all of the frame, as far as the client's flow control lets it */
+    return queue_bytes(c, huge16m, sizeof(huge16m)) < 0 ||
+                   queue_bytes(c, NULL, 0xffffff - 4) < 0
+               ? -1
+               : 0;
+  case H_RESET:
+    /* RESET_STREAM and STOP_SENDING (RFC 9000 19.4, 19.5) */
+    return ngtcp2_conn_shutdown_stream(c->conn, c->stream_id,
+                                       HOSTILE_APP_ERROR) == 0
+               ? 0
+               : -1;
+  case H_APPCLOSE:
+    set_closing(c, CLOSE_APP, 0); /* send_close adds code and reason */
+    return 0;
+  case H_STATELESS_RESET:
+    c->forget = true;
+    return 0;
+  default: /* silent, bigchain */
+    return 0;
+  }
+}
+
 /* ---- receiving ---------------------------------------------------------- */
 
 /* RFC 9000 6: answer an unknown version with Version Negotiation, but only
@@ -880,6 +1083,9 @@ static void on_datagram(struct front *f, const uint8_t *pkt, size_t len,
   ngtcp2_path path = {.local = {(ngtcp2_sockaddr *)&f->local, f->local_len},
                       .remote = {(ngtcp2_sockaddr *)from, from_len}};
   struct fconn *c = cid_find(f, vc.dcid, vc.dcidlen);
+  if (!c && f->n_forgotten &&
+      answer_forgotten(f, pkt, len, vc.dcid, vc.dcidlen, from, from_len))
+    return;
   if (!c)
     c = accept_conn(f, pkt, len, &path);
   if (!c || c->closing)
@@ -962,13 +1168,25 @@ static void service(struct front *f, int i) {
     if (rc != 0)
       on_conn_error(c, rc);
   }
+  if (!c->closing && c->hostile_due) {
+    c->hostile_due = false;
+    if (hostile_act(c) < 0)
+      set_closing(c, CLOSE_LIBERR, NGTCP2_ERR_NOMEM);
+  }
   if (!c->closing) {
     pump_to_smbd(c);
     pump_from_smbd(c);
   }
   if (!c->closing)
     flush_conn(f, c);
-  if (!c->closing && c->tcp_eof && c->fin_sent && c->acked >= c->end)
+  if (c->forget && !c->closing) {
+    /* after this turn's packets (the ACK of NEGOTIATE, HANDSHAKE_DONE):
+     * the client's next packet meets a stateless reset */
+    forget_srts(f, c);
+    set_closing(c, CLOSE_SILENT, 0);
+  }
+  if (!c->closing && !f->hostile && c->tcp_eof && c->fin_sent &&
+      c->acked >= c->end)
     set_closing(c, CLOSE_APP, 0); /* smbd hung up and all is delivered */
   if (!c->closing && (ngtcp2_conn_is_in_draining_period(c->conn) ||
                       ngtcp2_conn_is_in_closing_period(c->conn)))
@@ -1039,6 +1257,18 @@ static int add_hex(char list[][65], int *n, const char *hex) {
   return 0;
 }
 
+static int parse_hostile(const char *name, enum hostile *mode) {
+  for (size_t i = 0; i < sizeof(hostile_modes) / sizeof(hostile_modes[0]);
+       i++) {
+    if (strcmp(name, hostile_modes[i].name) == 0) {
+      *mode = hostile_modes[i].mode;
+      return 0;
+    }
+  }
+  fprintf(stderr, "quic_front: unknown --hostile mode %s\n", name);
+  return -1;
+}
+
 static int open_udp(struct front *f, int listen_port) {
   f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (f->udp < 0)
@@ -1096,6 +1326,7 @@ int main(int argc, char **argv) {
       {"require-client-cert", no_argument, NULL, 'r'},
       {"allow", required_argument, NULL, 'A'},
       {"deny", required_argument, NULL, 'D'},
+      {"hostile", required_argument, NULL, 'H'},
       {NULL, 0, NULL, 0}};
   static struct front f; /* large (CID table): not on the stack */
   f.udp = -1;
@@ -1118,12 +1349,15 @@ int main(int argc, char **argv) {
     case 'D':
       if (add_hex(f.deny, &f.n_deny, optarg) < 0) return 2;
       break;
+    case 'H':
+      if (parse_hostile(optarg, &f.hostile) < 0) return 2;
+      break;
     default: return 2;
     }
   }
-  if (!cert || !key || !f.backend_port || !port_file) {
-    fprintf(stderr, "usage: quic_front --cert F --key F --backend PORT "
-            "--port-file F [--listen PORT] [--client-ca F] "
+  if (!cert || !key || !(f.backend_port || f.hostile) || !port_file) {
+    fprintf(stderr, "usage: quic_front --cert F --key F (--backend PORT | "
+            "--hostile MODE) --port-file F [--listen PORT] [--client-ca F] "
             "[--require-client-cert] [--allow SHA256] [--deny SHA256]\n");
     return 2;
   }

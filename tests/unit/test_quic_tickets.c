@@ -1,9 +1,12 @@
 /* The TLS session ticket store (lib/transport/quic_tickets.c): single use,
- * per-key separation, the size bound and the age limit. */
+ * per-key separation, the size bound and the age limit. And the pure
+ * helpers of the QUIC transport (lib/transport/quic.c): where a stream
+ * of Direct-TCP frames stands, and reason phrases made safe to print. */
 #include <stdio.h>
 
 #include "testutil.h"
 #include "transport/quic_tickets.h"
+#include "transport/transport.h"
 
 static struct smbq_tls_info info_named(const char *subject) {
   struct smbq_tls_info i;
@@ -93,6 +96,64 @@ START_TEST(old_tickets_not_offered) {
 }
 END_TEST
 
+/* Feed s one byte at a time or whole: the result must not depend on how
+ * the stream was cut. */
+static struct quic_frame_pos feed(const uint8_t *s, size_t n, bool bytewise) {
+  struct quic_frame_pos f = {0};
+  if (!bytewise) {
+    quic_frame_feed(&f, s, n);
+    return f;
+  }
+  for (size_t i = 0; i < n; i++)
+    quic_frame_feed(&f, s + i, 1);
+  return f;
+}
+
+START_TEST(frame_pos_tracks_frames) {
+  /* two whole frames (5 bytes, then an empty one), then 3 of 0x010203 */
+  const uint8_t s[] = {0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e', 0, 0, 0, 0,
+                       0, 1, 2, 3, 'x', 'y', 'z'};
+  for (int bw = 0; bw < 2; bw++) {
+    struct quic_frame_pos f = feed(s, 13, bw);
+    ck_assert_uint_eq(f.hdr_got, 0); /* between frames */
+    f = feed(s, 15, bw);
+    ck_assert_uint_eq(f.hdr_got, 2); /* inside a header */
+    f = feed(s, sizeof(s), bw);
+    ck_assert_uint_eq(f.hdr_got, 4);
+    ck_assert_uint_eq(f.len, 0x010203);
+    ck_assert_uint_eq(f.got, 3);
+  }
+}
+END_TEST
+
+START_TEST(frame_pos_bad_header_still_counts) {
+  /* a first byte that is not zero (a bad header for the core): the
+   * length is still the low 24 bits */
+  const uint8_t s[] = {0x80, 0, 0, 2, 'a', 'b', 0x85, 0};
+  struct quic_frame_pos f = feed(s, 6, false);
+  ck_assert_uint_eq(f.hdr_got, 0);
+  f = feed(s, sizeof(s), false);
+  ck_assert_uint_eq(f.hdr_got, 2);
+}
+END_TEST
+
+START_TEST(reason_text_is_printable) {
+  char out[16];
+  const uint8_t r[] = "bye\x1b[2J\r\n\xc3\xa9.";
+  ck_assert_uint_eq(quic_printable(out, sizeof(out), r, sizeof(r) - 1),
+                    12);
+  ck_assert_str_eq(out, "bye?[2J????.");
+  /* cut to the buffer, always terminated */
+  const uint8_t l[] = "0123456789abcdefghij";
+  ck_assert_uint_eq(quic_printable(out, sizeof(out), l, sizeof(l) - 1),
+                    15);
+  ck_assert_str_eq(out, "0123456789abcde");
+  ck_assert_uint_eq(quic_printable(out, sizeof(out), NULL, 0), 0);
+  ck_assert_str_eq(out, "");
+  ck_assert_uint_eq(quic_printable(out, 0, l, 3), 0);
+}
+END_TEST
+
 static Suite *tickets_suite(void) {
   Suite *s = suite_create("quic_tickets");
   TCase *tc = tcase_create("store");
@@ -101,6 +162,11 @@ static Suite *tickets_suite(void) {
   tcase_add_test(tc, bounded_oldest_dropped);
   tcase_add_test(tc, old_tickets_not_offered);
   suite_add_tcase(s, tc);
+  TCase *th = tcase_create("quic_helpers");
+  tcase_add_test(th, frame_pos_tracks_frames);
+  tcase_add_test(th, frame_pos_bad_header_still_counts);
+  tcase_add_test(th, reason_text_is_printable);
+  suite_add_tcase(s, th);
   return s;
 }
 
