@@ -1026,7 +1026,12 @@ int smb2_conn_received(struct smb2_conn *c, size_t n) {
     uint32_t be;
     smbq_get_be32(&be, c->in + off);
     if (be & 0xFF000000u) {
-      set_error(c, "bad Direct-TCP frame header");
+      /* MS-SMB2 2.1: the first byte of every frame is zero. Showing the
+       * bytes tells "not SMB at all" (an HTTP or TLS answer) apart. */
+      const uint8_t *h = c->in + off;
+      snprintf(c->errbuf, sizeof(c->errbuf),
+               "bad Direct-TCP frame header (%02x %02x %02x %02x): the "
+               "server does not speak SMB2 there", h[0], h[1], h[2], h[3]);
       rc = SMBQ_ERR_PROTO;
       break;
     }

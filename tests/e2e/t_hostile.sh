@@ -86,9 +86,9 @@ qcheck() { # qcheck MODE WANT_RC STDERR_PATTERN [CERT]
   FIXTURE_FRONT_PID=
   echo "ok quic $mode${4:+ (certificate $4)} (${took} s)"
 }
-qcheck garbage 1 "bad Direct-TCP frame header|not an SMB2 message"
+qcheck garbage 1 "bad Direct-TCP frame header \(48 54 54 50\): the server does not speak SMB2"
 qcheck truncated 5 "closed the QUIC stream inside a message: its last message is truncated \(68 of 200 bytes\)"
-qcheck huge 1 "bad Direct-TCP frame header"
+qcheck huge 1 "bad Direct-TCP frame header \(80 00 00 00\)"
 qcheck huge16m 1 "exceeds the size limit"
 qcheck silent 5 "did not answer NEGOTIATE"
 qcheck reset 5 "reset the QUIC stream \(application error 0x1bad\)"
