@@ -96,7 +96,11 @@ struct quic_transport {
                                 pending + pending_len: a packet longer
                                 than the batch's segments */
   bool gso_ok;
-  /* receive side */
+  /* receive side: stream data goes straight into `sink` (the caller's
+   * buffer, lent by quic_recv while it reads packets) and only what does
+   * not fit, or arrives outside quic_recv, waits in rx */
+  uint8_t *sink;
+  size_t sink_cap, sink_len;
   uint8_t *rx;
   size_t rx_off, rx_len, rx_cap;
   bool peer_fin;
@@ -236,6 +240,17 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
     return 0; /* SMB uses one stream; ignore anything else */
   if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
     q->peer_fin = true;
+  /* ngtcp2 decrypted the packet into its own buffer and hands the bytes
+   * over in order: copied once, into the core's receive buffer, when
+   * quic_recv lends it and nothing older waits in rx */
+  if (q->sink && q->rx_len == q->rx_off) {
+    size_t n = q->sink_cap - q->sink_len < datalen ? q->sink_cap - q->sink_len
+                                                   : datalen;
+    memcpy(q->sink + q->sink_len, data, n);
+    q->sink_len += n;
+    data += n;
+    datalen -= n;
+  }
   return datalen && rx_append(q, data, datalen) < 0
              ? NGTCP2_ERR_CALLBACK_FAILURE
              : 0;
@@ -824,7 +839,11 @@ static int quic_step(struct smbq_transport *t, int64_t now_ms) {
   (void)now_ms;
   if (q->dead)
     return q->fatal;
-  if (read_packets(q) < 0 || handle_timers(q) < 0 || flush_packets(q) < 0)
+  /* Once the handshake is done, packets are read by quic_recv, which
+   * lends the caller's buffer for the stream data: reading them here
+   * would copy every byte once more through rx. */
+  if ((!q->handshake_done && read_packets(q) < 0) || handle_timers(q) < 0 ||
+      flush_packets(q) < 0)
     return q->fatal;
   if (q->handshake_done)
     return 1;
@@ -892,12 +911,30 @@ static void stream_ended(struct quic_transport *q) {
              q->host, (unsigned long)f->got, (unsigned long)f->len);
 }
 
+/* Bytes already waiting in rx, into buf. */
+static size_t take_rx(struct quic_transport *q, uint8_t *buf, size_t len) {
+  size_t avail = q->rx_len - q->rx_off;
+  size_t n = avail < len ? avail : len;
+  memcpy(buf, q->rx + q->rx_off, n);
+  q->rx_off += n;
+  return n;
+}
+
 static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
   struct quic_transport *q = (struct quic_transport *)t;
-  if (read_packets(q) < 0 && q->rx_len == q->rx_off)
-    return q->fatal;
-  size_t avail = q->rx_len - q->rx_off;
-  if (avail == 0) {
+  size_t n = take_rx(q, buf, len);
+  int rc = 0;
+  if (n < len && !q->dead) {
+    q->sink = buf + n;
+    q->sink_cap = len - n;
+    q->sink_len = 0;
+    rc = read_packets(q);
+    n += q->sink_len;
+    q->sink = NULL;
+  }
+  if (n == 0) {
+    if (rc < 0)
+      return q->fatal;
     if (q->peer_fin || q->dead) {
       if (!q->dead)
         stream_ended(q);
@@ -906,10 +943,7 @@ static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
     flush_packets(q);
     return 0;
   }
-  size_t n = avail < len ? avail : len;
-  memcpy(buf, q->rx + q->rx_off, n);
   quic_frame_feed(&q->frame, buf, n);
-  q->rx_off += n;
   /* the data is consumed: open the flow-control windows by as much */
   ngtcp2_conn_extend_max_stream_offset(q->conn, q->stream_id, n);
   ngtcp2_conn_extend_max_offset(q->conn, n);
