@@ -42,6 +42,10 @@
 #define MAX_UDP_PAYLOAD 1452 /* fits a 1500-byte Ethernet MTU */
 #define GSO_MAX_SEGMENTS 44 /* 44 x 1452 < 64 KiB, the UDP/GSO limit */
 #define BURST_BYTES (64 * 1024)
+/* Receive: reads per recvmmsg, and the room of each (a GRO batch of
+ * datagrams is at most 64 KiB). */
+#define RX_BATCH 8
+#define RX_BUF 65536
 /* The server's Handshake-level TLS flight (EncryptedExtensions,
  * CertificateRequest, Certificate, CertificateVerify, Finished) may take
  * this much. RFC 8446 4.4.2 bounds a certificate chain only by 2^24
@@ -103,6 +107,7 @@ struct quic_transport {
   size_t sink_cap, sink_len;
   uint8_t *rx;
   size_t rx_off, rx_len, rx_cap;
+  uint8_t *rxb; /* RX_BATCH x RX_BUF: the datagrams of one recvmmsg */
   bool peer_fin;
   struct quic_frame_pos frame; /* where the bytes handed up stand */
   /* ICMP port unreachable since the last good packet: how many, since
@@ -776,24 +781,29 @@ static size_t gro_segment(struct msghdr *mh) {
   return 0;
 }
 
-/* Read what the socket holds. With UDP GRO the kernel hands over several
- * datagrams from one sender in one read, cut at the segment size it
- * reports: one system call per burst instead of per packet. */
+/* Read what the socket holds: recvmmsg takes up to RX_BATCH reads per
+ * system call, and with UDP GRO each read is several datagrams from one
+ * sender, cut at the segment size it reports. Every packet is handed to
+ * ngtcp2 before the caller waits again. */
 static int read_packets(struct quic_transport *q) {
-  uint8_t buf[65536];
+  struct mmsghdr mm[RX_BATCH];
+  struct iovec iov[RX_BATCH];
+  struct sockaddr_storage from[RX_BATCH];
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
-  } cm;
-  for (int i = 0; i < 64; i++) {
-    struct sockaddr_storage from;
-    struct iovec iov = {buf, sizeof(buf)};
-    struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from),
-                        .msg_iov = &iov, .msg_iovlen = 1,
-                        .msg_control = cm.buf,
-                        .msg_controllen = sizeof(cm.buf)};
-    ssize_t n = recvmsg(q->fd, &mh, 0);
-    if (n < 0) {
+  } cm[RX_BATCH];
+  for (int round = 0; round < 16; round++) {
+    for (int i = 0; i < RX_BATCH; i++) {
+      iov[i] = (struct iovec){q->rxb + (size_t)i * RX_BUF, RX_BUF};
+      mm[i].msg_hdr = (struct msghdr){
+          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+          .msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = cm[i].buf,
+          .msg_controllen = sizeof(cm[i].buf)};
+      mm[i].msg_len = 0;
+    }
+    int got = recvmmsg(q->fd, mm, RX_BATCH, 0, NULL);
+    if (got < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
         return 0;
       if (errno == ECONNREFUSED) {
@@ -806,14 +816,20 @@ static int read_packets(struct quic_transport *q) {
                strerror(errno));
       return q->fatal;
     }
-    size_t seg = gro_segment(&mh);
-    if (!seg)
-      seg = (size_t)n;
-    for (size_t off = 0; off < (size_t)n; off += seg) {
-      size_t len = (size_t)n - off < seg ? (size_t)n - off : seg;
-      if (feed_packet(q, buf + off, len, &from, mh.msg_namelen) < 0)
-        return q->fatal;
+    for (int i = 0; i < got; i++) {
+      size_t n = mm[i].msg_len;
+      size_t seg = gro_segment(&mm[i].msg_hdr);
+      if (!seg)
+        seg = n;
+      for (size_t off = 0; off < n; off += seg) {
+        size_t len = n - off < seg ? n - off : seg;
+        if (feed_packet(q, (const uint8_t *)iov[i].iov_base + off, len, &from[i],
+                        mm[i].msg_hdr.msg_namelen) < 0)
+          return q->fatal;
+      }
     }
+    if (got < RX_BATCH)
+      return 0; /* the socket is empty */
   }
   return 0;
 }
@@ -1005,6 +1021,7 @@ static void quic_destroy(struct smbq_transport *t) {
     free(c);
   }
   free(q->pending);
+  free(q->rxb);
   free(q->rx);
   free(q);
 }
@@ -1182,7 +1199,9 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
       smbq_now_ns() + (int64_t)(ep->timeout_ms ? ep->timeout_ms : 10000) *
                           1000000;
   q->pending = malloc(MAX_UDP_PAYLOAD * GSO_MAX_SEGMENTS + 64);
-  int rc = q->pending ? open_socket(q, ep, err, errlen) : SMBQ_ERR_NOMEM;
+  q->rxb = malloc((size_t)RX_BATCH * RX_BUF);
+  int rc = q->pending && q->rxb ? open_socket(q, ep, err, errlen)
+                                : SMBQ_ERR_NOMEM;
   if (rc == 0)
     rc = setup_tls(q, ep, err, errlen);
   if (rc == 0)
