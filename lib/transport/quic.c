@@ -248,6 +248,8 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
   /* ngtcp2 decrypted the packet into its own buffer and hands the bytes
    * over in order: copied once, into the core's receive buffer, when
    * quic_recv lends it and nothing older waits in rx */
+  if (datalen == 0)
+    return 0; /* a FIN alone (data may be NULL) */
   if (q->sink && q->rx_len == q->rx_off) {
     size_t n = q->sink_cap - q->sink_len < datalen ? q->sink_cap - q->sink_len
                                                    : datalen;
@@ -931,6 +933,8 @@ static void stream_ended(struct quic_transport *q) {
 static size_t take_rx(struct quic_transport *q, uint8_t *buf, size_t len) {
   size_t avail = q->rx_len - q->rx_off;
   size_t n = avail < len ? avail : len;
+  if (n == 0)
+    return 0; /* rx may not even exist yet */
   memcpy(buf, q->rx + q->rx_off, n);
   q->rx_off += n;
   return n;
