@@ -14,6 +14,7 @@
 #include "core/core_tree.h"
 #include "io/io_thread.h"
 #include "smb2/smb2_conn.h"
+#include "smb2/smb2_req_pool.h"
 #include "transport/transport.h"
 #include "smbq/smbq.h"
 
@@ -105,6 +106,7 @@ struct smbq_conn {
   struct smbq_opts opts;
   char server[256];
   struct smbq_io *io;
+  struct smb2_req_pool *pool; /* large request buffers (WRITE), reused */
   pthread_mutex_t lock;     /* guards errmsg, ntstatus, trees */
   char errmsg[1024];         /* the connection's last failure, any thread */
   uint32_t ntstatus;

@@ -100,7 +100,7 @@ uint32_t smbq_conn_ntstatus(smbq_conn *c) {
 
 struct smb2_req *api_req(smbq_conn *c, smbq_tree *t, uint16_t cmd,
                          size_t body_cap) {
-  struct smb2_req *r = smb2_req_new(cmd, body_cap);
+  struct smb2_req *r = smb2_req_new_from(c->pool, cmd, body_cap);
   if (!r)
     return NULL;
   if (c->session_valid)

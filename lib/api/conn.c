@@ -20,6 +20,14 @@ smbq_conn *smbq_conn_new(const smbq_opts *o) {
     free(c);
     return NULL;
   }
+  /* Large request buffers (WRITE) are reused: 32 of them cover the
+   * requests two calls keep in flight (RW_WINDOW each). */
+  c->pool = smb2_req_pool_new(32);
+  if (!c->pool) {
+    api_opts_clear(&c->opts);
+    free(c);
+    return NULL;
+  }
   pthread_mutex_init(&c->lock, NULL);
   return c;
 }
@@ -129,6 +137,7 @@ void smbq_conn_free(smbq_conn *c) {
   core_sess_clear(&c->sess);
   core_neg_clear(&c->neg);
   api_opts_clear(&c->opts);
+  smb2_req_pool_free(c->pool); /* after the I/O thread freed every request */
   pthread_mutex_destroy(&c->lock);
   free(c);
 }

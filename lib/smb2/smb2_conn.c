@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smb2/smb2_req_pool.h"
 #include "smb2/smb2_secure.h"
 #include "smb2/smb2_pdu.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
 
-#define NBSS_HDR 4
+#define NBSS_HDR SMB2_REQ_SPARE
 #define INFLIGHT_BUCKETS 256
 #define RECV_INITIAL (64 * 1024)
 /* Our reads and writes are capped at 8 MiB; a reply frame carries one
@@ -86,7 +87,10 @@ struct smb2_req *smb2_req_new(uint16_t command, size_t body_cap) {
 void smb2_req_free(struct smb2_req *r) {
   if (!r)
     return;
-  free(r->buf);
+  if (r->pool && r->buf)
+    smb2_req_pool_put(r->pool, r->buf, r->cap);
+  else
+    free(r->buf);
   free(r);
 }
 
@@ -947,6 +951,7 @@ static void sweep_parked(struct smb2_conn *c) {
     struct smb2_req *nx = r->next;
     if (r->orphan) {
       unlink_wait(c, r);
+      detach(r); /* its siblings in flight must not point to it */
       fail_req(c, r, SMBQ_ERR_NOSESSION);
     } else if (chain_expired(r)) {
       struct smb2_req *h = chain_head(r);
@@ -963,6 +968,7 @@ static void fail_parked(struct smb2_conn *c, int err) {
   while (c->pk_wait) {
     struct smb2_req *r = c->pk_wait;
     c->pk_wait = r->next;
+    detach(r); /* as in sweep_parked: siblings may still be in flight */
     fail_req(c, r, err);
   }
   while (c->pk_head) {

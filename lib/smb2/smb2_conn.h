@@ -66,8 +66,15 @@ typedef void (*smb2_done_fn)(void *arg, int err, uint32_t status,
 #define SMB2_REQ_PROBE 0x10u      /* core-private: an ECHO asking whether
                                      the path is alive */
 
-/* One request. Create with smb2_req_new(); after a successful
- * smb2_conn_submit() the core owns it and frees it after the callback. */
+/* Bytes before the SMB2 header in a request's buffer (the Direct-TCP
+ * length, MS-SMB2 2.1). */
+#define SMB2_REQ_SPARE 4
+
+struct smb2_req_pool;
+
+/* One request. Create with smb2_req_new() (or smb2_req_new_from(), with
+ * a buffer from a pool); after a successful smb2_conn_submit() the core
+ * owns it and frees it after the callback. */
 struct smb2_req {
   struct smb2_req *next;     /* queue link (core-private) */
   struct smb2_req *chain;    /* next request of a compound chain */
@@ -99,6 +106,7 @@ struct smb2_req {
   bool expired;              /* answered STATUS_NETWORK_SESSION_EXPIRED:
                                 parked until the session is renewed */
   struct smb2_req *chain_prev; /* previous element of its chain */
+  struct smb2_req_pool *pool; /* buf is the pool's (smb2_req_pool.h) */
   /* in flight: the core's list of requests by deadline */
   struct smb2_req *dl_prev, *dl_next;
   bool in_dl;

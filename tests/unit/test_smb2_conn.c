@@ -8,6 +8,7 @@
 
 #include "smb2/smb2_conn.h"
 #include "smb2/smb2_pdu.h"
+#include "smb2/smb2_req_pool.h"
 #include "smb2/smb2_secure.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
@@ -392,6 +393,57 @@ START_TEST(deadlines_in_order) {
   ck_assert_int_eq(d[1].err, 0);
   ck_assert_int_eq(smb2_conn_tick(c, 1700), -1); /* nothing due */
   smb2_conn_free(c);
+}
+END_TEST
+
+/* Large request buffers come back to their pool and are reused (one
+ * size class per rounded size); small requests are not pooled; a reused
+ * buffer has its header and first body bytes zeroed again; a full pool
+ * frees what comes back; a pooled request goes through the core. */
+START_TEST(request_pool) {
+  struct smb2_req_pool *p = smb2_req_pool_new(2);
+  uint64_t fresh, reused;
+  struct smb2_req *small = smb2_req_new_from(p, SMB2_ECHO, 4);
+  ck_assert_ptr_null(small->pool);
+  smb2_req_free(small);
+  struct smb2_req *r[3];
+  for (int i = 0; i < 3; i++) {
+    r[i] = smb2_req_new_from(p, SMB2_WRITE, 48 + (1u << 20));
+    ck_assert_ptr_eq(r[i]->pool, p);
+    ck_assert_uint_ge(smb2_req_body_cap(r[i]), 48 + (1u << 20));
+    memset(smb2_req_body(r[i]), 0xee, smb2_req_body_cap(r[i]));
+  }
+  for (int i = 0; i < 3; i++)
+    smb2_req_free(r[i]); /* the third is freed: the pool keeps 2 */
+  smb2_req_pool_counts(p, &fresh, &reused);
+  ck_assert_uint_eq(fresh, 3);
+  ck_assert_uint_eq(reused, 0);
+  struct smb2_req *a = smb2_req_new_from(p, SMB2_WRITE, 48 + (1u << 20));
+  struct smb2_req *b = smb2_req_new_from(p, SMB2_WRITE, 48 + 1000000);
+  struct smb2_req *c2 = smb2_req_new_from(p, SMB2_WRITE, 48 + (1u << 20));
+  smb2_req_pool_counts(p, &fresh, &reused);
+  ck_assert_uint_eq(reused, 2); /* a and b share the rounded size */
+  ck_assert_uint_eq(fresh, 4);
+  const uint8_t *body = smb2_req_body(a);
+  for (size_t i = 0; i < SMB2_POOL_ZEROED; i++)
+    ck_assert_uint_eq(body[i], 0);
+  /* through the core: submitted, pulled, answered, freed back */
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0};
+  memset(smb2_req_body(a), 0xab, 48);
+  smb2_req_set_body_len(a, 48);
+  a->done = on_done;
+  a->arg = &d;
+  ck_assert_int_eq(smb2_conn_submit(c, a, 0), 0);
+  uint8_t f[512], rep[256];
+  ck_assert_int_eq(pull_frame(c, f, sizeof(f)), 4 + 64 + 48);
+  size_t n = mkreply(rep, SMB2_WRITE, 0, 1, 0, 0, 16);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.calls, 1);
+  smb2_conn_free(c);
+  smb2_req_free(b);
+  smb2_req_free(c2);
+  smb2_req_pool_free(p);
 }
 END_TEST
 
@@ -838,6 +890,7 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, interim_pending_reply);
   tcase_add_test(tc, request_timeout);
   tcase_add_test(tc, deadlines_in_order);
+  tcase_add_test(tc, request_pool);
   tcase_add_test(tc, framing_errors);
   tcase_add_test(tc, unsolicited_and_mismatch);
   tcase_add_test(tc, signed_requests_and_replies);
