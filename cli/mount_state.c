@@ -104,7 +104,11 @@ int mount_state_write(const char *dir, const struct mount_state *s) {
     return -1;
   }
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* Made afresh, never through a link or into someone else's node
+   * planted under that name (the directory may be shared). */
+  unlink(tmp);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0644);
   FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (!f) {
     int e = errno;
