@@ -14,7 +14,8 @@ static bool use_syslog(void) {
   return __atomic_load_n(&to_syslog, __ATOMIC_ACQUIRE);
 }
 
-static void vmlog(int prio, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void
+vmlog(int prio, const char *fmt, va_list ap) {
   if (use_syslog()) {
     vsyslog(prio, fmt, ap);
     return;
@@ -38,8 +39,8 @@ void mlog_use_syslog(void) {
 
 /* libfuse ends its messages with '\n'; syslog does not want it, stderr
  * already gets it, so print them as they are there. */
-static void fuse_log_cb(enum fuse_log_level level, const char *fmt,
-                        va_list ap) {
+__attribute__((format(printf, 2, 0))) static void
+fuse_log_cb(enum fuse_log_level level, const char *fmt, va_list ap) {
   if (use_syslog())
     vsyslog((int)level, fmt, ap);
   else

@@ -12,7 +12,13 @@ PKGS=(build-essential meson ninja-build pkg-config python3
   # (samba-ad-dc, samba-ad-provision, winbind), Heimdal's kinit/klist, the
   # test KDC proxy (python3-kdcproxy), faketime for the clock cases
   libcurl4-gnutls-dev heimdal-clients samba-ad-dc samba-ad-provision
-  winbind python3-kdcproxy faketime iproute2 util-linux procps)
+  winbind python3-kdcproxy faketime iproute2 util-linux procps
+  # libFuzzer harnesses (tests/fuzz): clang and its fuzzer/sanitizer
+  # runtimes
+  clang libclang-rt-14-dev
+  # the WAN emulator's address translation (tests/wan/wan_env.sh); perf
+  # for bench_datapath.sh's profiles
+  nftables linux-perf)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
