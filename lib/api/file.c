@@ -311,7 +311,7 @@ int smbq_file_get_info(smbq_file *f, struct smbq_file_info *i) {
   smbq_conn *c = f->tree->conn;
   const struct smb2_create_rsp *cr = &f->open.created;
   memset(i, 0, sizeof(*i));
-  i->cache = core_lease_state(c->leases, f->open.lease);
+  i->cache = core_lease_state_settled(c->leases, f->open.lease);
   i->lease_version = core_lease_version(c->leases, f->open.lease);
   i->oplock_level = cr->oplock_level;
   i->created = cr->create_action == SMB2_FILE_CREATED;

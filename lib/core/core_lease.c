@@ -18,6 +18,8 @@ struct core_lease {
   uint32_t tree_id;
   bool is_dir;
   bool breaking;            /* a break awaits our acknowledgement */
+  unsigned undelivered;     /* breaks from the server not yet through
+                               core_break_done (the callback not run) */
   bool doomed;              /* deleted by us: no handle kept for reuse */
   int version;              /* 2, 1, or 0 (oplock) */
   uint8_t key[16];
@@ -335,6 +337,22 @@ uint32_t core_lease_state(struct core_leases *t, const struct core_lease *l) {
   return s;
 }
 
+/* A break that needs no acknowledgement (READ to none, MS-SMB2 3.3.4.7)
+ * lets the server go on at once: another client's write may be done
+ * before our callback dropped what was cached. An open whose reply came
+ * after the notification (one connection: in order) must not trust that
+ * cache meanwhile, so it is told of no rights until the break went
+ * through core_break_done. */
+uint32_t core_lease_state_settled(struct core_leases *t,
+                                  const struct core_lease *l) {
+  if (!t || !l)
+    return 0;
+  pthread_mutex_lock(&t->lock);
+  uint32_t s = l->undelivered ? 0 : l->state;
+  pthread_mutex_unlock(&t->lock);
+  return s;
+}
+
 bool core_lease_is_dir(struct core_leases *t, const struct core_lease *l) {
   if (!t || !l)
     return false;
@@ -430,6 +448,10 @@ int core_leases_on_notify(struct core_leases *t, const uint8_t *msg,
   pthread_mutex_lock(&t->lock);
   int rc = n.kind == SMB2_BREAK_LEASE ? lease_break(t, &n, b)
                                       : oplock_break(t, &n, b);
+  if (rc == 1) {
+    b->lease->undelivered++;
+    b->from_server = true;
+  }
   pthread_mutex_unlock(&t->lock);
   return rc;
 }
@@ -467,9 +489,14 @@ void core_break_done(struct core_leases *t, struct core_break *b,
            smb2_decode_oplock_break_rsp(msg, len, &level, fid) == 0)
     state = oplock_rights(level) & b->new_state;
   pthread_mutex_lock(&t->lock);
-  if (b->ack_required)
+  /* Without an acknowledgement the new state was taken at the
+   * notification, and a grant since (an open's reply) is newer. */
+  if (b->ack_required) {
     l->breaking = false;
-  l->state = state;
+    l->state = state;
+  }
+  if (b->from_server && l->undelivered)
+    l->undelivered--;
   pthread_mutex_unlock(&t->lock);
   b->lease = NULL;
   core_lease_put(t, l);

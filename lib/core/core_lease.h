@@ -112,6 +112,11 @@ int core_lease_granted(struct core_leases *t, struct core_lease *l,
 
 /* The rights held now (SMB2_LEASE_*), 0 for NULL. */
 uint32_t core_lease_state(struct core_leases *t, const struct core_lease *l);
+/* The same, but 0 while a break from the server has not been through
+ * core_break_done (its callback has not run): what to tell a new open
+ * it may cache. */
+uint32_t core_lease_state_settled(struct core_leases *t,
+                                  const struct core_lease *l);
 /* Whether l is a directory's lease. */
 bool core_lease_is_dir(struct core_leases *t, const struct core_lease *l);
 /* The lease version (2, 1), or 0 for an oplock or nothing. */
@@ -126,6 +131,7 @@ struct core_break {
   bool is_dir;
   bool oplock;              /* an oplock break (ack with file id/level) */
   bool ack_required;
+  bool from_server;         /* counted undelivered until core_break_done */
   uint32_t old_state, new_state; /* SMB2_LEASE_* */
   /* the acknowledgement, when ack_required */
   uint8_t key[16];

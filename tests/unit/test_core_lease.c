@@ -124,8 +124,10 @@ START_TEST(grant_break_ack) {
   ck_assert_uint_eq(b.old_state, 7);
   ck_assert_uint_eq(b.new_state, 1);
   ck_assert_str_eq(b.path, "f");
-  /* held until acknowledged (MS-SMB2 3.2.5.19.2) */
+  /* held until acknowledged (MS-SMB2 3.2.5.19.2), but not offered to a
+   * new open until the callback ran */
   ck_assert_uint_eq(core_lease_state(t, l), 7);
+  ck_assert_uint_eq(core_lease_state_settled(t, l), 0);
   uint8_t ack[64];
   long n = core_break_ack_body(&b, ack, sizeof(ack));
   ck_assert_int_eq(n, 36);
@@ -135,6 +137,7 @@ START_TEST(grant_break_ack) {
   ck_assert(!core_break_orphaned(t, &b)); /* the open is still there */
   core_break_done(t, &b, NULL, 0); /* the ack failed: state moves on */
   ck_assert_uint_eq(core_lease_state(t, l), 1);
+  ck_assert_uint_eq(core_lease_state_settled(t, l), 1);
   /* the break's reference is gone: the open's is the last */
   ck_assert_uint_eq(core_lease_put(t, l), 1);
   core_leases_free(t);
@@ -160,7 +163,15 @@ START_TEST(break_without_ack_and_stale_epoch) {
   ck_assert_int_eq(core_leases_on_notify(t, msg, len, &b), 1);
   ck_assert(!b.ack_required);
   ck_assert_uint_eq(core_lease_state(t, l), 0);
+  /* an open granted READ again before the callback ran (its reply came
+   * after the notification): not offered until the break is through */
+  make_grant(&g, key, 1, 7);
+  ck_assert_int_eq(core_lease_granted(t, l, &g.rsp), 0);
+  ck_assert_uint_eq(core_lease_state(t, l), 1);
+  ck_assert_uint_eq(core_lease_state_settled(t, l), 0);
   core_break_done(t, &b, NULL, 0);
+  ck_assert_uint_eq(core_lease_state(t, l), 1); /* the newer grant stays */
+  ck_assert_uint_eq(core_lease_state_settled(t, l), 1);
   core_lease_put(t, l);
   core_leases_free(t);
 }
