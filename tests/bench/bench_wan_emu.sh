@@ -44,28 +44,7 @@ if [ -z "${WAN_INNER:-}" ]; then
     [ -x "$b" ] || { echo "SKIP: $b is not built"; exit 77; }
   done
   wan_start 10 0 "${BENCH_RATE_MBIT:-0}"
-  # The inner run in the background, so that a signal reaches us at once;
-  # on our way out it is stopped first (its EXIT trap stops the fixture),
-  # then the WAN.
-  INNER_PID=
-  outer_exit() {
-    trap '' INT TERM # a second signal must not cut the cleanup short
-    if [ -n "$INNER_PID" ]; then
-      kill "$INNER_PID" 2>/dev/null || true
-      wait "$INNER_PID" 2>/dev/null || true
-    fi
-    wan_stop
-  }
-  trap outer_exit EXIT
-  trap 'exit 130' INT TERM
-  # (ip netns exec directly, not wan_srv: a function in the background
-  # would be a subshell, and its PID not that of the inner run)
-  WAN_INNER=1 ip netns exec "$WAN_SRV_NS" bash "$0" "$@" &
-  INNER_PID=$!
-  rc=0
-  wait "$INNER_PID" || rc=$?
-  INNER_PID=
-  exit "$rc"
+  wan_run_inner "$0" "$@" # the rest, in the server namespace
 fi
 
 # ---- inside the server namespace ---------------------------------------------

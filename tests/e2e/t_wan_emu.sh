@@ -18,26 +18,7 @@ if [ -z "${WAN_INNER:-}" ]; then
   # the loss pattern is fixed; WAN_SEED may replay another one
   WAN_SEED=${WAN_SEED:-1}
   wan_start 10 1
-  INNER_PID=
-  outer_exit() {
-    trap '' INT TERM # a second signal must not cut the cleanup short
-    if [ -n "$INNER_PID" ]; then
-      kill "$INNER_PID" 2>/dev/null || true
-      wait "$INNER_PID" 2>/dev/null || true
-    fi
-    wan_stop
-  }
-  trap outer_exit EXIT
-  trap 'exit 130' INT TERM
-  # the rest runs in the server namespace (see tests/bench/bench_wan_emu.sh)
-  # (ip netns exec directly, not wan_srv: a function in the background
-  # would be a subshell, and its PID not that of the inner run)
-  WAN_INNER=1 ip netns exec "$WAN_SRV_NS" bash "$0" "$@" &
-  INNER_PID=$!
-  rc=0
-  wait "$INNER_PID" || rc=$?
-  INNER_PID=
-  exit "$rc"
+  wan_run_inner "$0" "$@" # the rest, in the server namespace
 fi
 
 # ---- inside the server namespace ---------------------------------------------

@@ -253,6 +253,34 @@ wan_expose_udp() { # wan_expose_udp PORT
 # The emulator's log: its settings and, once stopped, its counters.
 wan_log() { cat "$WAN_DIR/emu.log" 2>/dev/null || true; }
 
+# Run "$@" (this script again: wan_run_inner "$0" "$@") inside the server
+# namespace with WAN_INNER=1, and exit with its status. It runs in the
+# background so that a signal reaches us at once; on the way out it is
+# stopped first (its EXIT trap stops its fixture), then the WAN, and a
+# second signal does not cut that short. (ip netns exec directly, not
+# wan_srv: a function in the background would be a subshell, and its PID
+# not that of the inner run.)
+wan_run_inner() {
+  WAN_INNER_PID=
+  trap wan_outer_exit EXIT
+  trap 'exit 130' INT TERM
+  WAN_INNER=1 ip netns exec "$WAN_SRV_NS" bash "$@" &
+  WAN_INNER_PID=$!
+  local rc=0
+  wait "$WAN_INNER_PID" || rc=$?
+  WAN_INNER_PID=
+  exit "$rc"
+}
+
+wan_outer_exit() {
+  trap '' INT TERM
+  if [ -n "${WAN_INNER_PID:-}" ]; then
+    kill "$WAN_INNER_PID" 2>/dev/null || true
+    wait "$WAN_INNER_PID" 2>/dev/null || true
+  fi
+  wan_stop
+}
+
 wan_stop() {
   # only the process that started the WAN stops it (not a subshell, not
   # the script run again inside the server namespace)
