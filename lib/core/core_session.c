@@ -177,6 +177,16 @@ static void refused(struct core_sess *s, int err, uint32_t status,
 static void on_round(void *arg, int err, uint32_t status, const uint8_t *msg,
                      size_t len) {
   struct core_sess *s = arg;
+  /* A round that ends with no mechanism left to judge it (the logon was
+   * decided, or its mechanism already gone, while this round was still
+   * queued): a valid session stays valid, anything else fails here and
+   * the remaining mechanisms are freed. Found by fuzz_core_stream. */
+  if (!mech(s)) {
+    if (s->state != CORE_SESS_VALID)
+      finish(s, err < 0 ? err : SMBQ_ERR_PROTO, status, "the logon with %s "
+             "ended with no authentication mechanism left", s->server);
+    return;
+  }
   bool more = status == NT_STATUS_MORE_PROCESSING_REQUIRED;
   if (err == SMBQ_ERR_TIMEOUT)
     return finish(s, err, 0, "server %s did not answer SESSION_SETUP (the "
