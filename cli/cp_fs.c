@@ -15,29 +15,11 @@ static _Thread_local char last_msg[512];
 
 const char *cp_errmsg(void) { return last_msg; }
 
-int cp_err_from_errno(int e) {
-  static const struct {
-    int errnum, err;
-  } map[] = {
-      {ENOENT, SMBQ_ERR_NOENT},    {EACCES, SMBQ_ERR_ACCESS},
-      {EPERM, SMBQ_ERR_ACCESS},    {EROFS, SMBQ_ERR_ACCESS},
-      {EEXIST, SMBQ_ERR_EXISTS},   {ENOTDIR, SMBQ_ERR_NOTDIR},
-      {EISDIR, SMBQ_ERR_ISDIR},    {ENOTEMPTY, SMBQ_ERR_NOTEMPTY},
-      {ENOSPC, SMBQ_ERR_NOSPACE},  {EDQUOT, SMBQ_ERR_NOSPACE},
-      {ENOMEM, SMBQ_ERR_NOMEM},    {ENAMETOOLONG, SMBQ_ERR_INVAL},
-      {EBUSY, SMBQ_ERR_BUSY},
-  };
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (map[i].errnum == e)
-      return map[i].err;
-  return SMBQ_ERR_IO;
-}
-
 /* Record errno's text and return its SMBQ_ERR_*. */
 static int local_fail(void) {
   int e = errno;
   snprintf(last_msg, sizeof(last_msg), "%s", strerror(e));
-  return cp_err_from_errno(e);
+  return local_err_from_errno(e);
 }
 
 /* Record the connection's message for a failed call on e. */

@@ -98,7 +98,4 @@ const char *cp_errmsg(void);
 /* After an async read/write on e failed with err: keep e's message. */
 void cp_note_error(struct cp_ep *e, int err);
 
-/* Map errno to SMBQ_ERR_*. */
-int cp_err_from_errno(int e);
-
 #endif

@@ -18,20 +18,28 @@ static int plan_fail(int err, char *msg, size_t len, const char *why) {
   return err;
 }
 
+int local_err_from_errno(int e) {
+  static const struct {
+    int errnum, err;
+  } map[] = {
+      {ENOENT, SMBQ_ERR_NOENT},    {EACCES, SMBQ_ERR_ACCESS},
+      {EPERM, SMBQ_ERR_ACCESS},    {EROFS, SMBQ_ERR_ACCESS},
+      {EEXIST, SMBQ_ERR_EXISTS},   {ENOTDIR, SMBQ_ERR_NOTDIR},
+      {EISDIR, SMBQ_ERR_ISDIR},    {ENOTEMPTY, SMBQ_ERR_NOTEMPTY},
+      {ENOSPC, SMBQ_ERR_NOSPACE},  {EDQUOT, SMBQ_ERR_NOSPACE},
+      {ENOMEM, SMBQ_ERR_NOMEM},    {ENAMETOOLONG, SMBQ_ERR_INVAL},
+      {EBUSY, SMBQ_ERR_BUSY},
+  };
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (map[i].errnum == e)
+      return map[i].err;
+  return SMBQ_ERR_IO;
+}
+
 static int errno_fail(char *msg, size_t len) {
   int e = errno;
   snprintf(msg, len, "%s", strerror(e));
-  switch (e) {
-  case ENOENT:
-    return SMBQ_ERR_NOENT;
-  case EACCES:
-  case EPERM:
-    return SMBQ_ERR_ACCESS;
-  case ENOTDIR:
-    return SMBQ_ERR_NOTDIR;
-  default:
-    return SMBQ_ERR_IO;
-  }
+  return local_err_from_errno(e);
 }
 
 static int set_name(struct local_dest *d, enum local_dest_how how,

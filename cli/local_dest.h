@@ -39,6 +39,9 @@ struct local_dest {
   char name[PATH_MAX];
 };
 
+/* The SMBQ_ERR_* for a local errno value (SMBQ_ERR_IO for the rest). */
+int local_err_from_errno(int e);
+
 /* Decide how to write `path`. Returns 0, or an SMBQ_ERR_* with a reason
  * ("is a directory", "is a symbolic link to a missing file", ...) in
  * msg. */

@@ -5,6 +5,8 @@
  * lists the keys for the writer and the reader. */
 #include "mount_state.h"
 
+#include "local_dest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,11 +106,10 @@ int mount_state_write(const char *dir, const struct mount_state *s) {
     return -1;
   }
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  /* Made afresh, never through a link or into someone else's node
-   * planted under that name (the directory may be shared). */
-  unlink(tmp);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0644);
+  /* made afresh, never through a link or into a node planted there */
+  int fd = local_part_create(tmp);
+  if (fd >= 0)
+    fchmod(fd, 0644); /* readable by smbq use of any user, whatever the umask */
   FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (!f) {
     int e = errno;

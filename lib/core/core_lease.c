@@ -448,10 +448,8 @@ int core_leases_on_notify(struct core_leases *t, const uint8_t *msg,
   pthread_mutex_lock(&t->lock);
   int rc = n.kind == SMB2_BREAK_LEASE ? lease_break(t, &n, b)
                                       : oplock_break(t, &n, b);
-  if (rc == 1) {
-    b->lease->undelivered++;
-    b->from_server = true;
-  }
+  if (rc == 1)
+    b->lease->undelivered++; /* until core_break_done */
   pthread_mutex_unlock(&t->lock);
   return rc;
 }
@@ -495,7 +493,7 @@ void core_break_done(struct core_leases *t, struct core_break *b,
     l->breaking = false;
     l->state = state;
   }
-  if (b->from_server && l->undelivered)
+  if (l->undelivered) /* only the server's breaks carry a lease */
     l->undelivered--;
   pthread_mutex_unlock(&t->lock);
   b->lease = NULL;

@@ -131,7 +131,6 @@ struct core_break {
   bool is_dir;
   bool oplock;              /* an oplock break (ack with file id/level) */
   bool ack_required;
-  bool from_server;         /* counted undelivered until core_break_done */
   uint32_t old_state, new_state; /* SMB2_LEASE_* */
   /* the acknowledgement, when ack_required */
   uint8_t key[16];

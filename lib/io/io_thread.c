@@ -328,7 +328,9 @@ static int ep_watch(struct smbq_io *io, int fd, uint32_t events) {
 static bool ep_wait(struct smbq_io *io, const struct timespec *tmo) {
   struct epoll_event evs[2];
   int n = epoll_pwait2(io->ep, evs, 2, tmo, NULL);
-  if (n < 0 && errno == ENOSYS) { /* before Linux 5.11: ms, rounded up */
+  /* kernels older than 5.11 have no epoll_pwait2: epoll_wait, whose
+   * timeout is in ms, rounded up so a deadline is never woken early */
+  if (n < 0 && errno == ENOSYS) {
     int ms = !tmo ? -1
                   : (int)(tmo->tv_sec * 1000 + (tmo->tv_nsec + 999999) /
                                                    1000000);

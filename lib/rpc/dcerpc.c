@@ -308,7 +308,8 @@ void dcerpc_rsp_free(struct dcerpc_rsp *r) {
 static int rsp_append(struct dcerpc_rsp *r, const uint8_t *p, size_t n) {
   if (n > r->max_stub - r->stub_len)
     return SMBQ_ERR_PROTO; /* more than we accept for one call */
-  if (n == 0) /* a last fragment without stub data: the stub may be NULL */
+  if (n == 0) /* a fragment carrying no payload: nothing to append, and
+                  r->stub may not be allocated yet */
     return 0;
   if (n > r->stub_cap - r->stub_len) {
     size_t cap = r->stub_cap ? r->stub_cap : 4096;
