@@ -310,6 +310,10 @@ static void try_once(struct core_rc *r, int64_t now_ms) {
 static void on_renewed(void *arg, struct core_sess *s) {
   struct core_rc *r = arg;
   r->renewing = false;
+  /* the connection was lost under the renewal (its round failed with it):
+   * the reconnect logs on afresh and sends the parked requests then */
+  if (s->state != CORE_SESS_VALID && smb2_conn_held(r->conn))
+    return;
   if (s->state == CORE_SESS_VALID) {
     r->renewals++;
     smb2_conn_unpark(r->conn);

@@ -27,6 +27,8 @@
  *       request parked; SESSION_SETUP on the same SessionId)
  *   renewing --VALID--> the parked requests go again (RENEWED)
  *   renewing --FAILED--> they fail, SMBQ_ERR_NOSESSION (RENEW_FAILED)
+ *   renewing --transport lost--> the renewal ends unreported; the parked
+ *            requests wait with the others for the reconnect's new logon
  *
  * Sans-I/O but for env.connect; runs on the I/O thread (its hooks). The
  * objects it restores (negotiation, session, trees, opens, leases) are

@@ -1188,6 +1188,15 @@ static void insert_by_mid(struct smb2_req **head, struct smb2_req *r) {
   *pp = r;
 }
 
+/* NEGOTIATE and SESSION_SETUP mean something on one connection only: a
+ * logon round sent again on a new one would continue an exchange the
+ * server no longer has (MS-SMB2 3.2.4.2.3: a session on a new connection
+ * starts over, after NEGOTIATE). They fail; whoever sent them starts
+ * again once the connection is back. */
+static bool bound_to_connection(const struct smb2_req *r) {
+  return r->command == SMB2_NEGOTIATE || r->command == SMB2_SESSION_SETUP;
+}
+
 void smb2_conn_hold(struct smb2_conn *c) {
   /* a chain waiting for the rest of its "expired" replies cannot be put
    * together again: its elements fail, the rest of it with them */
@@ -1222,7 +1231,8 @@ void smb2_conn_hold(struct smb2_conn *c) {
     nx = r->next;
     if (r->chain_prev && !r->orphan)
       continue; /* moves with its chain's first element */
-    if (r->orphan || (r->flags & (SMB2_REQ_RESTORE | SMB2_REQ_PROBE))) {
+    if (r->orphan || (r->flags & (SMB2_REQ_RESTORE | SMB2_REQ_PROBE)) ||
+        bound_to_connection(r)) {
       r->next = doomed;
       doomed = r;
       continue;
@@ -1253,7 +1263,8 @@ void smb2_conn_hold(struct smb2_conn *c) {
   /* the queue: CANCELs and probes go, the rest waits behind the resent */
   for (struct smb2_req *h = c->q_head, *nx; h; h = nx) {
     nx = h->next;
-    if (h->flags & (SMB2_REQ_CANCEL | SMB2_REQ_PROBE)) {
+    if ((h->flags & (SMB2_REQ_CANCEL | SMB2_REQ_PROBE)) ||
+        bound_to_connection(h)) {
       c->n_queued--;
       h->next = doomed;
       doomed = h;

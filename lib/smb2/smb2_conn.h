@@ -213,8 +213,9 @@ void smb2_conn_abort(struct smb2_conn *c, int err);
 /* The transport is gone. Requests in flight go back to the queue ahead
  * of those not yet sent, in their order, marked `sent` (a chain one of
  * whose elements was answered cannot be sent again: it fails with
- * SMBQ_ERR_CLOSED); a partly sent frame, received bytes and pending
- * CANCELs are dropped; message ids start again at 0 with one credit, as
+ * SMBQ_ERR_CLOSED, and so do NEGOTIATE and SESSION_SETUP, which mean
+ * something on one connection only); a partly sent frame, received bytes
+ * and pending CANCELs are dropped; message ids start again at 0 with one credit, as
  * on a new connection. */
 void smb2_conn_hold(struct smb2_conn *c);
 bool smb2_conn_held(const struct smb2_conn *c);

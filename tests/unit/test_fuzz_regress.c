@@ -501,6 +501,66 @@ START_TEST(parked_element_failed_with_its_renewal) {
 }
 END_TEST
 
+
+/* tests/fuzz/corpus/core_stream/late-session-round (fuzz_core_stream): a
+ * session renewal's SESSION_SETUP was in flight when the transport was
+ * lost. smb2_conn_hold kept it and sent it again on the new connection,
+ * where the reconnect had started a new logon on the same session; the
+ * renewal's reply then arrived with no mechanism left (a NULL
+ * dereference) and the renewal's mechanisms leaked. A logon round means
+ * something on one connection only: it fails when the connection goes. */
+static struct smb2_req *sent_request(struct smb2_conn *c, uint16_t cmd,
+                                     struct got *g) {
+  struct smb2_req *r = smb2_req_new(cmd, 64);
+  ck_assert_ptr_nonnull(r);
+  if (cmd == SMB2_SESSION_SETUP) {
+    static const uint8_t tok[4] = {1, 2, 3, 4};
+    struct smb2_session_setup_req sr = {.token = tok, .token_len = 4};
+    smb2_req_set_body_len(r, (size_t)smb2_encode_session_setup_req(
+                                 smb2_req_body(r), smb2_req_body_cap(r), &sr));
+  } else {
+    smb2_req_set_body_len(r, (size_t)smb2_encode_echo_req(smb2_req_body(r),
+                                                          4));
+  }
+  r->done = on_elem;
+  r->arg = g;
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+  const uint8_t *out;
+  long k = smb2_conn_pull(c, &out);
+  ck_assert_int_gt(k, 0);
+  smb2_conn_sent(c, (size_t)k);
+  return r;
+}
+
+START_TEST(logon_round_not_resent_after_outage) {
+  struct smb2_conn_env env = {.random = no_random};
+  struct smb2_conn *c = smb2_conn_new(&env);
+  ck_assert_ptr_nonnull(c);
+  struct got g_echo = {0}, g_setup = {0};
+  sent_request(c, SMB2_ECHO, &g_echo);
+  ck_assert_int_eq(answer(c, 0, 0), 0); /* credits for the next */
+  ck_assert_int_eq(g_echo.calls, 1);
+  struct got g_read = {0};
+  sent_request(c, SMB2_SESSION_SETUP, &g_setup);
+  sent_request(c, SMB2_ECHO, &g_read);
+  smb2_conn_hold(c);
+  /* the round failed with the connection; the other request waits */
+  ck_assert_int_eq(g_setup.calls, 1);
+  ck_assert_int_eq(g_setup.err, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(g_read.calls, 0);
+  smb2_conn_release(c, NULL, NULL);
+  const uint8_t *out;
+  long k = smb2_conn_pull(c, &out);
+  ck_assert_int_gt(k, 4);
+  ck_assert_uint_eq(smbq_le16_at(out + 4 + 12), SMB2_ECHO); /* not the round */
+  smb2_conn_sent(c, (size_t)k);
+  ck_assert_int_eq(smb2_conn_pull(c, &out), 0);
+  smb2_conn_free(c);
+  ck_assert_int_eq(g_setup.calls, 1);
+  ck_assert_int_eq(g_read.calls, 1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fuzz_regress");
   TCase *tc = tcase_create("issue12");
@@ -514,6 +574,7 @@ int main(void) {
   TCase *tc2 = tcase_create("core_stream");
   tcase_add_test(tc2, parked_element_of_a_broken_chain);
   tcase_add_test(tc2, parked_element_failed_with_its_renewal);
+  tcase_add_test(tc2, logon_round_not_resent_after_outage);
   suite_add_tcase(s, tc2);
   return run_suite(s);
 }
