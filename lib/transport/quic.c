@@ -1,59 +1,21 @@
-/* SMB over QUIC transport (MS-SMB2 2.1): ngtcp2 + GnuTLS, TLS 1.3, ALPN
- * "smb", SNI = the server name, one client-initiated bidirectional stream
- * carrying the same Direct-TCP framed messages as TCP port 445.
- *
- * All ngtcp2 calls of the library live in lib/transport/quic*.c (the
- * Debian ngtcp2 is 0.12; a port to 1.x must stay a one-folder change). */
-#include <errno.h>
-#include <stdarg.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
-#include <ngtcp2/ngtcp2.h>
-#include <ngtcp2/ngtcp2_crypto.h>
-#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+/* SMB over QUIC transport (MS-SMB2 2.1): ALPN "smb", one client-initiated
+ * bidirectional stream carrying the same Direct-TCP framed messages as
+ * TCP port 445, on a QUIC connection of quic_conn.c (UDP, TLS 1.3 with
+ * SNI = the server name, tickets, packets, timers, migration). This file
+ * holds only what is about the SMB stream: its send chunks, the
+ * single-copy receive path and the messages about the stream. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 
 #include "smbq/smbq_err.h"
-#include "smbq_bytes.h"
-#include "smbq_host.h"
-#include "transport/quic_cert.h"
-#include "transport/quic_tickets.h"
+#include "transport/quic_conn.h"
 #include "transport/transport.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 #define TX_CHUNK (256 * 1024)
 #define TX_MAX_UNACKED (64u * 1024 * 1024) /* backpressure to the core */
 #define STREAM_WINDOW (16u * 1024 * 1024)
 #define CONN_WINDOW (32u * 1024 * 1024)
-#define MAX_UDP_PAYLOAD 1452 /* fits a 1500-byte Ethernet MTU */
-#define GSO_MAX_SEGMENTS 44 /* 44 x 1452 < 64 KiB, the UDP/GSO limit */
-#define BURST_BYTES (64 * 1024)
-/* Receive: reads per recvmmsg, and the room of each (a GRO batch of
- * datagrams is at most 64 KiB). */
-#define RX_BATCH 8
-#define RX_BUF 65536
-/* The server's Handshake-level TLS flight (EncryptedExtensions,
- * CertificateRequest, Certificate, CertificateVerify, Finished) may take
- * this much. RFC 8446 4.4.2 bounds a certificate chain only by 2^24
- * bytes; real chains take a few KiB, and GnuTLS alone would buffer 128
- * KiB before looking at it. */
-#define MAX_HANDSHAKE_FLIGHT (64u * 1024)
-/* Longest reason phrase of a CONNECTION_CLOSE we show. */
-#define MAX_REASON_SHOWN 200
 
 /* Stream data waiting for acknowledgement. ngtcp2 keeps pointers into it
  * for retransmission, so chunks never move; each is freed once fully
@@ -67,39 +29,14 @@ struct tx_chunk {
 
 struct quic_transport {
   struct smbq_transport base;
-  int fd;
-  struct sockaddr_storage local, remote;
-  socklen_t local_len, remote_len;
-  ngtcp2_conn *conn;
-  ngtcp2_crypto_conn_ref conn_ref;
-  gnutls_session_t tls;
-  gnutls_certificate_credentials_t cred;
-  int64_t stream_id;
-  bool handshake_done;
-  bool dead;
-  int fatal;                 /* SMBQ_ERR_* once dead */
-  int64_t connect_deadline_ns;
+  struct quic_conn *qc;
+  int64_t stream_id;         /* the SMB stream, -1 until established */
   char host[256];
-  uint16_t port;
-  bool cert_failed;
-  int64_t start_ns;          /* when the first Initial left */
-  /* resumption: where tickets come from and go to (borrowed) */
-  struct quic_tickets *tickets;
-  char ticket_key[640];      /* server name, port and client identity */
-  bool offered_ticket;
-  struct smbq_tls_info ticket_info; /* what the ticket's handshake saw */
   /* send side */
   struct tx_chunk *tx_head, *tx_tail;
   uint64_t tx_end;           /* stream offset after the last byte queued */
   uint64_t tx_sent;          /* handed to ngtcp2 */
   uint64_t tx_acked;
-  bool blocked;              /* the socket said EAGAIN */
-  uint8_t *pending;          /* datagram(s) not yet sent after EAGAIN */
-  size_t pending_len, pending_gso;
-  size_t carry_len;          /* one more datagram after the batch, at
-                                pending + pending_len: a packet longer
-                                than the batch's segments */
-  bool gso_ok;
   /* receive side: stream data goes straight into `sink` (the caller's
    * buffer, lent by quic_recv while it reads packets) and only what does
    * not fit, or arrives outside quic_recv, waits in rx */
@@ -107,103 +44,28 @@ struct quic_transport {
   size_t sink_cap, sink_len;
   uint8_t *rx;
   size_t rx_off, rx_len, rx_cap;
-  uint8_t *rxb; /* RX_BATCH x RX_BUF: the datagrams of one recvmmsg */
   bool peer_fin;
   struct quic_frame_pos frame; /* where the bytes handed up stand */
-  /* ICMP port unreachable since the last good packet: how many, since
-   * when (refused_count) */
-  unsigned refused_count;
-  int64_t refused_since_ns;
 };
 
-static ngtcp2_tstamp ts_now(void) { return (ngtcp2_tstamp)smbq_now_ns(); }
-
-static void set_dead(struct quic_transport *q, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Record why the connection died (first reason wins). */
-static void set_dead(struct quic_transport *q, int err, const char *fmt,
-                     ...) {
-  if (q->dead)
-    return;
-  q->dead = true;
-  q->fatal = err;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(q->base.errmsg, sizeof(q->base.errmsg), fmt, ap);
-  va_end(ap);
+/* The connection failed: its message becomes the transport's. */
+static int failed(struct quic_transport *q) {
+  snprintf(q->base.errmsg, sizeof(q->base.errmsg), "%s",
+           quic_conn_errmsg(q->qc));
+  return quic_conn_error(q->qc);
 }
 
-/* ---- ngtcp2 callbacks -------------------------------------------------- */
+/* ---- the application callbacks of quic_conn ------------------------------ */
 
-static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
-  return ((struct quic_transport *)ref->user_data)->conn;
-}
-
-static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
-  (void)ctx;
-  gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
-}
-
-static int cb_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
-                      size_t cidlen, void *user) {
-  (void)conn;
-  (void)user;
-  if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
-      gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) <
-          0)
-    return NGTCP2_ERR_CALLBACK_FAILURE;
-  cid->datalen = cidlen;
-  return 0;
-}
-
-/* Record what the handshake negotiated, for smbq_conn_get_info and the
- * connection event. A resumed session shows no certificate: its details
- * come from the full handshake that issued the ticket. */
-static void fill_tls_info(struct quic_transport *q) {
-  struct smbq_tls_info *i = &q->base.tls;
-  gnutls_datum_t alpn;
-  i->resumed = gnutls_session_is_resumed(q->tls) != 0;
-  i->handshake_ns = smbq_now_ns() - q->start_ns;
-  snprintf(i->version, sizeof(i->version), "%s",
-           gnutls_protocol_get_name(gnutls_protocol_get_version(q->tls)));
-  const char *suite = gnutls_ciphersuite_get(q->tls);
-  snprintf(i->cipher, sizeof(i->cipher), "%s", suite ? suite : "unknown");
-  if (gnutls_alpn_get_selected_protocol(q->tls, &alpn) == 0)
-    snprintf(i->alpn, sizeof(i->alpn), "%.*s", (int)alpn.size,
-             (const char *)alpn.data);
-  if (i->resumed) {
-    memcpy(i->cert_subject, q->ticket_info.cert_subject,
-           sizeof(i->cert_subject));
-    memcpy(i->cert_issuer, q->ticket_info.cert_issuer,
-           sizeof(i->cert_issuer));
-    memcpy(i->cert_sha256, q->ticket_info.cert_sha256,
-           sizeof(i->cert_sha256));
-    i->cert_not_after = q->ticket_info.cert_not_after;
-    return;
-  }
-  quic_cert_describe(q->tls, i->cert_subject, i->cert_issuer,
-                     sizeof(i->cert_subject), &i->cert_not_after);
-  quic_cert_fingerprint(q->tls, i->cert_sha256, sizeof(i->cert_sha256));
-}
-
-static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
+/* Handshake done and ALPN "smb" agreed (MS-SMB2 2.1): open the stream. */
+static int smb_established(void *user) {
   struct quic_transport *q = user;
-  gnutls_datum_t alpn;
-  /* MS-SMB2 2.1: the ALPN must be "smb" */
-  if (gnutls_alpn_get_selected_protocol(q->tls, &alpn) < 0 ||
-      alpn.size != 3 || memcmp(alpn.data, "smb", 3) != 0) {
-    set_dead(q, SMBQ_ERR_TLS,
-             "QUIC server %s did not agree on the ALPN \"smb\"%s", q->host, "");
-    return NGTCP2_ERR_CALLBACK_FAILURE;
+  q->base.tls = *quic_conn_tls(q->qc);
+  if (quic_conn_open_bidi(q->qc, &q->stream_id) < 0) {
+    quic_conn_fail(q->qc, SMBQ_ERR_PROTO,
+                   "QUIC server %s allows no bidirectional stream", q->host);
+    return SMBQ_ERR_PROTO;
   }
-  if (ngtcp2_conn_open_bidi_stream(conn, &q->stream_id, NULL) != 0) {
-    set_dead(q, SMBQ_ERR_PROTO,
-             "QUIC server %s allows no bidirectional stream%s", q->host, "");
-    return NGTCP2_ERR_CALLBACK_FAILURE;
-  }
-  q->handshake_done = true;
-  fill_tls_info(q);
   return 0;
 }
 
@@ -233,17 +95,12 @@ static int rx_append(struct quic_transport *q, const uint8_t *d, size_t n) {
   return 0;
 }
 
-static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
-                               int64_t stream_id, uint64_t offset,
-                               const uint8_t *data, size_t datalen,
-                               void *user, void *stream_user) {
-  (void)conn;
-  (void)offset;
-  (void)stream_user;
+static int smb_recv(void *user, int64_t stream_id, const uint8_t *data,
+                    size_t datalen, bool fin) {
   struct quic_transport *q = user;
   if (stream_id != q->stream_id)
     return 0; /* SMB uses one stream; ignore anything else */
-  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+  if (fin)
     q->peer_fin = true;
   /* ngtcp2 decrypted the packet into its own buffer and hands the bytes
    * over in order: copied once, into the core's receive buffer, when
@@ -258,16 +115,17 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
     data += n;
     datalen -= n;
   }
-  return datalen && rx_append(q, data, datalen) < 0
-             ? NGTCP2_ERR_CALLBACK_FAILURE
-             : 0;
+  if (datalen && rx_append(q, data, datalen) < 0) {
+    quic_conn_fail(q->qc, SMBQ_ERR_NOMEM, "out of memory for the data "
+                   "received from %s", q->host);
+    return SMBQ_ERR_NOMEM;
+  }
+  return 0;
 }
 
-static int cb_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
-                    uint64_t datalen, void *user, void *stream_user) {
-  (void)conn;
+static void smb_acked(void *user, int64_t stream_id, uint64_t offset,
+                      uint64_t datalen) {
   (void)stream_id;
-  (void)stream_user;
   struct quic_transport *q = user;
   if (offset + datalen > q->tx_acked)
     q->tx_acked = offset + datalen;
@@ -279,297 +137,33 @@ static int cb_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset,
       q->tx_tail = NULL;
     free(c);
   }
-  return 0;
 }
 
-static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags,
-                           int64_t stream_id, uint64_t app_error_code,
-                           void *user, void *stream_user) {
-  (void)conn;
-  (void)flags;
-  (void)app_error_code;
-  (void)stream_user;
+static void smb_closed(void *user, int64_t stream_id, uint64_t app_error) {
+  (void)app_error;
   struct quic_transport *q = user;
   if (stream_id == q->stream_id)
     q->peer_fin = true;
-  return 0;
 }
 
 /* RESET_STREAM on the SMB stream (RFC 9000 19.4): the server abandoned
  * it, and with it the SMB connection. */
-static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id,
-                           uint64_t final_size, uint64_t app_error_code,
-                           void *user, void *stream_user) {
-  (void)conn;
-  (void)final_size;
-  (void)stream_user;
+static void smb_reset(void *user, int64_t stream_id, uint64_t app_error) {
   struct quic_transport *q = user;
   if (stream_id == q->stream_id)
-    set_dead(q, SMBQ_ERR_CLOSED,
-             "QUIC server %s reset the QUIC stream (application error "
-             "0x%llx): it gave up the SMB connection",
-             q->host, (unsigned long long)app_error_code);
-  return 0;
+    quic_conn_fail(q->qc, SMBQ_ERR_CLOSED,
+                   "QUIC server %s reset the QUIC stream (application error "
+                   "0x%llx): it gave up the SMB connection",
+                   q->host, (unsigned long long)app_error);
 }
 
-/* RFC 9000 10.3: the server no longer knows the connection (it
- * restarted, or dropped it) and says so with the token it issued. */
-static int cb_stateless_reset(ngtcp2_conn *conn,
-                              const ngtcp2_pkt_stateless_reset *sr,
-                              void *user) {
-  (void)conn;
-  (void)sr;
+/* The queued bytes not yet handed to ngtcp2, chunk by chunk. */
+static long smb_pull(void *user, int64_t *stream_id, bool *fin,
+                     struct quic_vec *v, size_t max) {
   struct quic_transport *q = user;
-  set_dead(q, SMBQ_ERR_CLOSED,
-           "QUIC server %s answered with a stateless reset: it no longer "
-           "knows this connection (it restarted or dropped it)",
-           q->host);
-  return 0;
-}
-
-/* Bound what the server's TLS flight may make us buffer: a hostile
- * server could send a certificate chain of megabytes. */
-static int cb_recv_crypto_data(ngtcp2_conn *conn,
-                               ngtcp2_crypto_level level, uint64_t offset,
-                               const uint8_t *data, size_t len, void *user) {
-  struct quic_transport *q = user;
-  if (level == NGTCP2_CRYPTO_LEVEL_HANDSHAKE &&
-      offset + len > MAX_HANDSHAKE_FLIGHT) {
-    set_dead(q, SMBQ_ERR_CERT,
-             "QUIC server %s sent a certificate chain too large (its TLS "
-             "handshake exceeds %u KiB): refused; the server needs a "
-             "shorter certificate chain",
-             q->host, MAX_HANDSHAKE_FLIGHT / 1024);
-    return NGTCP2_ERR_CALLBACK_FAILURE;
-  }
-  return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len,
-                                           user);
-}
-
-static const ngtcp2_callbacks client_callbacks = {
-    .client_initial = ngtcp2_crypto_client_initial_cb,
-    .recv_crypto_data = cb_recv_crypto_data,
-    .handshake_completed = cb_handshake_completed,
-    .encrypt = ngtcp2_crypto_encrypt_cb,
-    .decrypt = ngtcp2_crypto_decrypt_cb,
-    .hp_mask = ngtcp2_crypto_hp_mask_cb,
-    .recv_stream_data = cb_recv_stream_data,
-    .acked_stream_data_offset = cb_acked,
-    .stream_close = cb_stream_close,
-    .stream_reset = cb_stream_reset,
-    .recv_stateless_reset = cb_stateless_reset,
-    .recv_retry = ngtcp2_crypto_recv_retry_cb,
-    .rand = cb_rand,
-    .get_new_connection_id = cb_new_cid,
-    .update_key = ngtcp2_crypto_update_key_cb,
-    .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
-    .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
-    .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-    .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
-};
-
-/* ---- TLS ---------------------------------------------------------------- */
-
-static int verify_cb(gnutls_session_t s) {
-  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
-  struct quic_transport *q = ref->user_data;
-  char msg[512];
-  if (quic_cert_verify(s, q->host, msg, sizeof(msg)) == 0)
-    return 0;
-  q->cert_failed = true;
-  set_dead(q, SMBQ_ERR_CERT, "%s", msg);
-  return -1;
-}
-
-/* GnuTLS hands over a TLS 1.3 session ticket (NewSessionTicket, RFC 8446
- * 4.6.1) after the handshake: keep it for the next connection. */
-static int on_ticket(gnutls_session_t s, unsigned htype, unsigned when,
-                     unsigned incoming, const gnutls_datum_t *msg) {
-  (void)htype;
-  (void)msg;
-  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
-  struct quic_transport *q = ref->user_data;
-  gnutls_datum_t d;
-  if (when != GNUTLS_HOOK_POST || !incoming || !q->handshake_done ||
-      gnutls_session_get_data2(s, &d) < 0)
-    return 0;
-  quic_tickets_put(q->tickets, q->ticket_key, d.data, d.size, &q->base.tls,
-                   smbq_now_ms());
-  smbq_wipe(d.data, d.size);
-  gnutls_free(d.data);
-  return 0;
-}
-
-/* Offer a stored ticket for this server (if any) and collect new ones.
- * The key includes the client certificate: a ticket carries the client
- * identity it was issued to. */
-static void setup_resumption(struct quic_transport *q,
-                             const struct smbq_endpoint *ep) {
-  snprintf(q->ticket_key, sizeof(q->ticket_key), "%s|%u|%s|%s", ep->host,
-           ep->port, ep->client_cert ? ep->client_cert : "",
-           ep->client_key ? ep->client_key : "");
-  gnutls_handshake_set_hook_function(q->tls,
-                                     GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
-                                     GNUTLS_HOOK_POST, on_ticket);
-  uint8_t *data;
-  size_t len;
-  if (!quic_tickets_take(q->tickets, q->ticket_key, &data, &len,
-                         &q->ticket_info, smbq_now_ms()))
-    return;
-  q->offered_ticket =
-      gnutls_session_set_data(q->tls, data, len) == GNUTLS_E_SUCCESS;
-  smbq_wipe(data, len);
-  free(data);
-}
-
-static int setup_tls(struct quic_transport *q, const struct smbq_endpoint *ep,
-                     char *err, size_t errlen) {
-  /* TLS 1.3 only. AES-128-GCM first: as strong as TLS 1.3 requires
-   * (RFC 8446 9.1 makes it the mandatory suite) and a quarter cheaper
-   * than AES-256-GCM per byte, which bulk SMB traffic feels; servers that
-   * insist on their own order still get AES-256-GCM or ChaCha20. */
-  static const char prio[] =
-      "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
-      "+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
-  if (gnutls_certificate_allocate_credentials(&q->cred) < 0)
-    return SMBQ_ERR_NOMEM;
-  gnutls_certificate_set_x509_system_trust(q->cred);
-  if (ep->ca_file &&
-      gnutls_certificate_set_x509_trust_file(q->cred, ep->ca_file,
-                                             GNUTLS_X509_FMT_PEM) <= 0) {
-    snprintf(err, errlen, "cannot load CA certificates from %s (expected "
-             "PEM)", ep->ca_file);
-    return SMBQ_ERR_INVAL;
-  }
-  if (ep->client_cert &&
-      gnutls_certificate_set_x509_key_file(q->cred, ep->client_cert,
-                                           ep->client_key ? ep->client_key
-                                                          : ep->client_cert,
-                                           GNUTLS_X509_FMT_PEM) < 0) {
-    snprintf(err, errlen, "cannot load the client certificate %s and key "
-             "%s (expected PEM)", ep->client_cert,
-             ep->client_key ? ep->client_key : ep->client_cert);
-    return SMBQ_ERR_INVAL;
-  }
-  gnutls_certificate_set_verify_function(q->cred, verify_cb);
-  gnutls_datum_t alpn = {(unsigned char *)"smb", 3};
-  if (gnutls_init(&q->tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0 ||
-      gnutls_priority_set_direct(q->tls, prio, NULL) < 0 ||
-      ngtcp2_crypto_gnutls_configure_client_session(q->tls) != 0 ||
-      gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) < 0 ||
-      gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0)
-    return SMBQ_ERR_TLS;
-  /* SNI: the server name as typed, unless it is an address literal */
-  if (!smbq_host_is_address(q->host))
-    gnutls_server_name_set(q->tls, GNUTLS_NAME_DNS, q->host,
-                           strlen(q->host));
-  q->conn_ref.get_conn = get_conn;
-  q->conn_ref.user_data = q;
-  gnutls_session_set_ptr(q->tls, &q->conn_ref);
-  if (q->tickets)
-    setup_resumption(q, ep);
-  return 0;
-}
-
-/* An ICMP port unreachable came back (ECONNREFUSED on the connected
- * socket). One alone proves little (ICMP is easy to forge, RFC 9000
- * 21.x); but before the handshake nothing has answered yet, as with a
- * TCP reset, and afterwards two of them 200 ms apart with no packet
- * from the server in between mean that nothing listens there any more
- * (a restarted or stopped server): waiting for the idle timeout, or the
- * SMB layer's ECHO, would only make the reconnect later. */
-static void note_refused(struct quic_transport *q) {
-  int64_t now = smbq_now_ns();
-  if (q->refused_count++ == 0)
-    q->refused_since_ns = now;
-  bool gone = !q->handshake_done ||
-              (q->refused_count >= 2 &&
-               now - q->refused_since_ns >= 200 * (int64_t)1000000);
-  if (gone && !q->handshake_done)
-    set_dead(q, SMBQ_ERR_NET, "no QUIC answer from %s on UDP port %u: "
-             "nothing listens there (ICMP port unreachable); check that "
-             "the server offers SMB over QUIC and the port is right",
-             q->host, (unsigned)q->port);
-  else if (gone)
-    set_dead(q, SMBQ_ERR_NET, "QUIC connection to %s lost: nothing "
-             "listens on UDP port %u any more (ICMP port unreachable)",
-             q->host, (unsigned)q->port);
-}
-
-/* ---- packets out --------------------------------------------------------- */
-
-static int send_datagrams(struct quic_transport *q, const uint8_t *buf,
-                          size_t len, size_t gso) {
-  struct iovec iov = {(void *)buf, len};
-  union {
-    char buf[CMSG_SPACE(sizeof(uint16_t))];
-    struct cmsghdr align;
-  } cm;
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (gso && gso < len) {
-    memset(&cm, 0, sizeof(cm));
-    mh.msg_control = cm.buf;
-    mh.msg_controllen = sizeof(cm.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    uint16_t seg = (uint16_t)gso;
-    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-  }
-  for (;;) {
-    ssize_t n = sendmsg(q->fd, &mh, 0);
-    if (n >= 0)
-      return 0;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return 1;
-    if (errno == EIO && mh.msg_control) {
-      /* No GSO here (e.g. a device without checksum offload): fall back
-       * to one datagram per call for good. */
-      q->gso_ok = false;
-      for (size_t off = 0; off < len; off += gso) {
-        size_t l = len - off < gso ? len - off : gso;
-        int rc = send_datagrams(q, buf + off, l, 0);
-        if (rc)
-          return rc;
-      }
-      return 0;
-    }
-    /* ICMP errors (port unreachable) come back here on a connected UDP
-     * socket too */
-    if (errno != ECONNREFUSED)
-      return -1;
-    note_refused(q);
-    return 0;
-  }
-}
-
-/* Send the pending batch, then the carried datagram. What the socket
- * does not take stays pending (q->blocked). */
-static int flush_pending(struct quic_transport *q) {
-  int rc = 0;
-  if (q->pending_len) {
-    rc = send_datagrams(q, q->pending, q->pending_len, q->pending_gso);
-    if (rc == 0 && q->carry_len) {
-      memmove(q->pending, q->pending + q->pending_len, q->carry_len);
-      q->pending_len = q->carry_len;
-      q->pending_gso = 0;
-      q->carry_len = 0;
-      rc = send_datagrams(q, q->pending, q->pending_len, 0);
-    }
-    if (rc == 0)
-      q->pending_len = 0;
-  }
-  q->blocked = rc == 1;
-  return rc < 0 ? -1 : 0;
-}
-
-/* Gather unsent stream data into vecs; returns the count. */
-static size_t unsent_vecs(struct quic_transport *q, ngtcp2_vec *v,
-                          size_t max) {
   size_t n = 0;
+  *fin = false; /* the client never ends the stream: it closes the
+                   connection */
   for (struct tx_chunk *c = q->tx_head; c && n < max; c = c->next) {
     uint64_t end = c->off + c->len;
     if (end <= q->tx_sent)
@@ -579,310 +173,43 @@ static size_t unsent_vecs(struct quic_transport *q, ngtcp2_vec *v,
     v[n].len = c->len - skip;
     n++;
   }
-  return n;
+  *stream_id = n ? q->stream_id : -1;
+  return (long)n;
 }
 
-/* Write one packet into dest; returns its size, 0 if nothing to send, or
- * a negative ngtcp2 error. */
-static ngtcp2_ssize write_one(struct quic_transport *q, uint8_t *dest,
-                              size_t len, ngtcp2_tstamp ts) {
-  ngtcp2_vec v[16];
-  for (;;) {
-    size_t nv = q->handshake_done ? unsent_vecs(q, v, 16) : 0;
-    int64_t sid = nv ? q->stream_id : -1;
-    ngtcp2_ssize datalen = -1;
-    ngtcp2_path_storage ps;
-    ngtcp2_pkt_info pi;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(
-        q->conn, &ps.path, &pi, dest, len, &datalen,
-        NGTCP2_WRITE_STREAM_FLAG_MORE, sid, nv ? v : NULL, nv, ts);
-    if (datalen > 0)
-      q->tx_sent += (uint64_t)datalen;
-    if (n == NGTCP2_ERR_WRITE_MORE)
-      continue; /* more stream data fits in this packet */
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
-      /* flow control: send what is not stream data */
-      n = ngtcp2_conn_write_pkt(q->conn, &ps.path, &pi, dest, len, ts);
-    }
-    return n;
-  }
+static void smb_consumed(void *user, int64_t stream_id, size_t len) {
+  (void)stream_id;
+  struct quic_transport *q = user;
+  q->tx_sent += len;
 }
 
-/* Write and send packets until ngtcp2 has nothing more (congestion,
- * pacing) or the socket is full. Batches equal-sized packets for UDP GSO. */
-static int flush_packets(struct quic_transport *q) {
-  if (q->dead)
-    return q->fatal;
-  if (flush_pending(q) < 0)
-    goto sock_err;
-  if (q->blocked)
-    return 0;
-  size_t mtu = ngtcp2_conn_get_max_tx_udp_payload_size(q->conn);
-  size_t cap = mtu * GSO_MAX_SEGMENTS;
-  uint8_t *buf = q->pending;
-  ngtcp2_tstamp ts = ts_now();
-  /* ngtcp2 0.12 keeps its send quantum at 10 packets; bursts up to
-   * BURST_BYTES (a GSO super-packet, as TCP's TSO sends) are still paced:
-   * update_pkt_tx_time spaces the next burst by the bytes of this one. */
-  size_t quantum = ngtcp2_conn_get_send_quantum(q->conn);
-  size_t max_pkts = (quantum > BURST_BYTES ? quantum : BURST_BYTES) / mtu + 1;
-  for (size_t sent = 0; sent < max_pkts && !q->blocked;) {
-    size_t off = 0, gso = 0, carry = 0;
-    bool drained = false;
-    while (off + mtu <= cap && sent < max_pkts) {
-      ngtcp2_ssize n = write_one(q, buf + off, mtu, ts);
-      if (n < 0) {
-        set_dead(q, SMBQ_ERR_CLOSED, "QUIC connection to %s failed: %s",
-                 q->host, ngtcp2_strerror((int)n));
-        return q->fatal;
-      }
-      if (n == 0) {
-        drained = true;
-        break;
-      }
-      sent++;
-      /* GSO segments are all gso bytes but the last, which may be
-       * shorter; a longer packet goes alone after the batch. */
-      if (gso && (size_t)n > gso) {
-        carry = (size_t)n;
-        break;
-      }
-      off += (size_t)n;
-      if (!gso)
-        gso = (size_t)n;
-      else if ((size_t)n < gso)
-        break;
-      if (!q->gso_ok)
-        break;
-    }
-    if (off) {
-      q->pending_len = off;
-      q->pending_gso = q->gso_ok ? gso : 0;
-      q->carry_len = carry;
-      if (flush_pending(q) < 0)
-        goto sock_err;
-    }
-    if (drained)
-      break;
-  }
-  ngtcp2_conn_update_pkt_tx_time(q->conn, ts);
-  return 0;
-sock_err:
-  set_dead(q, SMBQ_ERR_NET, "cannot send UDP to %s: %s", q->host, strerror(errno));
-  return q->fatal;
-}
-
-/* ---- packets in ------------------------------------------------------- */
-
-/* A TLS alert ends the connection: name the cause and what to change.
- * by: "we" (our TLS stack refused) or "the server". RFC 8446 6.2. */
-static void tls_alert_dead(struct quic_transport *q, uint8_t alert,
-                           const char *by) {
-  const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
-  if (!name)
-    name = "unknown alert";
-  switch (alert) {
-  case GNUTLS_A_CERTIFICATE_REQUIRED:
-    set_dead(q, SMBQ_ERR_CERT,
-             "QUIC server %s requires a client certificate: configure one "
-             "for this server (smbq_opts_set_client_cert)", q->host);
-    return;
-  case GNUTLS_A_BAD_CERTIFICATE:
-  case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
-  case GNUTLS_A_CERTIFICATE_REVOKED:
-  case GNUTLS_A_CERTIFICATE_EXPIRED:
-  case GNUTLS_A_CERTIFICATE_UNKNOWN:
-  case GNUTLS_A_UNKNOWN_CA:
-  case GNUTLS_A_ACCESS_DENIED:
-    set_dead(q, SMBQ_ERR_CERT,
-             "QUIC server %s refused our client certificate (TLS alert: "
-             "%s): the server must trust its CA and allow it (client "
-             "access control); check which certificate is configured for "
-             "this server", q->host, name);
-    return;
-  case GNUTLS_A_NO_APPLICATION_PROTOCOL:
-    set_dead(q, SMBQ_ERR_TLS,
-             "%s answers QUIC but not for SMB (ALPN \"smb\" refused): "
-             "check the server and the QUIC port", q->host);
-    return;
-  default:
-    set_dead(q, SMBQ_ERR_TLS, "TLS handshake with %s failed: %s sent the "
-             "alert \"%s\"", q->host, by, name);
-  }
-}
-
-/* The server closed the connection: say why, if it said (RFC 9000
- * 19.19); TLS alerts arrive as CRYPTO_ERROR codes 0x100-0x1ff (RFC 9001
- * 4.8). */
-static void peer_closed(struct quic_transport *q) {
-  ngtcp2_connection_close_error cc;
-  ngtcp2_conn_get_connection_close_error(q->conn, &cc);
-  if (cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
-      (cc.error_code & ~(uint64_t)0xff) == NGTCP2_CRYPTO_ERROR) {
-    tls_alert_dead(q, (uint8_t)(cc.error_code & 0xff), "the server");
-    return;
-  }
-  if (cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
-      cc.error_code == NGTCP2_NO_ERROR) {
-    set_dead(q, SMBQ_ERR_CLOSED, "QUIC server %s closed the connection",
-             q->host);
-    return;
-  }
-  char reason[MAX_REASON_SHOWN + 1];
-  quic_printable(reason, sizeof(reason), cc.reason,
-                 cc.reason ? cc.reasonlen : 0);
-  set_dead(q, SMBQ_ERR_CLOSED,
-           "QUIC server %s closed the connection with %s error 0x%llx%s%s",
-           q->host,
-           cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-               ? "application"
-               : "transport",
-           (unsigned long long)cc.error_code, reason[0] ? ": " : "",
-           reason);
-}
-
-/* Hand one QUIC packet to ngtcp2; 0 or the fatal SMBQ_ERR_*. */
-static int feed_packet(struct quic_transport *q, const uint8_t *pkt,
-                       size_t len, const struct sockaddr_storage *from,
-                       socklen_t from_len) {
-  ngtcp2_path path = {
-      .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
-      .remote = {(ngtcp2_sockaddr *)from, from_len},
-  };
-  ngtcp2_pkt_info pi = {0};
-  int rc = ngtcp2_conn_read_pkt(q->conn, &path, &pi, pkt, len, ts_now());
-  if (rc == 0) {
-    q->refused_count = 0;
-    return 0;
-  }
-  if (q->dead)
-    return q->fatal; /* a callback already said why */
-  if (rc == NGTCP2_ERR_DRAINING || rc == NGTCP2_ERR_CLOSING) {
-    peer_closed(q);
-    return q->fatal;
-  }
-  if (rc == NGTCP2_ERR_CRYPTO) {
-    tls_alert_dead(q, ngtcp2_conn_get_tls_alert(q->conn), "we");
-    return q->fatal;
-  }
-  set_dead(q, SMBQ_ERR_PROTO, "QUIC error from %s: %s", q->host,
-           ngtcp2_strerror(rc));
-  return q->fatal;
-}
-
-/* The segment size of a GRO-coalesced read (0 = one datagram). */
-static size_t gro_segment(struct msghdr *mh) {
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-      int seg;
-      memcpy(&seg, CMSG_DATA(c), sizeof(seg));
-      return seg > 0 ? (size_t)seg : 0;
-    }
-  }
-  return 0;
-}
-
-/* Read what the socket holds: recvmmsg takes up to RX_BATCH reads per
- * system call, and with UDP GRO each read is several datagrams from one
- * sender, cut at the segment size it reports. Every packet is handed to
- * ngtcp2 before the caller waits again. */
-static int read_packets(struct quic_transport *q) {
-  struct mmsghdr mm[RX_BATCH];
-  struct iovec iov[RX_BATCH];
-  struct sockaddr_storage from[RX_BATCH];
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm[RX_BATCH];
-  for (int round = 0; round < 16; round++) {
-    for (int i = 0; i < RX_BATCH; i++) {
-      iov[i] = (struct iovec){q->rxb + (size_t)i * RX_BUF, RX_BUF};
-      mm[i].msg_hdr = (struct msghdr){
-          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-          .msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = cm[i].buf,
-          .msg_controllen = sizeof(cm[i].buf)};
-      mm[i].msg_len = 0;
-    }
-    int got = recvmmsg(q->fd, mm, RX_BATCH, 0, NULL);
-    if (got < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-      if (errno == ECONNREFUSED) {
-        note_refused(q);
-        if (q->dead)
-          return q->fatal;
-        continue;
-      }
-      set_dead(q, SMBQ_ERR_NET, "cannot receive UDP from %s: %s", q->host,
-               strerror(errno));
-      return q->fatal;
-    }
-    for (int i = 0; i < got; i++) {
-      size_t n = mm[i].msg_len;
-      size_t seg = gro_segment(&mm[i].msg_hdr);
-      if (!seg)
-        seg = n;
-      for (size_t off = 0; off < n; off += seg) {
-        size_t len = n - off < seg ? n - off : seg;
-        if (feed_packet(q, (const uint8_t *)iov[i].iov_base + off, len, &from[i],
-                        mm[i].msg_hdr.msg_namelen) < 0)
-          return q->fatal;
-      }
-    }
-    if (got < RX_BATCH)
-      return 0; /* the socket is empty */
-  }
-  return 0;
-}
-
-static int handle_timers(struct quic_transport *q) {
-  ngtcp2_tstamp now = ts_now();
-  if (ngtcp2_conn_get_expiry(q->conn) > now)
-    return 0;
-  int rc = ngtcp2_conn_handle_expiry(q->conn, now);
-  if (rc == 0)
-    return 0;
-  set_dead(q, rc == NGTCP2_ERR_IDLE_CLOSE ? SMBQ_ERR_CLOSED
-                                          : SMBQ_ERR_TIMEOUT,
-           "QUIC connection to %s timed out: %s", q->host,
-           ngtcp2_strerror(rc));
-  return q->fatal;
-}
+/* No blocked/unblocked: while flow control holds the stream back, ngtcp2
+ * refuses it at each packet and quic_conn sends the packet without
+ * stream data; there is no other stream to offer instead. */
+static const struct quic_conn_app smb_app = {
+    .established = smb_established,
+    .recv = smb_recv,
+    .acked = smb_acked,
+    .reset = smb_reset,
+    .closed = smb_closed,
+    .pull = smb_pull,
+    .consumed = smb_consumed,
+};
 
 /* ---- transport ops ------------------------------------------------------- */
 
 static int quic_step(struct smbq_transport *t, int64_t now_ms) {
   struct quic_transport *q = (struct quic_transport *)t;
   (void)now_ms;
-  if (q->dead)
-    return q->fatal;
-  /* Once the handshake is done, packets are read by quic_recv, which
-   * lends the caller's buffer for the stream data: reading them here
-   * would copy every byte once more through rx. */
-  if ((!q->handshake_done && read_packets(q) < 0) || handle_timers(q) < 0 ||
-      flush_packets(q) < 0)
-    return q->fatal;
-  if (q->handshake_done)
-    return 1;
-  if (smbq_now_ns() >= q->connect_deadline_ns) {
-    char why[128];
-    snprintf(why, sizeof(why), "%u", q->port);
-    set_dead(q, SMBQ_ERR_TIMEOUT,
-             "no QUIC answer from %s on UDP port %s: UDP may be blocked by "
-             "a firewall, or the server does not offer SMB over QUIC there; "
-             "connect over TCP, or check the QUIC port", q->host,
-             why);
-    return q->fatal;
-  }
-  return 0;
+  int rc = quic_conn_step(q->qc);
+  return rc < 0 ? failed(q) : rc;
 }
 
 static long quic_send(struct smbq_transport *t, const uint8_t *buf,
                       size_t len) {
   struct quic_transport *q = (struct quic_transport *)t;
-  if (q->dead)
-    return q->fatal;
+  if (quic_conn_error(q->qc))
+    return failed(q);
   size_t taken = 0;
   while (taken < len && q->tx_end - q->tx_acked < TX_MAX_UNACKED) {
     struct tx_chunk *c = q->tx_tail;
@@ -907,8 +234,8 @@ static long quic_send(struct smbq_transport *t, const uint8_t *buf,
     q->tx_end += n;
     taken += n;
   }
-  if (flush_packets(q) < 0)
-    return q->fatal;
+  if (quic_conn_flush(q->qc) < 0)
+    return failed(q);
   return (long)taken;
 }
 
@@ -918,15 +245,17 @@ static long quic_send(struct smbq_transport *t, const uint8_t *buf,
 static void stream_ended(struct quic_transport *q) {
   const struct quic_frame_pos *f = &q->frame;
   if (f->hdr_got == 0)
-    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream",
-             q->host);
+    quic_conn_fail(q->qc, SMBQ_ERR_CLOSED,
+                   "server %s closed the QUIC stream", q->host);
   else if (f->hdr_got < 4)
-    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream inside "
-             "a message header: its last message is truncated", q->host);
+    quic_conn_fail(q->qc, SMBQ_ERR_CLOSED, "server %s closed the QUIC "
+                   "stream inside a message header: its last message is "
+                   "truncated", q->host);
   else
-    set_dead(q, SMBQ_ERR_CLOSED, "server %s closed the QUIC stream inside "
-             "a message: its last message is truncated (%lu of %lu bytes)",
-             q->host, (unsigned long)f->got, (unsigned long)f->len);
+    quic_conn_fail(q->qc, SMBQ_ERR_CLOSED, "server %s closed the QUIC "
+                   "stream inside a message: its last message is truncated "
+                   "(%lu of %lu bytes)", q->host, (unsigned long)f->got,
+                   (unsigned long)f->len);
 }
 
 /* Bytes already waiting in rx, into buf. */
@@ -944,152 +273,72 @@ static long quic_recv(struct smbq_transport *t, uint8_t *buf, size_t len) {
   struct quic_transport *q = (struct quic_transport *)t;
   size_t n = take_rx(q, buf, len);
   int rc = 0;
-  if (n < len && !q->dead) {
+  if (n < len && !quic_conn_error(q->qc)) {
     q->sink = buf + n;
     q->sink_cap = len - n;
     q->sink_len = 0;
-    rc = read_packets(q);
+    rc = quic_conn_read(q->qc);
     n += q->sink_len;
     q->sink = NULL;
   }
   if (n == 0) {
     if (rc < 0)
-      return q->fatal;
-    if (q->peer_fin || q->dead) {
-      if (!q->dead)
+      return failed(q);
+    if (q->peer_fin || quic_conn_error(q->qc)) {
+      if (!quic_conn_error(q->qc))
         stream_ended(q);
-      return q->fatal;
+      return failed(q);
     }
-    flush_packets(q);
+    quic_conn_flush(q->qc);
     return 0;
   }
   quic_frame_feed(&q->frame, buf, n);
   /* the data is consumed: open the flow-control windows by as much */
-  ngtcp2_conn_extend_max_stream_offset(q->conn, q->stream_id, n);
-  ngtcp2_conn_extend_max_offset(q->conn, n);
-  flush_packets(q);
+  quic_conn_consumed(q->qc, q->stream_id, n);
+  quic_conn_flush(q->qc);
   return (long)n;
 }
 
 static int quic_fd(const struct smbq_transport *t) {
-  return ((const struct quic_transport *)t)->fd;
+  return quic_conn_fd(((const struct quic_transport *)t)->qc);
 }
 
 static uint32_t quic_events(const struct smbq_transport *t) {
   const struct quic_transport *q = (const struct quic_transport *)t;
-  return SMBQ_TP_WANT_READ | (q->blocked ? SMBQ_TP_WANT_WRITE : 0) |
-         (q->rx_len > q->rx_off || q->peer_fin || q->dead ? SMBQ_TP_HAVE_DATA
-                                                          : 0);
+  return SMBQ_TP_WANT_READ |
+         (quic_conn_want_write(q->qc) ? SMBQ_TP_WANT_WRITE : 0) |
+         (q->rx_len > q->rx_off || q->peer_fin || quic_conn_error(q->qc)
+              ? SMBQ_TP_HAVE_DATA
+              : 0);
 }
 
 static int64_t quic_deadline(const struct smbq_transport *t) {
-  const struct quic_transport *q = (const struct quic_transport *)t;
-  ngtcp2_tstamp e = ngtcp2_conn_get_expiry(q->conn);
-  int64_t d = e == UINT64_MAX ? -1 : (int64_t)e;
-  if (!q->handshake_done && (d < 0 || q->connect_deadline_ns < d))
-    d = q->connect_deadline_ns;
-  return d;
-}
-
-/* Best effort CONNECTION_CLOSE (RFC 9000 10.2) so the server frees the
- * connection at once instead of waiting for its idle timeout. */
-static void send_close(struct quic_transport *q) {
-  if (!q->conn || q->dead || !q->handshake_done)
-    return;
-  uint8_t buf[1500];
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_connection_close_error_default(&ccerr);
-  ngtcp2_path_storage ps;
-  ngtcp2_pkt_info pi;
-  ngtcp2_path_storage_zero(&ps);
-  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
-      q->conn, &ps.path, &pi, buf, sizeof(buf), &ccerr, ts_now());
-  if (n > 0)
-    send_datagrams(q, buf, (size_t)n, 0);
+  return quic_conn_deadline(((const struct quic_transport *)t)->qc);
 }
 
 static void quic_destroy(struct smbq_transport *t) {
   struct quic_transport *q = (struct quic_transport *)t;
-  send_close(q);
-  if (q->conn)
-    ngtcp2_conn_del(q->conn);
-  if (q->tls)
-    gnutls_deinit(q->tls);
-  if (q->cred)
-    gnutls_certificate_free_credentials(q->cred);
-  if (q->fd >= 0)
-    close(q->fd);
+  quic_conn_free(q->qc); /* first: ngtcp2 points into the chunks */
   while (q->tx_head) {
     struct tx_chunk *c = q->tx_head;
     q->tx_head = c->next;
     free(c);
   }
-  free(q->pending);
-  free(q->rxb);
   free(q->rx);
   free(q);
 }
 
-/* Bigger socket buffers keep bursts from being dropped; GRO (Linux 5.0+;
- * harmless where missing) batches receives. */
-static void set_socket_buffers(int fd) {
-  int sz = 4 * 1024 * 1024, one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-  setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
-}
-
-/* Connection migration (RFC 9000 9.2): continue on a new local UDP socket,
- * as after a change of the client's address. The old socket is closed at
- * once (its address is gone); packets in flight on it are recovered by
- * loss detection. The server needs to have issued a spare connection ID
- * (RFC 9000 9.5). */
+/* Connection migration (RFC 9000 9.2), as after a change of the client's
+ * address: see quic_conn_migrate. */
 static int quic_migrate(struct smbq_transport *t) {
   struct quic_transport *q = (struct quic_transport *)t;
-  if (q->dead)
-    return q->fatal;
-  if (!q->handshake_done)
-    return SMBQ_ERR_INVAL;
-  struct sockaddr_storage local;
-  socklen_t local_len = sizeof(local);
-  int fd = socket(q->remote.ss_family,
-                  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      connect(fd, (struct sockaddr *)&q->remote, q->remote_len) < 0 ||
-      getsockname(fd, (struct sockaddr *)&local, &local_len) < 0) {
-    snprintf(t->errmsg, sizeof(t->errmsg),
-             "cannot open a new UDP socket to %s: %s", q->host,
-             strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return SMBQ_ERR_NET;
+  int rc = quic_conn_migrate(q->qc);
+  if (rc < 0) {
+    snprintf(t->errmsg, sizeof(t->errmsg), "%s", quic_conn_errmsg(q->qc));
+    return rc;
   }
-  ngtcp2_path path = {
-      .local = {(ngtcp2_sockaddr *)&local, local_len},
-      .remote = {(ngtcp2_sockaddr *)&q->remote, q->remote_len},
-  };
-  int rc = ngtcp2_conn_initiate_immediate_migration(q->conn, &path, ts_now());
-  if (rc != 0) {
-    snprintf(t->errmsg, sizeof(t->errmsg),
-             "cannot migrate the QUIC connection to %s: %s%s", q->host,
-             ngtcp2_strerror(rc),
-             rc == NGTCP2_ERR_CONN_ID_BLOCKED
-                 ? " (the server issued no spare connection ID)"
-                 : "");
-    close(fd);
-    return SMBQ_ERR_UNSUPPORTED;
-  }
-  set_socket_buffers(fd);
-  close(q->fd);
-  q->fd = fd;
-  q->local = local;
-  q->local_len = local_len;
-  smbq_transport_set_local(t, fd);
-  q->pending_len = q->carry_len = 0; /* meant for the old path; loss
-                                        recovery resends */
-  q->blocked = false;
-  q->gso_ok = true;
-  return flush_packets(q) < 0 ? q->fatal : 0;
+  smbq_transport_set_local(t, quic_conn_fd(q->qc));
+  return 0;
 }
 
 static const struct smbq_transport_ops quic_ops = {
@@ -1106,85 +355,6 @@ static const struct smbq_transport_ops quic_ops = {
 
 /* ---- set-up --------------------------------------------------------------- */
 
-static int open_socket(struct quic_transport *q,
-                       const struct smbq_endpoint *ep, char *err,
-                       size_t errlen) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                           .ai_flags = ep->addr ? AI_NUMERICHOST : 0};
-  struct addrinfo *ai;
-  char port[8];
-  snprintf(port, sizeof(port), "%u", ep->port);
-  int rc = getaddrinfo(ep->addr ? ep->addr : ep->host, port, &hints, &ai);
-  if (rc != 0) {
-    snprintf(err, errlen, "cannot resolve server name '%s': %s; check the "
-             "name, or give its address (smbq_opts_set_resolve)",
-             ep->addr ? ep->addr : ep->host, gai_strerror(rc));
-    return SMBQ_ERR_NET;
-  }
-  q->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (q->fd < 0 || connect(q->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-    snprintf(err, errlen, "cannot open a UDP socket to %s: %s", ep->host,
-             strerror(errno));
-    freeaddrinfo(ai);
-    return SMBQ_ERR_NET;
-  }
-  memcpy(&q->remote, ai->ai_addr, ai->ai_addrlen);
-  q->remote_len = ai->ai_addrlen;
-  freeaddrinfo(ai);
-  q->local_len = sizeof(q->local);
-  getsockname(q->fd, (struct sockaddr *)&q->local, &q->local_len);
-  set_socket_buffers(q->fd);
-  smbq_transport_set_local(&q->base, q->fd);
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (q->remote.ss_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&q->remote)->sin_addr, host,
-              sizeof(host));
-  else
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&q->remote)->sin6_addr,
-              host, sizeof(host));
-  snprintf(q->base.peer, sizeof(q->base.peer),
-           q->remote.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
-           ep->port);
-  return 0;
-}
-
-static int new_conn(struct quic_transport *q) {
-  ngtcp2_cid dcid, scid;
-  dcid.datalen = 18;
-  scid.datalen = 17;
-  gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
-  gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
-  ngtcp2_settings settings;
-  ngtcp2_settings_default(&settings);
-  settings.initial_ts = ts_now();
-  /* NOTES: the 333 ms default makes pacing delay the first flight */
-  settings.initial_rtt = 10 * NGTCP2_MILLISECONDS;
-  settings.cc_algo = NGTCP2_CC_ALGO_BBR; /* keeps bulk rate under loss */
-  settings.max_tx_udp_payload_size = MAX_UDP_PAYLOAD;
-  settings.max_window = 4 * (uint64_t)CONN_WINDOW;
-  settings.max_stream_window = 4 * (uint64_t)STREAM_WINDOW;
-  settings.handshake_timeout = UINT64_MAX; /* our connect deadline rules */
-  ngtcp2_transport_params params;
-  ngtcp2_transport_params_default(&params);
-  params.initial_max_streams_bidi = 0; /* the server opens none */
-  params.initial_max_streams_uni = 0;
-  params.initial_max_stream_data_bidi_local = STREAM_WINDOW;
-  params.initial_max_data = CONN_WINDOW;
-  params.max_idle_timeout = 120 * NGTCP2_SECONDS;
-  ngtcp2_path path = {
-      .local = {(ngtcp2_sockaddr *)&q->local, q->local_len},
-      .remote = {(ngtcp2_sockaddr *)&q->remote, q->remote_len},
-  };
-  if (ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
-                             NGTCP2_PROTO_VER_V1, &client_callbacks,
-                             &settings, &params, NULL, q) != 0)
-    return SMBQ_ERR_NOMEM;
-  ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
-  /* keep NATs and the server's idle timer from dropping a quiet session */
-  ngtcp2_conn_set_keep_alive_timeout(q->conn, 25 * NGTCP2_SECONDS);
-  return 0;
-}
-
 int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
                    struct smbq_transport **out, char *err, size_t errlen) {
   (void)now_ms;
@@ -1193,35 +363,24 @@ int smbq_quic_open(const struct smbq_endpoint *ep, int64_t now_ms,
     return SMBQ_ERR_NOMEM;
   q->base.ops = &quic_ops;
   q->base.encrypted = true;
-  q->fd = -1;
   q->stream_id = -1;
-  q->gso_ok = true;
-  q->port = ep->port;
-  q->tickets = ep->tickets;
   snprintf(q->host, sizeof(q->host), "%s", ep->host);
-  q->connect_deadline_ns =
-      smbq_now_ns() + (int64_t)(ep->timeout_ms ? ep->timeout_ms : 10000) *
-                          1000000;
-  q->pending = malloc(MAX_UDP_PAYLOAD * GSO_MAX_SEGMENTS + 64);
-  q->rxb = malloc((size_t)RX_BATCH * RX_BUF);
-  int rc = q->pending && q->rxb ? open_socket(q, ep, err, errlen)
-                                : SMBQ_ERR_NOMEM;
-  if (rc == 0)
-    rc = setup_tls(q, ep, err, errlen);
-  if (rc == 0)
-    rc = new_conn(q);
-  q->start_ns = smbq_now_ns(); /* the handshake time excludes loading the
-                                  trust store */
-  if (rc == 0 && flush_packets(q) < 0) {
-    snprintf(err, errlen, "%s", q->base.errmsg);
-    rc = q->fatal;
-  }
+  const struct quic_conn_cfg cfg = {
+      .ep = ep,
+      .alpn = "smb", /* MS-SMB2 2.1 */
+      .service = "SMB over QUIC",
+      .fallback = "connect over TCP",
+      .stream_window = STREAM_WINDOW,
+      .conn_window = CONN_WINDOW,
+      .peer_uni_streams = 0, /* the server opens no stream */
+  };
+  int rc = quic_conn_open(&cfg, &smb_app, q, &q->qc, err, errlen);
   if (rc < 0) {
-    if (!err[0])
-      snprintf(err, errlen, "cannot start QUIC to %s", ep->host);
-    quic_destroy(&q->base);
+    free(q);
     return rc;
   }
+  snprintf(q->base.peer, sizeof(q->base.peer), "%s", quic_conn_peer(q->qc));
+  smbq_transport_set_local(&q->base, quic_conn_fd(q->qc));
   *out = &q->base;
   return 0;
 }
@@ -1246,15 +405,4 @@ void quic_frame_feed(struct quic_frame_pos *f, const uint8_t *d, size_t n) {
     if (f->hdr_got == 4 && f->got == f->len)
       f->hdr_got = 0; /* the frame is complete */
   }
-}
-
-size_t quic_printable(char *out, size_t outlen, const uint8_t *in,
-                      size_t len) {
-  if (outlen == 0)
-    return 0;
-  size_t n = len < outlen - 1 ? len : outlen - 1;
-  for (size_t i = 0; i < n; i++)
-    out[i] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
-  out[n] = '\0';
-  return n;
 }

@@ -24,8 +24,8 @@ struct quic_tickets *quic_tickets_ref(struct quic_tickets *t);
 /* Drop a reference; the last one frees the store (t may be NULL). */
 void quic_tickets_unref(struct quic_tickets *t);
 
-/* Remove and return the newest ticket stored for key (server name, port
- * and client identity; see quic.c). On 1, *data is malloc'd (caller frees
+/* Remove and return the newest ticket stored for key (ALPN, server name,
+ * port and client identity; see quic_conn.c). On 1, *data is malloc'd (caller frees
  * after wiping) and *info holds what the original full handshake learnt
  * about the server (its certificate), which a resumed handshake does not
  * show again. Returns 0 when there is none. */

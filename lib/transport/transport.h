@@ -98,7 +98,7 @@ void smbq_transport_free(struct smbq_transport *t);
  * t->local. */
 void smbq_transport_set_local(struct smbq_transport *t, int fd);
 
-/* ---- pure helpers of the QUIC transport (quic.c) ------------------------ */
+/* ---- pure helpers of the QUIC transport (quic.c, quic_conn.c) ----------- */
 
 /* Where a stream of Direct-TCP frames (MS-SMB2 2.1: a zero byte, a 24-bit
  * big-endian length, the message) stands after the bytes fed so far. The

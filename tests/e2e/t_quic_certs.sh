@@ -14,6 +14,9 @@ stop_front() {
   kill "$FIXTURE_FRONT_PID" 2>/dev/null || true
   wait "$FIXTURE_FRONT_PID" 2>/dev/null || true
 }
+# under SMBQ_TRANSPORT=quic fixture_start has started a front already:
+# each case here starts its own
+[ -n "${FIXTURE_FRONT_PID:-}" ] && stop_front
 fixture_front "$BACKEND" server
 CA=$SMBQ_TEST_PKI/ca.pem
 expect_rc 6 q info //fsedge1.smbq.test/share   # no --ca-file

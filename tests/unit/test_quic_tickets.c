@@ -1,10 +1,19 @@
 /* The TLS session ticket store (lib/transport/quic_tickets.c): single use,
  * per-key separation, the size bound and the age limit. And the pure
- * helpers of the QUIC transport (lib/transport/quic.c): where a stream
- * of Direct-TCP frames stands, and reason phrases made safe to print. */
+ * helpers of the QUIC transport (lib/transport/quic.c, quic_conn.c):
+ * where a stream of Direct-TCP frames stands, and reason phrases made
+ * safe to print. And the generic QUIC connection (quic_conn.c) against
+ * loopback UDP peers that never speak QUIC: its messages name the
+ * application's service, and tickets are kept apart by ALPN. */
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "testutil.h"
+#include "smbq/smbq_err.h"
+#include "transport/quic_conn.h"
 #include "transport/quic_tickets.h"
 #include "transport/transport.h"
 
@@ -154,6 +163,161 @@ START_TEST(reason_text_is_printable) {
 }
 END_TEST
 
+/* ---- quic_conn ---------------------------------------------------------- */
+
+/* A UDP socket bound to a free loopback port; *port gets the port. The
+ * caller closes it (then nothing listens there). */
+static int udp_peer(uint16_t *port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof(sa);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+static struct quic_conn_cfg h3_cfg(const struct smbq_endpoint *ep) {
+  return (struct quic_conn_cfg){.ep = ep,
+                                .alpn = "h3",
+                                .service = "the KDC proxy over HTTP/3",
+                                .stream_window = 256 * 1024,
+                                .conn_window = 1024 * 1024,
+                                .peer_uni_streams = 3};
+}
+
+/* Step until the connection fails (or 5 s pass); returns the error. */
+static int step_until_failed(struct quic_conn *qc) {
+  for (int i = 0; i < 500; i++) {
+    int rc = quic_conn_step(qc);
+    if (rc != 0)
+      return rc;
+    struct pollfd p = {.fd = quic_conn_fd(qc), .events = POLLIN};
+    poll(&p, 1, 10);
+  }
+  return 0;
+}
+
+static const struct quic_conn_app no_app = {0};
+
+START_TEST(conn_bad_alpn_refused) {
+  struct smbq_endpoint ep = {.host = "127.0.0.1", .port = 9};
+  struct quic_conn_cfg cfg = h3_cfg(&ep);
+  struct quic_conn *qc = NULL;
+  char err[256] = "";
+  cfg.alpn = "";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), SMBQ_ERR_INVAL);
+  ck_assert_ptr_null(qc);
+  ck_assert_ptr_nonnull(strstr(err, "ALPN"));
+  cfg.alpn = "longer-than-sixteen"; /* does not fit smbq_tls_info.alpn */
+  err[0] = '\0';
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), SMBQ_ERR_INVAL);
+  ck_assert_ptr_null(qc);
+}
+END_TEST
+
+/* Nothing listens: the ICMP port unreachable ends the attempt at once,
+ * and the message names the application's service, not SMB. */
+START_TEST(conn_refused_names_service) {
+  uint16_t port;
+  close(udp_peer(&port));
+  struct smbq_endpoint ep = {.host = "127.0.0.1", .port = port,
+                             .timeout_ms = 5000};
+  struct quic_conn_cfg cfg = h3_cfg(&ep);
+  struct quic_conn *qc = NULL;
+  char err[256] = "";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(step_until_failed(qc), SMBQ_ERR_NET);
+  ck_assert_int_eq(quic_conn_error(qc), SMBQ_ERR_NET);
+  const char *m = quic_conn_errmsg(qc);
+  ck_assert_msg(strstr(m, "nothing listens there") &&
+                    strstr(m, "offers the KDC proxy over HTTP/3") &&
+                    !strstr(m, "SMB"),
+                "message: %s", m);
+  quic_conn_free(qc);
+}
+END_TEST
+
+/* A peer that never answers: the connect deadline names the service and
+ * the fallback the application gave (SMB: connect over TCP), or only the
+ * port when it gave none. */
+START_TEST(conn_silent_peer_deadline) {
+  uint16_t port;
+  int peer = udp_peer(&port);
+  struct smbq_endpoint ep = {.host = "127.0.0.1", .port = port,
+                             .timeout_ms = 100};
+  struct quic_conn_cfg cfg = h3_cfg(&ep);
+  struct quic_conn *qc = NULL;
+  char err[256] = "";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(step_until_failed(qc), SMBQ_ERR_TIMEOUT);
+  ck_assert_msg(strstr(quic_conn_errmsg(qc), "does not offer the KDC proxy "
+                       "over HTTP/3 there; check the QUIC port"),
+                "message: %s", quic_conn_errmsg(qc));
+  quic_conn_free(qc);
+  cfg.alpn = "smb";
+  cfg.service = "SMB over QUIC";
+  cfg.fallback = "connect over TCP";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(step_until_failed(qc), SMBQ_ERR_TIMEOUT);
+  ck_assert_msg(strstr(quic_conn_errmsg(qc), "no QUIC answer from "
+                       "127.0.0.1 on UDP port") &&
+                    strstr(quic_conn_errmsg(qc), "does not offer SMB over "
+                           "QUIC there; connect over TCP, or check the "
+                           "QUIC port"),
+                "message: %s", quic_conn_errmsg(qc));
+  quic_conn_free(qc);
+  close(peer);
+}
+END_TEST
+
+/* A ticket is looked up under its ALPN (quic_conn.c setup_resumption: key
+ * "ALPN|host|port|cert|key"): an "h3" connection leaves an "smb" ticket
+ * alone, an "smb" one takes it. */
+START_TEST(conn_tickets_kept_apart_by_alpn) {
+  uint16_t port;
+  int peer = udp_peer(&port);
+  struct quic_tickets *t = quic_tickets_new();
+  struct smbq_tls_info in = info_named("CN=smb"), out;
+  char key[64];
+  const uint8_t v = 7;
+  snprintf(key, sizeof(key), "smb|127.0.0.1|%u||", (unsigned)port);
+  ck_assert_int_eq(quic_tickets_put(t, key, &v, 1, &in, smbq_now_ms()), 0);
+  struct smbq_endpoint ep = {.host = "127.0.0.1", .port = port,
+                             .timeout_ms = 5000, .tickets = t};
+  struct quic_conn_cfg cfg = h3_cfg(&ep);
+  struct quic_conn *qc = NULL;
+  char err[256] = "";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), 0);
+  quic_conn_free(qc);
+  uint8_t *d;
+  size_t len;
+  /* still there after the "h3" connection: take it, and put it back */
+  ck_assert_int_eq(quic_tickets_take(t, key, &d, &len, &out, smbq_now_ms()),
+                   1);
+  ck_assert_uint_eq(len, 1);
+  free(d);
+  ck_assert_int_eq(quic_tickets_put(t, key, &v, 1, &in, smbq_now_ms()), 0);
+  cfg.alpn = "smb";
+  ck_assert_int_eq(quic_conn_open(&cfg, &no_app, NULL, &qc, err,
+                                  sizeof(err)), 0);
+  quic_conn_free(qc);
+  /* the "smb" connection took it (tickets are single-use) */
+  ck_assert_int_eq(quic_tickets_take(t, key, &d, &len, &out, smbq_now_ms()),
+                   0);
+  quic_tickets_unref(t);
+  close(peer);
+}
+END_TEST
+
 static Suite *tickets_suite(void) {
   Suite *s = suite_create("quic_tickets");
   TCase *tc = tcase_create("store");
@@ -167,6 +331,12 @@ static Suite *tickets_suite(void) {
   tcase_add_test(th, frame_pos_bad_header_still_counts);
   tcase_add_test(th, reason_text_is_printable);
   suite_add_tcase(s, th);
+  TCase *tq = tcase_create("quic_conn");
+  tcase_add_test(tq, conn_bad_alpn_refused);
+  tcase_add_test(tq, conn_refused_names_service);
+  tcase_add_test(tq, conn_silent_peer_deadline);
+  tcase_add_test(tq, conn_tickets_kept_apart_by_alpn);
+  suite_add_tcase(s, tq);
   return s;
 }
 
