@@ -96,6 +96,8 @@ int cli_fail(struct cli_share *s, int err, const char *fmt, ...)
 /* --kdc-proxy REALM=URL (and smbq.conf's kdc_proxy entries): set it on
  * o. Prints why and returns -1 when malformed. */
 int cli_kdc_proxy(smbq_opts *o, const char *arg);
+/* --kdc-proxy-transport auto|https|h3. 0, or -1 after a message. */
+int cli_kdc_proxy_transport(smbq_opts *o, const char *arg);
 
 /* The password stays in memory while the program runs (the library keeps
  * it to authenticate): no core dumps, no ptrace by other users. */

@@ -4,7 +4,7 @@
  *
  *   name resolution -> TCP port -> QUIC handshake -> server certificate
  *   -> client certificate -> SMB negotiate (per transport) ->
- *   authentication -> share
+ *   authentication -> KDC proxies (HTTPS and HTTP/3) -> share
  *
  * TCP and QUIC are tried in separate connections (transport tcp, then
  * quic), so each transport's failure stands on its own. The network
@@ -660,6 +660,83 @@ static void check_auth(struct doctor *d) {
        tcp && quic ? "TCP and QUIC" : tcp ? "TCP" : "QUIC");
 }
 
+/* The KDC proxies (MS-KKDCP) of the settings, each over HTTPS and over
+ * HTTP/3: which way works. */
+#define MAX_PROXIES 16
+struct kdc_result {
+  char realm[256], url[512];
+  int rc[2];
+  char msg[2][1024];
+};
+struct kdc_results {
+  struct kdc_result r[MAX_PROXIES];
+  size_t n, way;
+};
+
+static void kdc_result(void *arg, const char *realm, const char *url, int rc,
+                       const char *msg) {
+  struct kdc_results *k = arg;
+  size_t i = 0;
+  while (i < k->n && strcmp(k->r[i].url, url) != 0)
+    i++;
+  if (i == k->n) {
+    if (k->n == MAX_PROXIES)
+      return;
+    snprintf(k->r[i].realm, sizeof(k->r[i].realm), "%s", realm);
+    snprintf(k->r[i].url, sizeof(k->r[i].url), "%s", url);
+    k->n++;
+  }
+  k->r[i].rc[k->way] = rc;
+  snprintf(k->r[i].msg[k->way], sizeof(k->r[i].msg[k->way]), "%s", msg);
+}
+
+static void kdc_report(struct doctor *d, const struct kdc_result *r) {
+  const char *title = "KDC proxy";
+  bool https = r->rc[0] == 0, h3 = r->rc[1] == 0;
+  if (https && h3) {
+    step(d, M_OK, 0, title, "%s (%s) answers over HTTPS and HTTP/3", r->url,
+         r->realm);
+    return;
+  }
+  if (https || h3) {
+    step(d, M_WARN, 0, title, "%s (%s) answers over %s only", r->url,
+         r->realm, https ? "HTTPS" : "HTTP/3");
+    more(d, false, "over %s: %s", https ? "HTTP/3" : "HTTPS",
+         r->msg[https ? 1 : 0]);
+    more(d, true, "%s", https
+             ? "with UDP 443 alone (an SMB over QUIC network) Kerberos needs "
+               "HTTP/3 on the proxy; --kdc-proxy-transport https avoids "
+               "the try"
+             : "HTTPS (TCP) does not reach the proxy; --kdc-proxy-transport "
+               "h3 avoids the try");
+    return;
+  }
+  int rc = r->rc[0] == SMBQ_ERR_CERT || r->rc[1] != SMBQ_ERR_CERT ? r->rc[0]
+                                                                  : r->rc[1];
+  step(d, M_FAIL, smbq_exit_from_err(rc), title, "%s (%s) answers neither "
+       "over HTTPS nor over HTTP/3", r->url, r->realm);
+  more(d, false, "over HTTPS: %s", r->msg[0]);
+  more(d, false, "over HTTP/3: %s", r->msg[1]);
+  if (rc == SMBQ_ERR_CERT)
+    more(d, true, "the proxy needs a certificate for its host name from a "
+         "CA this machine trusts (or --ca-file)");
+}
+
+static void check_kdc_proxy(struct doctor *d) {
+  struct kdc_results *k = calloc(1, sizeof(*k));
+  if (!k)
+    return;
+  static const enum smbq_kdc_proxy_transport ways[2] = {
+      SMBQ_KDC_PROXY_HTTPS, SMBQ_KDC_PROXY_H3};
+  for (k->way = 0; k->way < 2; k->way++)
+    if (smbq_opts_check_kdc_proxies(d->cli->opts, ways[k->way], kdc_result,
+                                    k) <= 0)
+      break;
+  for (size_t i = 0; i < k->n; i++)
+    kdc_report(d, &k->r[i]);
+  free(k);
+}
+
 static void check_share(struct doctor *d) {
   const char *title = "share";
   if (!d->url.share[0])
@@ -715,6 +792,7 @@ static void run_checks(struct doctor *d) {
   check_negotiate(d, &d->tcp);
   check_negotiate(d, &d->quic);
   check_auth(d);
+  check_kdc_proxy(d);
   check_share(d);
   summary(d);
 }

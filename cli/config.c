@@ -46,6 +46,7 @@ enum cfg_key {
   K_NTLM,
   K_KDC_PROXY,
   K_KDC_PROXY_ONLY,
+  K_KDC_PROXY_TRANSPORT,
   K_RECONNECT_TIMEOUT,
   K_COUNT
 };
@@ -94,6 +95,8 @@ static int check_kdc_proxy(const char *in, char *out, size_t outlen,
                            char *why, size_t whylen);
 static int check_reconnect_timeout(const char *in, char *out, size_t outlen,
                                    char *why, size_t whylen);
+static int check_kdc_transport(const char *in, char *out, size_t outlen,
+                               char *why, size_t whylen);
 
 static const struct key_def keys[K_COUNT] = {
     [K_TRANSPORT] = {"transport", IN_GLOBAL | IN_SERVER, "SMBQ_TRANSPORT",
@@ -120,6 +123,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_KDC_PROXY] = {"kdc_proxy", IN_GLOBAL, NULL, check_kdc_proxy, ""},
     [K_KDC_PROXY_ONLY] = {"kdc_proxy_only", IN_GLOBAL, NULL, check_bool,
                           "off"},
+    [K_KDC_PROXY_TRANSPORT] = {"kdc_proxy_transport", IN_GLOBAL, NULL,
+                               check_kdc_transport, "auto"},
     [K_RECONNECT_TIMEOUT] = {"reconnect_timeout", IN_GLOBAL | IN_SERVER,
                              NULL, check_reconnect_timeout, "60"},
 };
@@ -146,6 +151,7 @@ static const struct {
     {"no-ntlm", K_NTLM, "off"},
     {"kdc-proxy", K_KDC_PROXY, NULL},
     {"kdc-proxy-only", K_KDC_PROXY_ONLY, "on"},
+    {"kdc-proxy-transport", K_KDC_PROXY_TRANSPORT, NULL},
     {"reconnect-timeout", K_RECONNECT_TIMEOUT, NULL},
 };
 
@@ -194,6 +200,17 @@ static int check_transport(const char *in, char *out, size_t outlen,
       return copy_out(modes[i], out, outlen, why, whylen);
   snprintf(why, whylen, "'%s' is not a transport (use auto, tcp or quic)",
            in);
+  return -1;
+}
+
+static int check_kdc_transport(const char *in, char *out, size_t outlen,
+                               char *why, size_t whylen) {
+  static const char *const modes[] = {"auto", "https", "h3"};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    if (strcasecmp(in, modes[i]) == 0)
+      return copy_out(modes[i], out, outlen, why, whylen);
+  snprintf(why, whylen, "'%s' is not a KDC proxy transport (use auto, "
+           "https or h3)", in);
   return -1;
 }
 
@@ -838,6 +855,13 @@ static int set_kdc_proxy_only(smbq_opts *o, const char *v) {
   return smbq_opts_set_kdc_proxy_only(o, strcmp(v, "on") == 0);
 }
 
+static int set_kdc_transport(smbq_opts *o, const char *v) {
+  return smbq_opts_set_kdc_proxy_transport(
+      o, strcmp(v, "https") == 0 ? SMBQ_KDC_PROXY_HTTPS
+         : strcmp(v, "h3") == 0  ? SMBQ_KDC_PROXY_H3
+                                 : SMBQ_KDC_PROXY_AUTO);
+}
+
 static int set_reconnect_timeout(smbq_opts *o, const char *v) {
   unsigned s;
   return cli_parse_reconnect_timeout(v, &s) < 0
@@ -857,6 +881,7 @@ static const struct {
     {K_QUIC, set_quic, false},           {K_ADDRESS, set_address, true},
     {K_AUTH, set_auth, false},           {K_NTLM, set_ntlm, false},
     {K_KDC_PROXY_ONLY, set_kdc_proxy_only, false},
+    {K_KDC_PROXY_TRANSPORT, set_kdc_transport, false},
     {K_RECONNECT_TIMEOUT, set_reconnect_timeout, false},
 };
 

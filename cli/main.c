@@ -106,6 +106,10 @@ static void usage(FILE *f) {
       "                         used when its KDCs cannot be reached\n"
       "                         (repeatable)\n"
       "      --kdc-proxy-only   use the KDC proxy without trying the KDCs\n"
+      "      --kdc-proxy-transport auto|https|h3  how the KDC proxy is\n"
+      "                         reached: HTTPS and HTTP/3 raced (auto,\n"
+      "                         default), HTTPS over TCP, or HTTP/3 over\n"
+      "                         QUIC (UDP only)\n"
       "      --json             machine-readable output\n"
       "  -r, --recursive        cp: copy directories and their contents\n"
       "      --resume           cp: continue partial copies (*.smbq-part or\n"
@@ -166,6 +170,7 @@ enum {
   OPT_NO_NTLM,
   OPT_KDC_PROXY,
   OPT_KDC_PROXY_ONLY,
+  OPT_KDC_PROXY_TRANSPORT,
   /* use */
   OPT_DELETE,
   OPT_STATS,
@@ -203,6 +208,8 @@ static const struct option long_opts[] = {
     {"no-ntlm", no_argument, NULL, OPT_NO_NTLM},
     {"kdc-proxy", required_argument, NULL, OPT_KDC_PROXY},
     {"kdc-proxy-only", no_argument, NULL, OPT_KDC_PROXY_ONLY},
+    {"kdc-proxy-transport", required_argument, NULL,
+     OPT_KDC_PROXY_TRANSPORT},
     {"delete", no_argument, NULL, OPT_DELETE},
     {"stats", no_argument, NULL, OPT_STATS},
     {"yes", no_argument, NULL, 'y'},
@@ -324,6 +331,8 @@ static int apply_option(struct cli *cli, int c, const char *arg) {
     return cli_kdc_proxy(cli->opts, arg);
   case OPT_KDC_PROXY_ONLY:
     return smbq_opts_set_kdc_proxy_only(cli->opts, 1);
+  case OPT_KDC_PROXY_TRANSPORT:
+    return cli_kdc_proxy_transport(cli->opts, arg);
   case OPT_DELETE:
     cli->use_delete = true;
     return 0;

@@ -74,9 +74,13 @@ static const struct {
 };
 
 static void add_flag_hints(char *msg, size_t cap, const char *server) {
+  /* what a KDC proxy answered is about the proxy, not about the SMB
+   * server the transport and port flags are for */
+  const char *proxy = strstr(msg, "through the KDC proxy");
   for (size_t i = 0; i < sizeof(flag_hints) / sizeof(flag_hints[0]); i++) {
     const char *h = flag_hints[i].hint, *at = strstr(h, "%s");
-    if (!strstr(msg, flag_hints[i].says) || strstr(msg, flag_hints[i].flag))
+    const char *says = strstr(msg, flag_hints[i].says);
+    if (!says || (proxy && says > proxy) || strstr(msg, flag_hints[i].flag))
       continue;
     size_t n = strlen(msg);
     if (at)
@@ -93,7 +97,7 @@ int cli_fail(struct cli_share *s, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof(what), fmt, ap);
   va_end(ap);
-  char msg[1024];
+  char msg[2048];
   if (s && s->conn) {
     smbq_conn_errmsg(s->conn, msg, sizeof(msg));
     add_flag_hints(msg, sizeof(msg), s->url.host);
@@ -166,6 +170,21 @@ int cli_parse_reconnect_timeout(const char *s, unsigned *out) {
     return -1;
   *out = (unsigned)v;
   return 0;
+}
+
+int cli_kdc_proxy_transport(smbq_opts *o, const char *arg) {
+  static const struct {
+    const char *name;
+    enum smbq_kdc_proxy_transport t;
+  } modes[] = {{"auto", SMBQ_KDC_PROXY_AUTO},
+               {"https", SMBQ_KDC_PROXY_HTTPS},
+               {"h3", SMBQ_KDC_PROXY_H3}};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    if (strcasecmp(arg, modes[i].name) == 0)
+      return smbq_opts_set_kdc_proxy_transport(o, modes[i].t);
+  fprintf(stderr, "%s: --kdc-proxy-transport wants auto, https or h3, not "
+          "'%s'\n", program_invocation_short_name, arg);
+  return -1;
 }
 
 int cli_kdc_proxy(smbq_opts *o, const char *arg) {

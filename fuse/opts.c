@@ -147,6 +147,10 @@ static int opt_kdc_proxy_only(struct mount_cfg *m, const char *arg) {
   return smbq_opts_set_kdc_proxy_only(m->cli.opts, 1);
 }
 
+static int opt_kdc_proxy_transport(struct mount_cfg *m, const char *arg) {
+  return cli_kdc_proxy_transport(m->cli.opts, arg);
+}
+
 static int opt_transport_cache(struct mount_cfg *m, const char *arg) {
   return smbq_opts_set_transport_cache(m->cli.opts, arg);
 }
@@ -338,6 +342,7 @@ static const struct mopt mopts[] = {
     {"no-ntlm", 0, false, true, opt_no_ntlm, NULL},
     {"kdc-proxy", 0, true, true, opt_kdc_proxy, NULL},
     {"kdc-proxy-only", 0, false, true, opt_kdc_proxy_only, NULL},
+    {"kdc-proxy-transport", 0, true, true, opt_kdc_proxy_transport, NULL},
     {"transport-cache", 0, true, true, opt_transport_cache, NULL},
     {"no-transport-cache", 0, false, true, opt_no_transport_cache, NULL},
     {"no-quic", 0, false, true, opt_no_quic, NULL},
@@ -587,6 +592,8 @@ void mount_usage(FILE *f) {
       "      --no-ntlm            never fall back to NTLMv2\n"
       "      --kdc-proxy REALM=URL  reach the KDC through this KDC proxy\n"
       "      --kdc-proxy-only     use the KDC proxy only\n"
+      "      --kdc-proxy-transport auto|https|h3  how the KDC proxy is\n"
+      "                           reached (default auto: both raced)\n"
       "      --transport-cache FILE  where auto remembers which transport\n"
       "                           worked per server\n"
       "      --no-transport-cache neither read nor write that cache\n"

@@ -4,6 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config python3
   libgnutls28-dev nettle-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev
+  libnghttp3-dev # the KDC proxy over HTTP/3 (lib/auth/http3.c)
   heimdal-dev heimdal-multidev libfuse3-dev fuse3 check
   libinih-dev # smbq.conf (cli/config.c)
   samba smbclient gnutls-bin passwd

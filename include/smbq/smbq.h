@@ -163,8 +163,9 @@ SMBQ_EXPORT int smbq_opts_set_ntlm(smbq_opts *o, int allowed);
 /* KDC proxy (MS-KKDCP) for a realm, e.g. ("CONTOSO.COM",
  * "https://fsedge1.contoso.com/KdcProxy"): the AS and TGS exchanges for
  * that realm are wrapped in KDC-PROXY-MESSAGEs and POSTed to url over
- * HTTPS (libcurl; the certificate and host name are checked against the
- * system's trust anchors and smbq_opts_set_ca_file's), when the realm's
+ * HTTPS or HTTP/3 (smbq_opts_set_kdc_proxy_transport; the certificate and
+ * host name are checked against the system's trust anchors and
+ * smbq_opts_set_ca_file's), when the realm's
  * KDCs cannot be reached, or always with smbq_opts_set_kdc_proxy_only.
  * Tickets obtained this way land in the cache that GSSAPI then uses (the
  * caller's, or the private one). A later call for the same realm replaces
@@ -177,6 +178,40 @@ SMBQ_EXPORT int smbq_opts_set_kdc_proxy(smbq_opts *o, const char *realm,
  * KDCs are not tried). Default 0: KDCs first, the proxy when none
  * answers. */
 SMBQ_EXPORT int smbq_opts_set_kdc_proxy_only(smbq_opts *o, int only);
+
+/* How KDC proxies are reached. */
+enum smbq_kdc_proxy_transport {
+  /* HTTPS and HTTP/3 raced: the one that answered last for this proxy
+   * (remembered in the transport cache, smbq_opts_set_transport_cache)
+   * starts at once, the other after a head start of 250 ms or as soon as
+   * the first fails; the first valid answer wins. An HTTPS answer's
+   * Alt-Svc (h3="host:port") tells the HTTP/3 port; else HTTP/3 goes to
+   * the URL's port on UDP. The default. */
+  SMBQ_KDC_PROXY_AUTO = 0,
+  SMBQ_KDC_PROXY_HTTPS = 1, /* HTTPS over TCP only (libcurl) */
+  /* HTTP/3 over QUIC only (UDP; ALPN h3; the certificate rules of SMB
+   * over QUIC); the AS and TGS exchanges of a logon share one QUIC
+   * connection, and later logons resume its TLS session */
+  SMBQ_KDC_PROXY_H3 = 2,
+};
+/* Errors: SMBQ_ERR_INVAL (not one of the values above). */
+SMBQ_EXPORT int smbq_opts_set_kdc_proxy_transport(
+    smbq_opts *o, enum smbq_kdc_proxy_transport t);
+
+/* Check the KDC proxies of o over t (HTTPS or H3; AUTO races both as a
+ * logon would): for each, an AS-REQ for a principal nobody has goes
+ * through the proxy, and any answer of the realm's KDC proves the path
+ * (transport, certificate, proxy, KDC). Nothing is remembered. cb runs
+ * once per proxy, in order, on the calling thread, with 0 or a negative
+ * smbq_err and a message (valid during the call). Blocks up to 10 s per
+ * proxy. Returns the number of proxies checked, or SMBQ_ERR_INVAL. */
+typedef void (*smbq_kdc_proxy_check_cb)(void *arg, const char *realm,
+                                        const char *url, int rc,
+                                        const char *msg);
+SMBQ_EXPORT int smbq_opts_check_kdc_proxies(const smbq_opts *o,
+                                            enum smbq_kdc_proxy_transport t,
+                                            smbq_kdc_proxy_check_cb cb,
+                                            void *arg);
 
 /* The Kerberos credentials cache to use ("FILE:/tmp/krb5cc_1000",
  * "MEMORY:x", ...) instead of KRB5CCNAME / the default; copied; NULL

@@ -56,6 +56,7 @@ struct smbq_opts {
   struct api_kdc_proxy *kdc_proxies;
   size_t n_kdc_proxies;
   bool kdc_proxy_only;
+  int kdc_proxy_transport;  /* enum smbq_kdc_proxy_transport */
   /* Leases (lease.c) */
   bool leases_off;          /* smbq_opts_set_leases(o, 0) */
   smbq_lease_break_fn lease_cb;
@@ -97,7 +98,7 @@ struct api_err_slot {
   pthread_t tid;
   uint64_t stamp;           /* for replacing the least recently used */
   uint32_t ntstatus;
-  char msg[1024];
+  char msg[2048];
 };
 
 #define API_ERR_SLOTS 16
@@ -108,7 +109,7 @@ struct smbq_conn {
   struct smbq_io *io;
   struct smb2_req_pool *pool; /* large request buffers (WRITE), reused */
   pthread_mutex_t lock;     /* guards errmsg, ntstatus, trees */
-  char errmsg[1024];         /* the connection's last failure, any thread */
+  char errmsg[2048];         /* the connection's last failure, any thread */
   uint32_t ntstatus;
   struct api_err_slot err_slots[API_ERR_SLOTS];
   size_t n_err_slots;

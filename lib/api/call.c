@@ -12,7 +12,7 @@ int api_status_err(uint32_t status) {
 }
 
 int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
-  char msg[384];
+  char msg[1536];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -24,7 +24,7 @@ int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
        rc == SMBQ_ERR_NOSESSION) && c->io)
     smbq_io_error(c->io, why, sizeof(why));
   const char *sname = status ? smbq_ntstatus_name(status) : NULL;
-  char full[1024];
+  char full[2048];
   if (sname && why[0] && rc == SMBQ_ERR_NOSESSION)
     snprintf(full, sizeof(full), "%s: %s (%s): %s", msg, smbq_strerror(rc),
              sname, why);

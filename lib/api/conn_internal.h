@@ -64,6 +64,11 @@ void conn_report(smbq_conn *c, enum smbq_event ev);
  * exceptions, per-server transport cache). */
 struct smbq_race_cfg;
 bool conn_quic_allowed(const smbq_conn *c);
+/* The transport cache file of o: its own, the default one (in buf), or
+ * NULL when there is none. */
+const char *api_tcache_path(const struct smbq_opts *o, char *buf,
+                            size_t len);
+
 /* Fill cfg's first transport, whether to race, and the head start (the
  * caller sets the open callback). SMBQ_ERR_POLICY, with the message set,
  * when QUIC is asked for but disabled for this server. */

@@ -30,10 +30,10 @@ static int refuse_quic(smbq_conn *c) {
   return SMBQ_ERR_POLICY;
 }
 
-/* The cache file for these options, or NULL when there is none. */
-static const char *cache_path(const smbq_conn *c, char *buf, size_t len) {
-  if (c->opts.tcache_set)
-    return c->opts.tcache_path;
+const char *api_tcache_path(const struct smbq_opts *o, char *buf,
+                            size_t len) {
+  if (o->tcache_set)
+    return o->tcache_path;
   return smbq_tcache_default_path(buf, len) == 0 ? buf : NULL;
 }
 
@@ -41,7 +41,7 @@ static const char *cache_path(const smbq_conn *c, char *buf, size_t len) {
  * cannot be read is no cache: the connect goes on with the default. */
 static int cached_kind(const smbq_conn *c) {
   char buf[4096];
-  const char *path = cache_path(c, buf, sizeof(buf));
+  const char *path = api_tcache_path(&c->opts, buf, sizeof(buf));
   struct smbq_tcache *tc = path ? malloc(sizeof(*tc)) : NULL;
   if (!tc)
     return -1;
@@ -77,7 +77,7 @@ int conn_policy_plan(smbq_conn *c, struct smbq_race_cfg *cfg) {
 void conn_policy_remember(smbq_conn *c) {
   char buf[4096];
   const char *path = c->opts.transport == SMBQ_TRANSPORT_AUTO
-                         ? cache_path(c, buf, sizeof(buf))
+                         ? api_tcache_path(&c->opts, buf, sizeof(buf))
                          : NULL;
   struct smbq_tcache *tc = path ? malloc(sizeof(*tc)) : NULL;
   if (!tc)

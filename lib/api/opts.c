@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "auth/kdcproxy.h"
 #include "smbq_bytes.h"
 #include "transport/quic_tickets.h"
 
@@ -394,6 +395,30 @@ int smbq_opts_set_kdc_proxy(smbq_opts *o, const char *realm,
   }
   o->n_kdc_proxies++;
   return 0;
+}
+
+int smbq_opts_set_kdc_proxy_transport(smbq_opts *o,
+                                      enum smbq_kdc_proxy_transport t) {
+  if (!o || (t != SMBQ_KDC_PROXY_AUTO && t != SMBQ_KDC_PROXY_HTTPS &&
+             t != SMBQ_KDC_PROXY_H3))
+    return SMBQ_ERR_INVAL;
+  o->kdc_proxy_transport = t;
+  return 0;
+}
+
+int smbq_opts_check_kdc_proxies(const smbq_opts *o,
+                                enum smbq_kdc_proxy_transport t,
+                                smbq_kdc_proxy_check_cb cb, void *arg) {
+  if (!o || !cb)
+    return SMBQ_ERR_INVAL;
+  for (size_t i = 0; i < o->n_kdc_proxies; i++) {
+    char msg[2048];
+    const struct api_kdc_proxy *p = &o->kdc_proxies[i];
+    int rc = kdcproxy_probe(p->realm, p->url, (enum kdcproxy_transport)t,
+                            o->ca_file, o->tickets, msg, sizeof(msg));
+    cb(arg, p->realm, p->url, rc, msg);
+  }
+  return (int)o->n_kdc_proxies;
 }
 
 int smbq_opts_set_kdc_proxy_only(smbq_opts *o, int only) {

@@ -103,6 +103,11 @@ static void kgss_cfg_of(const struct smbq_opts *o, const char *server,
   cfg->n_proxies = proxies ? o->n_kdc_proxies : 0;
   cfg->proxy_only = o->kdc_proxy_only;
   cfg->ca_file = o->ca_file;
+  _Static_assert((int)KDCPROXY_H3 == (int)SMBQ_KDC_PROXY_H3 &&
+                     (int)KDCPROXY_HTTPS == (int)SMBQ_KDC_PROXY_HTTPS,
+                 "lib/auth's transports are the public ones");
+  cfg->proxy_transport = (enum kdcproxy_transport)o->kdc_proxy_transport;
+  cfg->tickets = o->tickets;
 }
 
 int smbq_opts_have_kerberos_ticket(const smbq_opts *o, char *why,
@@ -194,9 +199,11 @@ static int krb_mechs(smbq_conn *c, bool may_fall_back, bool offer_ntlm,
     return api_fail(c, SMBQ_ERR_NOMEM, 0, "session setup");
   struct kgss_cfg cfg;
   kgss_cfg_of(&c->opts, c->server, proxies, &cfg);
+  char tcache[4096];
+  cfg.tcache_path = api_tcache_path(&c->opts, tcache, sizeof(tcache));
   bool have_user = c->opts.user && c->opts.user[0];
   offer_ntlm = offer_ntlm && (have_user || c->opts.allow_guest);
-  char err[768] = "";
+  char err[2048] = "";
   int rc = 0;
   struct auth_mech *krb =
       auth_krb5_new(&cfg, offer_ntlm, &rc, err, sizeof(err));

@@ -1,9 +1,9 @@
-/* MS-KKDCP client: KDC-PROXY-MESSAGE through Heimdal's ASN.1 codec, HTTPS
- * through libcurl, and the send_to_kdc plugin that routes one
- * krb5_context's KDC messages through it. See kdcproxy.h. */
+/* MS-KKDCP client: KDC-PROXY-MESSAGE through Heimdal's ASN.1 codec, the
+ * checks of a proxy's answer, and the send_to_kdc plugin that routes one
+ * krb5_context's KDC messages through the proxy (kdcproxy_race.c picks
+ * HTTPS or HTTP/3). See kdcproxy.h. */
 #include "auth/kdcproxy.h"
 
-#include <curl/curl.h>
 #include <krb5.h>
 #include <krb5/send_to_kdc_plugin.h>
 #include <krb5_asn1.h>
@@ -15,6 +15,7 @@
 
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
+#include "transport/transport.h"
 
 /* MS-KKDCP does not bound messages; Kerberos over TCP (RFC 4120 7.2.2)
  * has a 4-byte length with the top bit reserved. */
@@ -88,123 +89,141 @@ int kdcproxy_decode(const uint8_t *in, size_t len, uint8_t **msg,
   return rc;
 }
 
-/* ---- HTTPS ------------------------------------------------------------------ */
+/* ---- the answer ------------------------------------------------------------ */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-struct sink {
-  uint8_t *buf;
-  size_t len;
-  bool too_big;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg) {
-  struct sink *s = arg;
-  size_t add = size * n;
-  if (add > KDCPROXY_MAX_REPLY - s->len) {
-    s->too_big = true;
-    return 0; /* makes curl stop with CURLE_WRITE_ERROR */
-  }
-  uint8_t *nb = realloc(s->buf, s->len + add);
-  if (!nb)
-    return 0;
-  s->buf = nb;
-  memcpy(nb + s->len, p, add);
-  s->len += add;
-  return add;
+/* "application/kerberos", any case, optionally followed by parameters. */
+static bool is_kerberos_type(const char *ct) {
+  static const char want[] = "application/kerberos";
+  size_t n = sizeof(want) - 1;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  if (strncasecmp(ct, want, n) != 0)
+    return false;
+  ct += n;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  return *ct == '\0' || *ct == ';';
 }
 
-static int curl_err(CURLcode cc) {
-  switch (cc) {
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-    return SMBQ_ERR_CERT;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-    return SMBQ_ERR_TLS;
-  case CURLE_OPERATION_TIMEDOUT:
-    return SMBQ_ERR_TIMEOUT;
-  case CURLE_OUT_OF_MEMORY:
-    return SMBQ_ERR_NOMEM;
-  default:
+int kdcproxy_check_answer(const char *who, const char *over, long status,
+                          const char *content_type, size_t body_len,
+                          char *err, size_t errlen) {
+  if (status != 200) {
+    snprintf(err, errlen, "the KDC proxy %s answered HTTP status %ld over "
+             "%s", who, status, over);
     return SMBQ_ERR_NET;
   }
+  if (!content_type || !content_type[0]) {
+    snprintf(err, errlen, "the KDC proxy %s answered without a "
+             "Content-Type, not application/kerberos (over %s): is the "
+             "URL a KDC proxy?", who, over);
+    return SMBQ_ERR_PROTO;
+  }
+  if (!is_kerberos_type(content_type)) {
+    char shown[64];
+    quic_printable(shown, sizeof(shown), (const uint8_t *)content_type,
+                   strlen(content_type));
+    snprintf(err, errlen, "the KDC proxy %s answered with Content-Type %s, "
+             "not application/kerberos (over %s): is the URL a KDC proxy?",
+             who, shown, over);
+    return SMBQ_ERR_PROTO;
+  }
+  if (body_len == 0) {
+    snprintf(err, errlen, "the KDC proxy %s answered with an empty body "
+             "over %s", who, over);
+    return SMBQ_ERR_PROTO;
+  }
+  if (body_len > KDCPROXY_MAX_REPLY) {
+    snprintf(err, errlen, "the KDC proxy %s sent more than %u KiB over %s",
+             who, KDCPROXY_MAX_REPLY / 1024, over);
+    return SMBQ_ERR_PROTO;
+  }
+  return 0;
 }
 
-int kdcproxy_post(const char *url, const char *ca_file, long timeout_ms,
-                  const uint8_t *body, size_t len, uint8_t **reply,
-                  size_t *replylen, char *err, size_t errlen) {
-  *reply = NULL;
-  *replylen = 0;
-  if (strncasecmp(url, "https://", 8) != 0) {
-    snprintf(err, errlen, "KDC proxy URL %s is not https://", url);
+/* ---- URLs and Alt-Svc ------------------------------------------------------ */
+
+int kdcproxy_parse_url(const char *url, char *host, size_t hostlen,
+                       uint16_t *port, char *path, size_t pathlen) {
+  if (!url || strncasecmp(url, "https://", 8) != 0)
     return SMBQ_ERR_INVAL;
+  const char *h = url + 8, *end;
+  if (*h == '[') { /* RFC 3986 3.2.2: an IPv6 literal */
+    end = strchr(h, ']');
+    if (!end)
+      return SMBQ_ERR_INVAL;
+    h++;
+  } else {
+    end = h + strcspn(h, ":/?#");
   }
-  pthread_once(&curl_once, curl_init);
-  CURL *h = curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
-  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: "
-                                                    "application/kerberos");
-  if (hdrs)
-    hdrs = curl_slist_append(hdrs, "Cache-Control: no-cache");
-  if (!h || !hdrs) {
-    curl_slist_free_all(hdrs);
-    if (h)
-      curl_easy_cleanup(h);
-    snprintf(err, errlen, "cannot set up an HTTPS request to %s", url);
-    return SMBQ_ERR_NOMEM;
+  size_t n = (size_t)(end - h);
+  if (n == 0 || n >= hostlen)
+    return SMBQ_ERR_INVAL;
+  memcpy(host, h, n);
+  host[n] = '\0';
+  const char *p = *end == ']' ? end + 1 : end;
+  *port = 443;
+  if (*p == ':') {
+    char *e;
+    unsigned long v = strtoul(p + 1, &e, 10);
+    if (e == p + 1 || v == 0 || v > 65535 || (*e && *e != '/'))
+      return SMBQ_ERR_INVAL;
+    *port = (uint16_t)v;
+    p = e;
   }
-  struct sink s = {0};
-  char cerr[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (ca_file) {
-    /* in addition to the system's anchors, as for QUIC */
-    curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
-    curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+  if (*p && *p != '/')
+    return SMBQ_ERR_INVAL;
+  if (snprintf(path, pathlen, "%s", *p ? p : "/") >= (int)pathlen)
+    return SMBQ_ERR_INVAL;
+  return 0;
+}
+
+/* One alternative "h3=\"HOST:PORT\"": its port when HOST is empty or
+ * host, else 0. s points at the protocol id; n bytes up to ',' */
+static int alt_h3(const char *s, size_t n, const char *host) {
+  static const char id[] = "h3=\"";
+  if (n < sizeof(id) || strncmp(s, id, sizeof(id) - 1) != 0)
+    return 0;
+  const char *a = s + sizeof(id) - 1, *q = memchr(a, '"', n - (sizeof(id) - 1));
+  if (!q)
+    return 0;
+  const char *colon = q;
+  while (colon > a && colon[-1] != ':')
+    colon--;
+  if (colon == a)
+    return 0;
+  size_t hl = (size_t)(colon - 1 - a);
+  const char *ah = a;
+  if (hl >= 2 && ah[0] == '[' && ah[hl - 1] == ']') {
+    ah++;
+    hl -= 2;
   }
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "libsmbq-kdcproxy");
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms
-                                                          : 30000L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-  CURLcode cc = curl_easy_perform(h);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
-  curl_slist_free_all(hdrs);
-  int rc = 0;
-  if (s.too_big) {
-    snprintf(err, errlen, "KDC proxy %s sent a reply over %u bytes", url,
-             KDCPROXY_MAX_REPLY);
-    rc = SMBQ_ERR_PROTO;
-  } else if (cc != CURLE_OK) {
-    snprintf(err, errlen, "KDC proxy %s: %s", url,
-             cerr[0] ? cerr : curl_easy_strerror(cc));
-    rc = curl_err(cc);
-  } else if (status != 200) {
-    snprintf(err, errlen, "KDC proxy %s answered HTTP %ld", url, status);
-    rc = SMBQ_ERR_NET;
+  if (hl && (hl != strlen(host) || strncasecmp(ah, host, hl) != 0))
+    return 0;
+  int port = 0;
+  for (const char *d = colon; d < q; d++) {
+    if (*d < '0' || *d > '9' || port > 6553)
+      return 0;
+    port = port * 10 + (*d - '0');
   }
-  if (rc < 0) {
-    free(s.buf);
-    return rc;
+  return port > 0 && port <= 65535 ? port : 0;
+}
+
+int kdcproxy_alt_svc_h3_port(const char *value, const char *host) {
+  const char *s = value;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (strncmp(s, "clear", 5) == 0 && (s[5] == '\0' || s[5] == ' '))
+    return -1;
+  while (*s) {
+    while (*s == ' ' || *s == '\t' || *s == ',')
+      s++;
+    size_t n = strcspn(s, ",");
+    int port = alt_h3(s, n, host);
+    if (port > 0)
+      return port;
+    s += n;
   }
-  *reply = s.buf;
-  *replylen = s.len;
   return 0;
 }
 
@@ -274,8 +293,7 @@ plugin_send_to_realm(krb5_context ctx, void *data, krb5_const_realm realm,
              "cannot wrap a KDC request for the proxy %s", url);
   } else {
     long ms = timeout > 0 && timeout < 600 ? (long)timeout * 1000 : 30000;
-    rc = kdcproxy_post(url, r->ca_file, ms, req, req_len, &rep, &rep_len,
-                       r->errmsg, sizeof(r->errmsg));
+    rc = kdcproxy_exchange(r, url, ms, req, req_len, &rep, &rep_len);
   }
   if (rc == 0 && (rc = kdcproxy_decode(rep, rep_len, &msg, &msg_len)) < 0)
     snprintf(r->errmsg, sizeof(r->errmsg),

@@ -507,6 +507,9 @@ int kgss_start(const struct kgss_cfg *cfg, struct kgss **out,
   g->route.urls = cfg->proxies;
   g->route.n_urls = cfg->n_proxies;
   g->route.ca_file = cfg->ca_file;
+  g->route.transport = cfg->proxy_transport;
+  g->route.cache_path = cfg->tcache_path;
+  g->route.tickets = cfg->tickets;
   int rc = 0;
   if (cfg->n_proxies) {
     rc = kdcproxy_attach(g->ctx, &g->route);
@@ -678,6 +681,7 @@ void kgss_free(struct kgss *g) {
   free(g->client_name);
   if (g->attached)
     kdcproxy_detach(g->ctx);
+  kdcproxy_route_clear(&g->route);
   krb5_free_context(g->ctx);
   smbq_wipe(g, sizeof(*g));
   free(g);

@@ -39,6 +39,10 @@ struct kgss_cfg {
   size_t n_proxies;
   bool proxy_only;          /* the proxy is the only path for its realms */
   const char *ca_file;      /* extra trust anchors for the proxy */
+  enum kdcproxy_transport proxy_transport;
+  const char *tcache_path;  /* remembers the proxy's transport, or NULL */
+  struct quic_tickets *tickets; /* HTTP/3 TLS resumption (borrowed), or
+                                   NULL */
 };
 
 struct kgss;

@@ -123,6 +123,15 @@ int smbq_tcache_lookup(const struct smbq_tcache *c, const char *server,
   return i < 0 ? -1 : (int)c->e[i].kind;
 }
 
+const struct smbq_tcache_entry *smbq_tcache_newest(const struct smbq_tcache *c,
+                                                   const char *server,
+                                                   uint16_t port) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->e[i].port == port && strcasecmp(c->e[i].server, server) == 0)
+      return &c->e[i];
+  return NULL;
+}
+
 int smbq_tcache_remember(struct smbq_tcache *c, const char *server,
                          uint16_t port, uint16_t quic_port,
                          enum smbq_tp_kind kind) {

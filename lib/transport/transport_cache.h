@@ -7,6 +7,11 @@
  *   # smbq transport cache: SERVER TCP_PORT QUIC_PORT tcp|quic
  *   fsedge1.contoso.com 445 443 quic
  *
+ * A KDC proxy is listed under its URL: TCP port, HTTP/3 port, and tcp
+ * (HTTPS answered last) or quic (HTTP/3 did):
+ *
+ *   https://fsedge1.contoso.com/KdcProxy 443 443 quic
+ *
  * It is a hint only: unreadable files and lines that do not parse are
  * skipped, never an error for the connect. Writes go to a temporary file
  * in the same directory, renamed over the old one, so a reader never sees
@@ -51,6 +56,13 @@ char *smbq_tcache_format(const struct smbq_tcache *c, size_t *len);
  * compare case-insensitively. */
 int smbq_tcache_lookup(const struct smbq_tcache *c, const char *server,
                        uint16_t port, uint16_t quic_port);
+
+/* The newest entry for server and TCP port, whatever its QUIC port (a
+ * KDC proxy: its HTTP/3 port may have come from Alt-Svc), or NULL. The
+ * pointer is valid until c changes. */
+const struct smbq_tcache_entry *smbq_tcache_newest(const struct smbq_tcache *c,
+                                                   const char *server,
+                                                   uint16_t port);
 
 /* Make server + ports -> kind the newest entry (dropping the oldest when
  * full). Returns 1 if c changed, 0 if it was already the newest entry with

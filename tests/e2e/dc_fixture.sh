@@ -12,6 +12,8 @@
 #                     behind kdcproxy_server.py, TLS with the test PKI's
 #                     certificate CERTNAME, default server) forwarding to
 #                     the DC's KDC; sets DC_KDCPROXY_URL, DC_KDCPROXY_LOG
+#   dc_kdcproxy_h3 [CERTNAME] [MODE] [PORT]  the same over HTTP/3 only
+#                     (h3_kdcproxy); sets DC_KDCPROXY_H3_URL, DC_KDCPROXY_H3_LOG
 #
 # Why the namespaces (see shared NOTES): with a DC running, a standalone
 # smbd started beside it fails its logons (its winbind lookups reach the
@@ -190,8 +192,9 @@ EOF
 }
 
 dc_kdcproxy() {
-  local cert=${1:-server}
+  local cert=${1:-server} alt_svc=${2:-}
   local pf=$DC_DIR/kdcproxy-$cert.port
+  rm -f "$pf"
   fixture_pki
   cat >"$DC_DIR/kdcproxy.conf" <<EOF
 [global]
@@ -204,13 +207,52 @@ EOF
   /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/kdcproxy_server.py" \
     --cert "$SMBQ_TEST_PKI/$cert.pem" --key "$SMBQ_TEST_PKI/$cert.key" \
     --config "$DC_DIR/kdcproxy.conf" --port-file "$pf" \
-    --log "$DC_KDCPROXY_LOG" >"$DC_DIR/kdcproxy-$cert.out" 2>&1 &
+    --log "$DC_KDCPROXY_LOG" ${alt_svc:+--alt-svc "$alt_svc"} \
+    >"$DC_DIR/kdcproxy-$cert.out" 2>&1 &
   DC_PIDS="$DC_PIDS $!"
   local i
   for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
   [ -s "$pf" ] || fail "KDC proxy did not start: $(cat "$DC_DIR/kdcproxy-$cert.out")"
-  DC_KDCPROXY_URL=https://$DC_HOST:$(cat "$pf")/KdcProxy
-  export DC_KDCPROXY_URL DC_KDCPROXY_LOG
+  DC_KDCPROXY_PORT=$(cat "$pf")
+  DC_KDCPROXY_PID=$!
+  DC_KDCPROXY_URL=https://$DC_HOST:$DC_KDCPROXY_PORT/KdcProxy
+  export DC_KDCPROXY_URL DC_KDCPROXY_LOG DC_KDCPROXY_PORT
+}
+
+# dc_kdcproxy_h3 [CERTNAME] [MODE] [PORT]: the HTTP/3-only test KDC proxy
+# ($SMBQ_H3_KDCPROXY, tests/quic/h3_kdcproxy.c: UDP, no TCP listener) in
+# front of the DC's KDC, with the test PKI's certificate CERTNAME (default
+# server), misbehaving as MODE says (ok, status, type, garbage, oversize,
+# reset; default ok), on UDP port PORT (default 0: a free one; pass the
+# HTTPS proxy's port to serve both on one port number). Sets
+# DC_KDCPROXY_H3_URL, DC_KDCPROXY_H3_LOG (one line per request: METHOD PATH
+# LENGTH resumed=yes|no conn=N) and DC_KDCPROXY_H3_PORT.
+dc_kdcproxy_h3() {
+  local cert=${1:-server} mode=${2:-ok} port=${3:-0}
+  local tag=kdcproxy-h3-$cert-$mode
+  local pf=$DC_DIR/$tag.port
+  [ -n "${SMBQ_H3_KDCPROXY:-}" ] ||
+    fail "SMBQ_H3_KDCPROXY must point at h3_kdcproxy (tests/quic)"
+  fixture_pki
+  rm -f "$pf"
+  DC_KDCPROXY_H3_LOG=$DC_DIR/$tag.log
+  : >"$DC_KDCPROXY_H3_LOG"
+  "$SMBQ_H3_KDCPROXY" --cert "$SMBQ_TEST_PKI/$cert.pem" \
+    --key "$SMBQ_TEST_PKI/$cert.key" --kdc 127.0.0.1:88 --port "$port" \
+    --mode "$mode" --port-file "$pf" --log "$DC_KDCPROXY_H3_LOG" \
+    >"$DC_DIR/$tag.out" 2>&1 &
+  local pid=$!
+  DC_PIDS="$DC_PIDS $pid"
+  for _ in $(seq 1 100); do
+    [ -s "$pf" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -s "$pf" ] ||
+    fail "HTTP/3 KDC proxy did not start: $(cat "$DC_DIR/$tag.out")"
+  DC_KDCPROXY_H3_PORT=$(cat "$pf")
+  DC_KDCPROXY_H3_URL=https://$DC_HOST:$DC_KDCPROXY_H3_PORT/KdcProxy
+  export DC_KDCPROXY_H3_URL DC_KDCPROXY_H3_LOG DC_KDCPROXY_H3_PORT
 }
 
 # kinit as alice into the ccache $1 (a path), with Heimdal's kinit.

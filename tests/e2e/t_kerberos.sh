@@ -10,6 +10,12 @@
 #     HTTPS, python3-kdcproxy) reachable, with a password and with a
 #     ccache (TGS through the proxy); --kdc-proxy-only; a proxy with a
 #     wrong certificate;
+#   - the KDC proxy over HTTP/3 (tests/quic/h3_kdcproxy, UDP only): forced,
+#     auto with nothing remembered, two logons in one process (TLS
+#     resumed), HTTPS forced, both on one port with TCP dropped (auto
+#     within 1 s of HTTP/3 alone), smbq doctor saying which way works,
+#     Alt-Svc remembered, a -k mount; a wrong certificate (exit 6) and
+#     proxies answering wrong;
 #   - errors: no ticket, expired ticket, clock skew (faketime), unknown
 #     principal (user and service), wrong password, KDC unreachable,
 #     an address instead of a name, --no-ntlm without Kerberos;
@@ -33,6 +39,19 @@ unset SMBQ_PASSWORD
 k() {
   # shellcheck disable=SC2046
   "$SMBQ" $(transport_opts) "$@"
+}
+
+# Wait (up to 10 s) until MOUNTPOINT is mounted, or smbq-mount PID ended:
+# mounted_within MOUNTPOINT PID; 0 when mounted.
+mounted_within() {
+  local m=$1 pid=$2
+  for _ in $(seq 1 200); do
+    awk -v m="$m" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo &&
+      return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  awk -v m="$m" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
 }
 
 # expect_stderr, and show the message in the test log
@@ -191,12 +210,7 @@ expect_msg "certificate|SSL|TLS"
   "$SMBQ_MOUNT" -f -v -k "$SHARE" "$M" $(transport_opts) 2>"$DC_DIR/mount.log" </dev/null &
   MPID=$!
   DC_PIDS="$DC_PIDS $MPID"
-  for _ in $(seq 1 200); do
-    awk -v m="$M" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && break
-    kill -0 "$MPID" 2>/dev/null || break
-    sleep 0.05
-  done
-  awk -v m="$M" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+  mounted_within "$M" "$MPID" ||
     fail "smbq-mount did not mount with Kerberos: $(cat "$DC_DIR/mount.log")"
   grep -q "auth Kerberos" "$DC_DIR/mount.log" ||
     fail "the mount did not use Kerberos: $(cat "$DC_DIR/mount.log")"
@@ -206,6 +220,148 @@ expect_msg "certificate|SSL|TLS"
   fusermount3 -u "$M"
   wait "$MPID" || fail "smbq-mount exited non-zero: $(cat "$DC_DIR/mount.log")"
 }
+
+# ---- the KDC proxy over HTTP/3 (h3_kdcproxy: UDP only, no TCP listener) --------
+# The KDC is unreachable directly in every case (krb5-unreach.conf).
+unreach() { KRB5_CONFIG=$DC_DIR/krb5-unreach.conf "$@"; }
+# the requests and QUIC connections an HTTP/3 proxy's log shows: "N C"
+h3_seen() {
+  awk '/^POST / { n++; for (i = 1; i <= NF; i++) if ($i ~ /^conn=/) c[$i] = 1 }
+       END { k = 0; for (x in c) k++; print n + 0, k }' "$1"
+}
+export SMBQ_PASSWORD=$DC_PASSWORD
+export KRB5CCNAME=FILE:$DC_DIR/cc.empty3
+CA=(--ca-file "$SMBQ_TEST_PKI/ca.pem")
+dc_kdcproxy_h3 server ok
+H3_URL=$DC_KDCPROXY_H3_URL H3_LOG=$DC_KDCPROXY_H3_LOG H3_PORT=$DC_KDCPROXY_H3_PORT
+# HTTP/3 forced: a password logon, its AS and TGS exchanges on one QUIC
+# connection
+TC=$DC_DIR/transports.h3
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$H3_URL" \
+  "${CA[@]}" --kdc-proxy-transport h3 --transport-cache "$TC" \
+  get "$SHARE/big.bin" "$W/got.h3"
+same_file "$W/big.bin" "$W/got.h3"
+read -r n c < <(h3_seen "$H3_LOG")
+[ "$n" -ge 2 ] && [ "$c" -eq 1 ] ||
+  fail "HTTP/3 proxy: $n requests on $c QUIC connections (want AS + TGS on one)"
+echo "   HTTP/3 only: $n requests on one QUIC connection"
+# auto with nothing remembered: HTTPS finds nothing on the TCP port, HTTP/3
+# answers, and the cache remembers it
+TC=$DC_DIR/transports.auto
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$H3_URL" \
+  "${CA[@]}" --transport-cache "$TC" ls "$SHARE"
+grep -qiF "$H3_URL $H3_PORT $H3_PORT quic" "$TC" ||
+  fail "auto did not remember HTTP/3 for the proxy: $(cat "$TC")"
+# two logons in one process: the second resumes the first one's TLS session
+before=$(wc -l <"$H3_LOG")
+{
+  SMBQ_USER=$DC_USER SMBQ_PORT=445 SMBQ_CA_FILE=$SMBQ_TEST_PKI/ca.pem
+  export SMBQ_USER SMBQ_PORT SMBQ_CA_FILE
+  if [ "${SMBQ_TRANSPORT:-tcp}" = quic ]; then
+    export SMBQ_QUIC_PORT=$SMBQ_TEST_QUIC_PORT SMBQ_RESOLVE=127.0.0.1
+  fi
+  unreach expect_rc 0 "${SMBQ_KDC_H3_TEST:?SMBQ_KDC_H3_TEST must point at kdc_h3_test}" \
+    "$DC_HOST" "$DC_REALM" "$H3_URL"
+  unset SMBQ_USER SMBQ_PORT SMBQ_CA_FILE SMBQ_QUIC_PORT SMBQ_RESOLVE
+}
+tail -n +"$((before + 1))" "$H3_LOG" >"$DC_DIR/h3.two"
+grep -q 'resumed=no' "$DC_DIR/h3.two" && grep -q 'resumed=yes' "$DC_DIR/h3.two" ||
+  fail "the second logon did not resume TLS: $(cat "$DC_DIR/h3.two")"
+echo "   two logons: $(awk '{print $4}' "$DC_DIR/h3.two" | sort | uniq -c | tr '\n' ' ')"
+# HTTPS forced through the HTTPS proxy
+dc_kdcproxy server
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$DC_KDCPROXY_URL" \
+  "${CA[@]}" --kdc-proxy-transport https --no-transport-cache ls "$SHARE"
+# both on one port number, TCP silently dropped (nftables): auto ends
+# within a second of the logon over HTTP/3 alone
+command -v nft >/dev/null || fail "nft is missing (scripts/install-deps.sh)"
+dc_kdcproxy server
+dc_kdcproxy_h3 server ok "$DC_KDCPROXY_PORT"
+BOTH_URL=$DC_KDCPROXY_URL
+t0=$(date +%s%N)
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$BOTH_URL" \
+  "${CA[@]}" --kdc-proxy-transport h3 --no-transport-cache ls "$SHARE"
+t_h3=$(( ($(date +%s%N) - t0) / 1000000 ))
+# smbq doctor says which way reaches the proxy
+unreach expect_rc 0 k -U "$DC_USER" --kdc-proxy "$DC_REALM=$BOTH_URL" \
+  "${CA[@]}" doctor "$SHARE"
+grep -q "answers over HTTPS and HTTP/3" "$SMBQ_TEST_DIR/out" ||
+  fail "doctor: $(grep -i 'KDC proxy' "$SMBQ_TEST_DIR/out")"
+nft add table inet smbq_kdc
+nft add chain inet smbq_kdc out '{ type filter hook output priority 0; }'
+nft add rule inet smbq_kdc out tcp dport "$DC_KDCPROXY_PORT" drop
+t0=$(date +%s%N)
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$BOTH_URL" \
+  "${CA[@]}" --transport-cache "$DC_DIR/transports.race" ls "$SHARE"
+t_race=$(( ($(date +%s%N) - t0) / 1000000 ))
+unreach expect_rc 0 k -U "$DC_USER" --kdc-proxy "$DC_REALM=$BOTH_URL" \
+  "${CA[@]}" doctor "$SHARE"
+grep -q "answers over HTTP/3 only" "$SMBQ_TEST_DIR/out" ||
+  fail "doctor with TCP dropped: $(grep -i -A2 'KDC proxy' "$SMBQ_TEST_DIR/out")"
+grep -A1 'KDC proxy' "$SMBQ_TEST_DIR/out" | sed 's/^/  doctor: /'
+nft delete table inet smbq_kdc
+echo "   TCP dropped: auto took $t_race ms, HTTP/3 alone $t_h3 ms"
+[ "$t_race" -le $((t_h3 + 1000)) ] ||
+  fail "auto with TCP dropped took $t_race ms, HTTP/3 alone $t_h3 ms (want within 1 s)"
+# Alt-Svc: an HTTPS proxy that advertises the HTTP/3 one on another port;
+# once HTTPS is gone, the remembered port still gets Kerberos through
+dc_kdcproxy server "h3=\":$H3_PORT\"; ma=3600"
+TC=$DC_DIR/transports.altsvc
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$DC_KDCPROXY_URL" \
+  "${CA[@]}" --transport-cache "$TC" ls "$SHARE"
+grep -qiF "$DC_KDCPROXY_URL $DC_KDCPROXY_PORT $H3_PORT" "$TC" ||
+  fail "the Alt-Svc port was not remembered: $(cat "$TC")"
+kill "$DC_KDCPROXY_PID"
+wait "$DC_KDCPROXY_PID" 2>/dev/null || true
+before=$(grep -c '^POST' "$H3_LOG")
+unreach expect_rc 0 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$DC_KDCPROXY_URL" \
+  "${CA[@]}" --transport-cache "$TC" ls "$SHARE"
+[ "$(grep -c '^POST' "$H3_LOG")" -gt "$before" ] ||
+  fail "the logon after HTTPS went away did not use the Alt-Svc HTTP/3 port"
+# a -k mount whose service ticket comes through HTTP/3 alone
+{
+  unset SMBQ_PASSWORD
+  CC4=$DC_DIR/cc.h3
+  dc_kinit "$CC4"
+  M4=$DC_DIR/mnt4
+  mkdir -p "$M4"
+  before=$(grep -c '^POST' "$H3_LOG")
+  # shellcheck disable=SC2046
+  KRB5CCNAME=FILE:$CC4 KRB5_CONFIG=$DC_DIR/krb5-unreach.conf \
+    "$SMBQ_MOUNT" -f -v -k --kdc-proxy "$DC_REALM=$H3_URL" "${CA[@]}" \
+    --kdc-proxy-transport h3 "$SHARE" "$M4" $(transport_opts) \
+    2>"$DC_DIR/mount4.log" </dev/null &
+  M4PID=$!
+  DC_PIDS="$DC_PIDS $M4PID"
+  mounted_within "$M4" "$M4PID" ||
+    fail "smbq-mount -k did not mount through HTTP/3: $(cat "$DC_DIR/mount4.log")"
+  same_file "$W/big.bin" "$M4/big.bin"
+  [ "$(grep -c '^POST' "$H3_LOG")" -gt "$before" ] ||
+    fail "the mount's service ticket did not come through the HTTP/3 proxy"
+  fusermount3 -u "$M4"
+  wait "$M4PID" || fail "smbq-mount exited non-zero: $(cat "$DC_DIR/mount4.log")"
+  export SMBQ_PASSWORD=$DC_PASSWORD
+}
+# a proxy certificate for another name: exit 6, said so
+dc_kdcproxy_h3 wrongname ok
+unreach expect_rc 6 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$DC_KDCPROXY_H3_URL" \
+  "${CA[@]}" --kdc-proxy-transport h3 --no-transport-cache ls "$SHARE"
+expect_msg "certificate"
+# proxies that answer wrong: a clear error naming the proxy
+for mode in status type garbage oversize reset; do
+  case $mode in
+  status) want="HTTP status 500" ;;
+  type) want="Content-Type" ;;
+  garbage) want="malformed KDC-PROXY-MESSAGE" ;;
+  oversize) want="more than 1024 KiB|over 1 MiB" ;;
+  reset) want="reset" ;;
+  esac
+  dc_kdcproxy_h3 server "$mode"
+  unreach expect_rc 5 k -k -U "$DC_USER" --kdc-proxy "$DC_REALM=$DC_KDCPROXY_H3_URL" \
+    "${CA[@]}" --kdc-proxy-transport h3 --no-transport-cache ls "$SHARE"
+  expect_stderr "$DC_HOST:$DC_KDCPROXY_H3_PORT"
+  expect_msg "$want"
+done
 
 # ---- a ticket that expires under a mount (MS-SMB2 3.2.5.1.6) ------------------
 # Samba ends a Kerberos session when its service ticket does (it answers
@@ -228,12 +384,7 @@ expect_msg "certificate|SSL|TLS"
     2>"$DC_DIR/mount3.log" </dev/null &
   M3PID=$!
   DC_PIDS="$DC_PIDS $M3PID"
-  for _ in $(seq 1 200); do
-    awk -v m="$M3" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && break
-    kill -0 "$M3PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  awk -v m="$M3" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+  mounted_within "$M3" "$M3PID" ||
     fail "smbq-mount did not mount with a short ticket: $(cat "$DC_DIR/mount3.log")"
   same_file "$W/big.bin" "$M3/big.bin"
   echo "   waiting for the ticket to end ($((t_kinit + 326 - $(date +%s))) s)"

@@ -124,13 +124,105 @@ START_TEST(routes_and_urls) {
   /* plain HTTP is refused before any I/O */
   uint8_t *rep = (uint8_t *)1;
   size_t rl = 1;
-  char err[256];
-  ck_assert_int_eq(kdcproxy_post("http://kdc.smbq.test/KdcProxy", NULL, 1000,
-                                 (const uint8_t *)"x", 1, &rep, &rl, err,
-                                 sizeof(err)),
+  struct kdcproxy_route hr = {.urls = urls, .n_urls = 2};
+  ck_assert_int_eq(kdcproxy_exchange(&hr, "http://kdc.smbq.test/KdcProxy",
+                                     1000, (const uint8_t *)"x", 1, &rep,
+                                     &rl),
                    SMBQ_ERR_INVAL);
   ck_assert_ptr_null(rep);
-  ck_assert_ptr_nonnull(strstr(err, "https"));
+  ck_assert_ptr_nonnull(strstr(hr.errmsg, "https"));
+  kdcproxy_route_clear(&hr);
+}
+END_TEST
+
+
+START_TEST(parse_urls) {
+  char host[64], path[64];
+  uint16_t port;
+  ck_assert_int_eq(kdcproxy_parse_url("https://fsedge1.contoso.com/KdcProxy",
+                                      host, sizeof(host), &port, path,
+                                      sizeof(path)), 0);
+  ck_assert_str_eq(host, "fsedge1.contoso.com");
+  ck_assert_uint_eq(port, 443);
+  ck_assert_str_eq(path, "/KdcProxy");
+  ck_assert_int_eq(kdcproxy_parse_url("HTTPS://[::1]:8443/p?x=1", host,
+                                      sizeof(host), &port, path,
+                                      sizeof(path)), 0);
+  ck_assert_str_eq(host, "::1");
+  ck_assert_uint_eq(port, 8443);
+  ck_assert_str_eq(path, "/p?x=1");
+  ck_assert_int_eq(kdcproxy_parse_url("https://h:1", host, sizeof(host),
+                                      &port, path, sizeof(path)), 0);
+  ck_assert_str_eq(path, "/");
+  static const char *const bad[] = {
+      "http://h/KdcProxy", "https:///x", "https://h:0/x", "https://h:70000/",
+      "https://h:12x/", "https://[::1/x", NULL};
+  for (int i = 0; bad[i]; i++)
+    ck_assert_int_eq(kdcproxy_parse_url(bad[i], host, sizeof(host), &port,
+                                        path, sizeof(path)),
+                     SMBQ_ERR_INVAL);
+  char longhost[300];
+  memset(longhost, 'a', sizeof(longhost));
+  memcpy(longhost, "https://", 8);
+  longhost[sizeof(longhost) - 1] = '\0';
+  ck_assert_int_eq(kdcproxy_parse_url(longhost, host, sizeof(host), &port,
+                                      path, sizeof(path)), SMBQ_ERR_INVAL);
+}
+END_TEST
+
+/* RFC 7838 3: h3 alternatives on the origin host are taken, others not */
+START_TEST(alt_svc) {
+  const char *h = "kdc.smbq.test";
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\":443\"; ma=86400", h),
+                   443);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port(
+                       "h2=\":8443\", h3-29=\":1\", h3=\":8444\"", h),
+                   8444);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\"KDC.smbq.test:9443\"", h),
+                   9443);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\"evil.example:443\"", h),
+                   0);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\"[::1]:443\"", "::1"),
+                   443);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("clear", h), -1);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("", h), 0);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\":99999\"", h), 0);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\":\"", h), 0);
+  ck_assert_int_eq(kdcproxy_alt_svc_h3_port("h3=\"noport", h), 0);
+}
+END_TEST
+
+/* MS-KKDCP 2.2.1: the answer is checked before Heimdal sees it */
+START_TEST(answers_checked) {
+  char err[512];
+  const char *u = "https://kdc.smbq.test/KdcProxy";
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200,
+                                         "application/kerberos", 10, err,
+                                         sizeof(err)), 0);
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTPS", 200,
+                                         "Application/Kerberos; q=1", 10,
+                                         err, sizeof(err)), 0);
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 502,
+                                         "application/kerberos", 10, err,
+                                         sizeof(err)), SMBQ_ERR_NET);
+  ck_assert_ptr_nonnull(strstr(err, "502"));
+  ck_assert_ptr_nonnull(strstr(err, u));
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200,
+                                         "text/html\x1b[2J", 10, err,
+                                         sizeof(err)), SMBQ_ERR_PROTO);
+  ck_assert_ptr_nonnull(strstr(err, "text/html?[2J"));
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200,
+                                         "application/kerberosx", 10, err,
+                                         sizeof(err)), SMBQ_ERR_PROTO);
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200, NULL, 10, err,
+                                         sizeof(err)), SMBQ_ERR_PROTO);
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200,
+                                         "application/kerberos", 0, err,
+                                         sizeof(err)), SMBQ_ERR_PROTO);
+  ck_assert_int_eq(kdcproxy_check_answer(u, "HTTP/3", 200,
+                                         "application/kerberos",
+                                         KDCPROXY_MAX_REPLY + 1, err,
+                                         sizeof(err)), SMBQ_ERR_PROTO);
 }
 END_TEST
 
@@ -143,6 +235,9 @@ int main(void) {
   tcase_add_test(tc, decode_malformed);
   tcase_add_test(tc, encode_invalid);
   tcase_add_test(tc, routes_and_urls);
+  tcase_add_test(tc, parse_urls);
+  tcase_add_test(tc, alt_svc);
+  tcase_add_test(tc, answers_checked);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
