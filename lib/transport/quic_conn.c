@@ -104,6 +104,8 @@ struct quic_conn {
 static ngtcp2_tstamp ts_now(void) { return (ngtcp2_tstamp)smbq_now_ns(); }
 
 static void set_dead_v(struct quic_conn *q, int err, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 3, 0)));
+static void set_dead_v(struct quic_conn *q, int err, const char *fmt,
                        va_list ap) {
   if (q->dead)
     return; /* the first reason wins */

@@ -312,6 +312,158 @@ def seeds_secure(vec):
     return out
 
 
+# ---- fuzz_http3 scripts -------------------------------------------------------
+
+# record kinds of fuzz_http3.c and its stream tables
+H3_DATA, H3_RESET, H3_CLOSED, H3_PULL, H3_ACK, H3_BLOCK, H3_TAKE, H3_POST = \
+    range(8)
+H3_RX = {3: 0, 7: 1, 11: 2, 0: 3, 4: 4, 8: 5, 15: 6, 19: 7}
+H3_TX = {0: 0, 4: 1, 8: 2, 2: 3, 6: 4, 10: 5}
+
+
+def h3_exchange():
+    """The recorded exchange of tests/unit/test_http3.c (h3_exchange[]):
+    (server to client, stream id, fin, bytes) per delivery."""
+    text = open(os.path.join(UNIT, "test_http3.c"), encoding="utf-8").read()
+    m = re.search(r"h3_exchange\[\] = \{(.*?)\n\};", text, flags=re.S)
+    if not m:
+        return []
+    body_ = re.sub(r"/\*.*?\*/", " ", m.group(1), flags=re.S)
+    out = []
+    for e in re.finditer(r"\{\s*(true|false),\s*(\d+),\s*(true|false),"
+                         r"((?:\s*\"[^\"]*\")+)\s*\}", body_):
+        hexstr = re.sub(r"[\s\"]", "", e.group(4))
+        out.append((e.group(1) == "true", int(e.group(2)),
+                    e.group(3) == "true", bytes.fromhex(hexstr)))
+    return out
+
+
+def h3_data(sid, data, fin=False):
+    a = H3_RX[sid] | (8 if fin else 0)
+    if len(data) > 255:
+        return bytes([H3_DATA | (a | 16) << 3]) + le16(len(data)) + data
+    return bytes([H3_DATA | a << 3, len(data)]) + data
+
+
+def h3_op(kind, a=0):
+    return bytes([kind | a << 3])
+
+
+def h3_send_all():
+    """Every pull the client wants, each taken whole and acknowledged."""
+    return (h3_op(H3_PULL, 7) + h3_op(H3_PULL, 7) +
+            b"".join(h3_op(H3_ACK, i | 8) for i in (0, 1, 3, 4, 5)))
+
+
+def h3_headers(fields):
+    """A HEADERS frame of QPACK field lines without the dynamic table."""
+    block = b"\0\0" + fields
+    return b"\x01" + bytes([len(block)]) + block
+
+
+def h3_body(data):
+    return b"\x00" + bytes([len(data)]) + data
+
+
+# QPACK field lines (RFC 9204 4.5.2, 4.5.4; static table Appendix A)
+QP_200 = b"\xd9"                      # :status 200, index 25
+QP_500 = b"\xff\x08"                  # :status 500, index 71
+QP_103 = b"\xd8"                      # :status 103, index 24
+QP_KTYPE = b"\x5f\x1d\x14application/kerberos"  # name of index 44
+
+
+def qp_clen(n):
+    v = str(n).encode()
+    return b"\x54" + bytes([len(v)]) + v  # content-length, index 4
+
+
+def seeds_http3(vec):
+    ex = h3_exchange()
+    if not ex:
+        return {}
+    ctrl = [d for s2c, sid, fin, d in ex if s2c and sid == 3][0]
+    answer = [d for s2c, sid, fin, d in ex if s2c and sid == 0][0]
+    uni = h3_data(3, ctrl) + h3_data(11, b"\x03") + h3_data(7, b"\x02")
+    close0 = h3_op(H3_CLOSED, H3_RX[0])
+    done = h3_send_all()  # the harness checks and takes the bodies at the end
+    out = {}
+    # the recorded exchange as it went
+    s = h3_send_all()
+    for s2c, sid, fin, d in ex:
+        if s2c:
+            s += h3_data(sid, d, fin)
+            if fin:
+                s += h3_op(H3_CLOSED, H3_RX[sid])
+    out["recorded"] = b"\x00" + s + done
+    # two requests (AS, TGS), the second answered first
+    out["two-requests"] = (b"\x01" + h3_send_all() + uni +
+                           h3_data(4, answer, True) + h3_data(0, answer, True) +
+                           close0 + h3_op(H3_TAKE, 0) +
+                           h3_op(H3_CLOSED, H3_RX[4]) + done)
+    # the answer in 3-byte pieces, the client taking half of what it offers
+    pieces = b"".join(h3_data(0, answer[i:i + 3], i + 3 >= len(answer))
+                      for i in range(0, len(answer), 3))
+    out["pieces"] = (b"\x00" + h3_op(H3_PULL, 7 | 16) * 4 +
+                     h3_op(H3_ACK, 0) + h3_send_all() + uni + pieces +
+                     close0 + done)
+    # HTTP status 500 with a text body
+    err = (h3_headers(QP_500 + qp_clen(4) + b"\x5f\x1d\x0atext/plain") +
+           h3_body(b"oops"))
+    out["status-500"] = (b"\x00" + h3_send_all() + uni +
+                         h3_data(0, err, True) + close0 + done)
+    # a 103 first, then the answer
+    info = h3_headers(QP_103 + b"\x5f\x1d\x06text/x")
+    out["informational"] = (b"\x00" + h3_send_all() + uni +
+                            h3_data(0, info + answer, True) + close0 + done)
+    # the answer without content-length, the body over a 16-byte cap
+    big = h3_headers(QP_200 + QP_KTYPE) + h3_body(b"\x30" * 40)
+    out["over-cap"] = (b"\x02" + h3_send_all() + uni +
+                       h3_data(0, big, True) + close0 + done)
+    # GOAWAY (frame 07) before the request was seen: stream 0 refused
+    out["goaway-before"] = (b"\x00" + h3_send_all() +
+                            h3_data(3, ctrl + b"\x07\x01\x00") +
+                            h3_op(H3_POST, 1) + done)
+    # GOAWAY naming stream 4: the request on stream 0 still answered
+    out["goaway-after"] = (b"\x01" + h3_send_all() +
+                           h3_data(3, ctrl + b"\x07\x01\x04") +
+                           h3_data(0, answer, True) + close0 + done)
+    # RESET_STREAM of the request (H3_REQUEST_REJECTED), then its close
+    out["reset"] = (b"\x00" + h3_send_all() + uni +
+                    h3_op(H3_RESET, H3_RX[0] | 1 << 3) +
+                    h3_op(H3_CLOSED, H3_RX[0] | 16) + done)
+    # the reset in the middle of the body
+    out["reset-mid-body"] = (b"\x00" + h3_send_all() + uni +
+                             h3_data(0, answer[:-5]) +
+                             h3_op(H3_RESET, H3_RX[0] | 2 << 3) + close0 +
+                             done)
+    # a control stream without SETTINGS (test_http3.c's vector)
+    bad = vec.get("ctrl_without_settings", b"\x00\x07\x01\x00")
+    out["ctrl-without-settings"] = b"\x00" + h3_send_all() + h3_data(3, bad)
+    # the server closes its control stream
+    out["critical-closed"] = (b"\x00" + h3_send_all() + uni +
+                              h3_op(H3_RESET, H3_RX[3]) +
+                              h3_op(H3_CLOSED, H3_RX[3]))
+    # a HEADERS frame running past the FIN
+    out["truncated-frame"] = (b"\x00" + h3_send_all() + uni +
+                              h3_data(0, b"\x01\x10\x00\x00", True) + close0 +
+                              done)
+    # a stream of a reserved type (0x21, RFC 9114 6.2.3) is ignored; a push
+    # stream without MAX_PUSH_ID is not (RFC 9114 4.6)
+    out["unknown-uni"] = (b"\x00" + h3_send_all() + uni +
+                          h3_data(15, b"\x21grease") +
+                          h3_data(0, answer, True) + close0 + done)
+    out["push-stream"] = (b"\x00" + h3_send_all() + uni +
+                          h3_data(19, b"\x01\x00") + done)
+    # flow control: the request stream blocked, then unblocked
+    out["blocked"] = (b"\x00" + h3_op(H3_BLOCK, 0) + h3_send_all() +
+                      h3_op(H3_BLOCK, 8) + h3_send_all() + uni +
+                      h3_data(0, answer, True) + close0 + done)
+    # no request body, SETTINGS_MAX_FIELD_SECTION_SIZE 64, no peer name
+    out["empty-request"] = (b"\x38" + h3_send_all() + uni +
+                            h3_data(0, answer, True) + close0 + done)
+    return out
+
+
 # ---- fuzz_core_stream scripts ---------------------------------------------
 
 # record kinds of fuzz_core_stream.c
@@ -569,6 +721,7 @@ HARNESSES = {
     "spnego": seeds_spnego,
     "dcerpc_ndr": seeds_dcerpc,
     "kdcproxy": seeds_kdcproxy,
+    "http3": seeds_http3,
     "secure": seeds_secure,
 }
 

@@ -3,7 +3,8 @@
 # of its committed seed corpus (tests/fuzz/corpus/<harness>), with its
 # dictionary, under ASan + UBSan (UB halts: it is a finding like a crash).
 #
-# Usage: tests/fuzz/run.sh SECONDS [BUILDDIR]     (BUILDDIR: build-fuzz)
+# Usage: tests/fuzz/run.sh SECONDS [BUILDDIR [HARNESS...]]
+#   BUILDDIR: build-fuzz; HARNESS: e.g. http3 for fuzz_http3 (default: all)
 #
 # BUILDDIR is set up (CC=clang, -Dfuzz=true, ASan+UBSan) when it does not
 # exist, and the harnesses are (re)built in it. Per harness it prints the
@@ -16,16 +17,17 @@
 set -uo pipefail
 
 usage() {
-  echo "usage: $0 SECONDS [BUILDDIR]" >&2
+  echo "usage: $0 SECONDS [BUILDDIR [HARNESS...]]" >&2
   exit 2
 }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+[ $# -ge 1 ] || usage
 secs=$1
 [[ "$secs" =~ ^[1-9][0-9]*$ ]] || usage
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src" || exit 1
 build=${2:-build-fuzz}
+only=("${@:3}")
 case $build in
 /*) ;;
 *) build="$src/$build" ;;
@@ -55,9 +57,20 @@ if ! ninja -C "$build" fuzz >"$build/fuzz-build.log" 2>&1; then
 fi
 
 harnesses=()
-for f in "$build"/tests/fuzz/fuzz_*; do
-  [ -f "$f" ] && [ -x "$f" ] && harnesses+=("$(basename "$f")")
-done
+if [ ${#only[@]} -gt 0 ]; then
+  for h in "${only[@]}"; do
+    f="$build/tests/fuzz/fuzz_${h#fuzz_}"
+    if [ ! -x "$f" ]; then
+      echo "fuzz: no harness $f (tests/fuzz/meson.build lists them)" >&2
+      exit 2
+    fi
+    harnesses+=("$(basename "$f")")
+  done
+else
+  for f in "$build"/tests/fuzz/fuzz_*; do
+    [ -f "$f" ] && [ -x "$f" ] && harnesses+=("$(basename "$f")")
+  done
+fi
 if [ ${#harnesses[@]} -eq 0 ]; then
   echo "fuzz: no harnesses in $build/tests/fuzz" >&2
   exit 1

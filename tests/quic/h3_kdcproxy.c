@@ -150,6 +150,8 @@ static void answer_free(struct answer *a) {
   a->len = 0;
 }
 
+static void set_text(struct answer *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void set_text(struct answer *a, int status, const char *fmt, ...) {
   char buf[512];
   va_list ap;

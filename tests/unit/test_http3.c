@@ -785,7 +785,9 @@ END_TEST
  * exchanged them (nghttp3 0.8, no dynamic QPACK table), one line per
  * delivery: direction, stream id, FIN, bytes. Regenerate with
  * SMBQ_H3_DUMP=1 build/tests/unit/unit_http3 when nghttp3 changes its
- * encoding; the replay below checks the client against them. */
+ * encoding; the replay below checks the client against them.
+ * tests/fuzz/gen_corpus.py reads this table (its name and the layout of
+ * its lines) for fuzz_http3's seeds: run it after changing it. */
 struct vec_rec {
   bool s2c;
   int64_t stream_id;
