@@ -128,4 +128,32 @@ int smb2_aead_decrypt(uint16_t cipher, const uint8_t *key,
                       const uint8_t *src, uint8_t *dst, size_t len,
                       const uint8_t tag[SMB2_MAC_SIZE]);
 
+/* One piece of a text decrypted in place (the text is the concatenation
+ * of the pieces, e.g. an SMB2 header in one buffer and READ data in
+ * another). */
+struct smb2_crypto_iov {
+  uint8_t *data;
+  size_t len;
+};
+
+/* smb2_aead_decrypt() in place over pieces of any lengths: the same
+ * result as over the joined text, without joining it. A cipher block
+ * that straddles pieces is gathered into a 16-byte scratch block and
+ * scattered back (the ciphers take whole blocks but for their last
+ * call). On SMBQ_ERR_SIGNATURE every piece has been wiped. */
+int smb2_aead_decrypt_iov(uint16_t cipher, const uint8_t *key,
+                          const uint8_t *nonce, const uint8_t *aad,
+                          size_t aadlen, const struct smb2_crypto_iov *iov,
+                          size_t n, const uint8_t tag[SMB2_MAC_SIZE]);
+
+/* The first len bytes of the plaintext of a ciphertext of total bytes
+ * (src holds at least len), decrypted into dst WITHOUT authentication:
+ * to look at a header while the rest is still to come. Nothing may be
+ * trusted before smb2_aead_decrypt[_iov]() has checked the whole text.
+ * Errors: as smb2_aead_decrypt(), SMBQ_ERR_INVAL also for len > total. */
+int smb2_aead_decrypt_prefix(uint16_t cipher, const uint8_t *key,
+                             const uint8_t *nonce, const uint8_t *aad,
+                             size_t aadlen, const uint8_t *src, uint8_t *dst,
+                             size_t len, size_t total);
+
 #endif

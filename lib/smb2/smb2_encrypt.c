@@ -99,3 +99,35 @@ int smb2_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *in,
   *outlen = len;
   return 0;
 }
+
+int smb2_decrypt_iov(uint16_t cipher, const uint8_t *key, const uint8_t *th,
+                     const struct smb2_crypto_iov *iov, size_t n) {
+  if (!smb2_cipher_nonce_len(cipher) || !key || !th || (!iov && n))
+    return SMBQ_ERR_INVAL;
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (iov[i].len > SIZE_MAX - SMB2_TRANSFORM_HDR_SIZE - len)
+      return SMBQ_ERR_PROTO;
+    len += iov[i].len;
+  }
+  int rc = check_transform_hdr(th, SMB2_TRANSFORM_HDR_SIZE + len);
+  if (rc < 0)
+    return rc;
+  return smb2_aead_decrypt_iov(cipher, key, th + TH_NONCE, th + TH_NONCE,
+                               TH_AAD_LEN, iov, n, th + TH_SIGNATURE);
+}
+
+int smb2_decrypt_peek(uint16_t cipher, const uint8_t *key, const uint8_t *in,
+                      size_t inlen, uint8_t *out, size_t len) {
+  if (!smb2_cipher_nonce_len(cipher) || !key || !in || !out)
+    return SMBQ_ERR_INVAL;
+  int rc = check_transform_hdr(in, inlen);
+  if (rc < 0)
+    return rc;
+  size_t total = inlen - SMB2_TRANSFORM_HDR_SIZE;
+  if (len > total)
+    return SMBQ_ERR_INVAL;
+  return smb2_aead_decrypt_prefix(cipher, key, in + TH_NONCE, in + TH_NONCE,
+                                  TH_AAD_LEN, in + SMB2_TRANSFORM_HDR_SIZE,
+                                  out, len, total);
+}

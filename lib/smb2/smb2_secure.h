@@ -36,6 +36,13 @@ int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len);
 int smb2_verify(uint16_t alg, const uint8_t key[16], const uint8_t *msg,
                 size_t len);
 
+/* smb2_verify() of a message split into pieces (parts[0] starts with the
+ * SMB2 header and holds at least all of it; at most 5 pieces), e.g. a
+ * READ reply whose data went straight to the caller's buffer. Same
+ * result as smb2_verify() over the joined message. */
+int smb2_verify_iov(uint16_t alg, const uint8_t key[16],
+                    const struct smb2_crypto_buf *parts, size_t n);
+
 /* Encrypt one or more (compounded) SMB2 messages into a TRANSFORM_HEADER
  * message (MS-SMB2 2.2.41, 3.1.4.3). `out` must hold
  * SMB2_TRANSFORM_HDR_SIZE + len bytes. `nonce` is
@@ -62,6 +69,24 @@ int smb2_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id,
  * been wiped. */
 int smb2_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *in,
                  size_t inlen, uint8_t *out, size_t *outlen);
+
+/* smb2_decrypt() in place of a TRANSFORM_HEADER message whose payload
+ * is split: `th` is the 52-byte header, the ciphertext is the
+ * concatenation of the pieces, each decrypted where it lies (e.g. the
+ * SMB2 header in the frame buffer, READ data in the caller's buffer).
+ * Same checks and errors as smb2_decrypt() (OriginalMessageSize must be
+ * the pieces' total); on SMBQ_ERR_SIGNATURE every piece has been wiped. */
+int smb2_decrypt_iov(uint16_t cipher, const uint8_t *key, const uint8_t *th,
+                     const struct smb2_crypto_iov *iov, size_t n);
+
+/* The first len bytes of the plaintext of a TRANSFORM_HEADER message of
+ * inlen bytes of which `in` holds the header and at least len bytes of
+ * ciphertext, into out, NOT authenticated: to see what a reply is while
+ * the rest of it is still to come; nothing of it may be trusted before
+ * the whole message is decrypted. Errors: those of smb2_decrypt()'s
+ * header checks; SMBQ_ERR_INVAL for len beyond the payload. */
+int smb2_decrypt_peek(uint16_t cipher, const uint8_t *key, const uint8_t *in,
+                      size_t inlen, uint8_t *out, size_t len);
 
 /* SessionId from a transform header, or SMBQ_ERR_PROTO if too short. */
 int smb2_transform_session_id(const uint8_t *in, size_t inlen,

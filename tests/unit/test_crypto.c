@@ -817,6 +817,116 @@ START_TEST(primitives) {
 }
 END_TEST
 
+/* Split points for the pieces tests: aligned, odd, inside the header,
+ * and every byte its own piece (split == 1). */
+static const size_t splits[] = {1, 13, 16, 64, 80, 81, 95, 4096};
+
+/* A message cut into pieces of `split` bytes (the last shorter), with the
+ * first piece `first` bytes long: pieces[] and how many. */
+static size_t cut(uint8_t *msg, size_t len, size_t first, size_t split,
+                  struct smb2_crypto_iov *iov, size_t max) {
+  size_t n = 0, off = 0;
+  while (off < len) {
+    size_t k = n == 0 ? first : split;
+    if (k > len - off)
+      k = len - off;
+    ck_assert_uint_lt(n, max);
+    iov[n++] = (struct smb2_crypto_iov){msg + off, k};
+    off += k;
+  }
+  return n;
+}
+
+/* Decryption in place over pieces gives what decryption of the whole
+ * gives, for every cipher and any cut; a tampered text wipes every
+ * piece. */
+START_TEST(decrypt_iov_matches_whole) {
+  enum { LEN = 3000 };
+  static struct smb2_crypto_iov iov[LEN + 1];
+  uint8_t key[32], nonce[16] = {7, 6, 5};
+  for (size_t i = 0; i < sizeof(key); i++)
+    key[i] = (uint8_t)(i * 11 + 1);
+  uint8_t *msg = malloc(LEN), *enc = malloc(52 + LEN), *ct = malloc(LEN);
+  fill(msg, LEN, 3);
+  for (size_t c = 0; c < 4; c++) {
+    ck_assert_int_eq(
+        smb2_encrypt(all_ciphers[c], key, 42, nonce, msg, LEN, enc), 0);
+    for (size_t sp = 0; sp < sizeof(splits) / sizeof(splits[0]); sp++) {
+      memcpy(ct, enc + 52, LEN);
+      size_t n = cut(ct, LEN, 81, splits[sp], iov, LEN + 1);
+      ck_assert_int_eq(smb2_decrypt_iov(all_ciphers[c], key, enc, iov, n),
+                       0);
+      ck_assert_mem_eq(ct, msg, LEN);
+    }
+    /* the header peek sees the first bytes, unauthenticated */
+    uint8_t peek[80];
+    ck_assert_int_eq(smb2_decrypt_peek(all_ciphers[c], key, enc, 52 + LEN,
+                                       peek, sizeof(peek)),
+                     0);
+    ck_assert_mem_eq(peek, msg, sizeof(peek));
+    ck_assert_int_eq(smb2_decrypt_peek(all_ciphers[c], key, enc, 52 + LEN,
+                                       peek, LEN + 1),
+                     SMBQ_ERR_INVAL);
+    /* one flipped bit: refused, and no plaintext left in any piece */
+    memcpy(ct, enc + 52, LEN);
+    ct[LEN - 1] ^= 1;
+    size_t n = cut(ct, LEN, 81, 1000, iov, LEN + 1);
+    ck_assert_int_eq(smb2_decrypt_iov(all_ciphers[c], key, enc, iov, n),
+                     SMBQ_ERR_SIGNATURE);
+    for (size_t i = 0; i < LEN; i++)
+      ck_assert_uint_eq(ct[i], 0);
+    /* OriginalMessageSize must be the pieces' total */
+    memcpy(ct, enc + 52, LEN);
+    n = cut(ct, LEN - 1, 81, 1000, iov, LEN + 1);
+    ck_assert_int_eq(smb2_decrypt_iov(all_ciphers[c], key, enc, iov, n),
+                     SMBQ_ERR_PROTO);
+  }
+  free(msg);
+  free(enc);
+  free(ct);
+}
+END_TEST
+
+/* Verification over pieces agrees with verification of the whole for
+ * every algorithm and any cut (GMAC and CMAC buffer partial blocks). */
+START_TEST(verify_iov_matches_whole) {
+  static const uint16_t algs[] = {SMB2_SIGNING_HMAC_SHA256,
+                                  SMB2_SIGNING_AES_CMAC,
+                                  SMB2_SIGNING_AES_GMAC};
+  enum { LEN = 2000 };
+  uint8_t key[16], msg[LEN];
+  for (size_t i = 0; i < sizeof(key); i++)
+    key[i] = (uint8_t)(i + 3);
+  fill(msg, LEN, 9);
+  smbq_put_le32(msg, 0x424D53FEu);
+  for (size_t a = 0; a < 3; a++) {
+    ck_assert_int_eq(smb2_sign(algs[a], key, msg, LEN), 0);
+    static const size_t firsts[] = {64, 65, 80, 81, 95, 96, 1999};
+    for (size_t f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+      for (size_t k = 1; k <= 4; k++) { /* 1 to 5 pieces */
+        struct smb2_crypto_buf parts[5];
+        size_t off = firsts[f], n = 1;
+        parts[0] = (struct smb2_crypto_buf){msg, off};
+        size_t each = (LEN - off + k - 1) / k;
+        while (off < LEN) {
+          size_t m = each < LEN - off ? each : LEN - off;
+          parts[n++] = (struct smb2_crypto_buf){msg + off, m};
+          off += m;
+        }
+        ck_assert_int_eq(smb2_verify_iov(algs[a], key, parts, n), 0);
+        msg[LEN - 1] ^= 1;
+        ck_assert_int_eq(smb2_verify_iov(algs[a], key, parts, n),
+                         SMBQ_ERR_SIGNATURE);
+        msg[LEN - 1] ^= 1;
+      }
+    }
+    struct smb2_crypto_buf short_hdr = {msg, 63};
+    ck_assert_int_eq(smb2_verify_iov(algs[a], key, &short_hdr, 1),
+                     SMBQ_ERR_PROTO);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("crypto");
   TCase *keys = tcase_create("keys");
@@ -841,6 +951,8 @@ int main(void) {
   tcase_add_test(enc, round_trip_all_ciphers);
   tcase_add_test(enc, tamper_detected);
   tcase_add_test(enc, malformed_transform);
+  tcase_add_test(enc, decrypt_iov_matches_whole);
+  tcase_add_test(sign, verify_iov_matches_whole);
   suite_add_tcase(s, enc);
   TCase *prim = tcase_create("primitives");
   tcase_add_test(prim, primitives);
