@@ -696,6 +696,12 @@ struct smbq_stats {
   uint64_t bytes_sent;    /* bytes handed to the transport (SMB frames) */
   uint64_t bytes_received;
   uint64_t breaks;        /* lease and oplock breaks received */
+  /* Data of file reads (smbq_pread and the like): bytes received
+   * straight into the caller's buffer, and bytes copied there from the
+   * library's receive buffer. copied / (placed + copied) is the copies
+   * per byte read. */
+  uint64_t read_bytes_placed;
+  uint64_t read_bytes_copied;
 };
 
 /* Copy the counters. Errors: SMBQ_ERR_INVAL (not connected). */

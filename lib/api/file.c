@@ -359,6 +359,7 @@ struct rw_chunk {
   struct rw_op *op;
   size_t rel;            /* offset of the chunk inside the op */
   uint32_t len;
+  size_t placed;         /* reads: data the core put at dst + rel itself */
 };
 
 static void op_finish(struct rw_op *op) {
@@ -395,7 +396,10 @@ static void read_done(void *arg, int err, uint32_t status,
   size_t got = 0;
   if (err < 0) {
     set_err(op, err, 0);
+  } else if (status == NT_STATUS_SUCCESS && ch->placed) {
+    got = ch->placed; /* already in op->dst + ch->rel (smb2_req.dst) */
   } else if (status == NT_STATUS_SUCCESS) {
+    /* a reply the core could not place (smb2_conn.h): copy its data */
     struct smb2_read_rsp r;
     if (smb2_decode_read_rsp(msg, len, &r) < 0 || r.data_len > ch->len) {
       set_err(op, SMBQ_ERR_PROTO, 0);
@@ -460,6 +464,11 @@ static struct smb2_req *chunk_req(struct rw_op *op, size_t i) {
                                        f->open.file_id, op->off + rel, n);
   smb2_req_set_body_len(r, (size_t)bl);
   r->payload_size = n;
+  if (!op->write) {
+    r->dst = op->dst + rel;
+    r->dst_cap = n;
+    r->placed = &ch->placed;
+  }
   ch->op = op;
   ch->rel = rel;
   ch->len = n;

@@ -23,6 +23,8 @@ int smbq_conn_get_stats(smbq_conn *c, struct smbq_stats *s) {
       .bytes_sent = cs.bytes_out,
       .bytes_received = cs.bytes_in,
       .breaks = cs.notifications,
+      .read_bytes_placed = cs.read_placed,
+      .read_bytes_copied = cs.read_copied,
   };
   return 0;
 }

@@ -89,6 +89,18 @@ struct smb2_req {
                                 and non-final reply (3.2.5.2) */
   smb2_done_fn done;
   void *arg;
+  /* READ only, optional: the caller's buffer for the reply's data
+   * (MS-SMB2 2.2.20), dst_cap bytes, valid until the callback has run.
+   * When the final reply is a lone (not compounded) READ response with
+   * STATUS_SUCCESS whose data lies at its end and fits in dst_cap, the
+   * data is received straight into dst (verified or decrypted there) and
+   * *placed (the caller's, zeroed by it) is set to DataLength before the
+   * callback; msg/len are then the message up to DataOffset only.
+   * Otherwise *placed stays 0 and msg holds the whole reply, as for any
+   * request. If the request fails, dst's content is unspecified. */
+  uint8_t *dst;
+  size_t dst_cap;
+  size_t *placed;
   /* private to the core */
   uint8_t *buf;              /* 4 spare bytes + header + body */
   size_t len;                /* header + body */
@@ -150,6 +162,11 @@ struct smb2_conn_stats {
   uint64_t bytes_in;      /* frame bytes received */
   uint64_t replies;       /* final replies matched to a request */
   uint64_t notifications; /* unsolicited messages (breaks) */
+  /* READ data of requests with a destination (smb2_req.dst): */
+  uint64_t read_placed;   /* received straight into the destination */
+  uint64_t read_copied;   /* copied: the bytes of a placed reply that came
+                             with its header, and whole replies that took
+                             the ordinary path (their callback copies) */
 };
 
 struct smb2_conn_limits {
@@ -191,7 +208,11 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf);
 /* Report that n bytes of the frame from smb2_conn_pull() were sent. */
 void smb2_conn_sent(struct smb2_conn *c, size_t n);
 
-/* Receive side: a place to put up to *cap bytes. */
+/* Receive side: a place to put up to *cap bytes, valid until the next
+ * smb2_conn_received(). With READs that have a destination in flight,
+ * it may be a small room for the next frame's headers only (4 + 64 + 16
+ * bytes, plus 52 with encryption), or a part of such a READ's
+ * destination. NULL (and *cap 0) when out of memory. */
 uint8_t *smb2_conn_recv_buf(struct smb2_conn *c, size_t *cap);
 /* n bytes were stored at the recv_buf pointer: process every complete
  * frame. Returns 0, or a fatal error (malformed framing, frame too large):

@@ -878,6 +878,386 @@ START_TEST(expired_session_parks) {
 }
 END_TEST
 
+/* ---- READ data placed in the request's destination ----------------------- */
+
+#define RD_LEN 70000
+#define RD_GUARD 32
+
+/* A READ in flight with a destination of cap bytes (guard bytes after
+ * it); the conn has credits from an ECHO first. Returns its MessageId. */
+struct rd {
+  struct done_rec d;
+  size_t placed;
+  uint8_t *buf; /* cap + RD_GUARD */
+  size_t cap;
+};
+
+static uint64_t submit_read(struct smb2_conn *c, struct rd *x, size_t cap,
+                            const struct smb2_sec *s) {
+  x->cap = cap;
+  x->buf = malloc(cap + RD_GUARD);
+  memset(x->buf, 0xEE, cap + RD_GUARD);
+  struct smb2_req *r = mkreq(SMB2_READ, 49, &x->d);
+  r->dst = x->buf;
+  r->dst_cap = cap;
+  r->placed = &x->placed;
+  r->sec = s;
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+  uint8_t f[512], plain[512];
+  long n = pull_frame(c, f, sizeof(f));
+  ck_assert_int_gt(n, 0);
+  if (!s || !s->encrypt)
+    return smbq_le64_at(f + 4 + 24);
+  size_t plen;
+  ck_assert_int_eq(smb2_decrypt(s->cipher, s->keys.encrypt, f + 4,
+                                (size_t)n - 4, plain, &plen), 0);
+  return smbq_le64_at(plain + 24);
+}
+
+static void guard_intact(const struct rd *x) {
+  for (size_t i = 0; i < RD_GUARD; i++)
+    ck_assert_uint_eq(x->buf[x->cap + i], 0xEE);
+}
+
+static void rd_data(uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)(i * 31 + 7 + (i >> 9));
+}
+
+/* A READ response (MS-SMB2 2.2.20) to mid: DataOffset off, dlen bytes of
+ * rd_data; returns the message length. */
+static size_t mkread_reply(uint8_t *out, uint64_t mid, uint32_t flags,
+                           uint8_t off, size_t dlen) {
+  mkreply(out, SMB2_READ, mid, 8, 0, flags, 16);
+  out[SMB2_HDR_SIZE + 2] = off;
+  smbq_put_le32(out + SMB2_HDR_SIZE + 4, (uint32_t)dlen);
+  memset(out + SMB2_HDR_SIZE + 16, 0, off - (SMB2_HDR_SIZE + 16));
+  rd_data(out + off, dlen);
+  return off + dlen;
+}
+
+static struct smb2_conn *conn_with_credits(const struct smb2_sec *s) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0};
+  struct smb2_req *r = mkreq(SMB2_ECHO, 4, &d);
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+  uint8_t f[512], rep[128];
+  pull_frame(c, f, sizeof(f));
+  size_t n = mkreply(rep, SMB2_ECHO, 0, 20, 0, 0, 4);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  ck_assert_int_eq(d.err, 0);
+  (void)s;
+  return c;
+}
+
+/* The callback saw a placed reply: the data is in dst, msg was the
+ * header and fixed part up to DataOffset. */
+static void placed_ok(const struct rd *x, uint8_t off, size_t dlen) {
+  ck_assert_int_eq(x->d.calls, 1);
+  ck_assert_int_eq(x->d.err, 0);
+  ck_assert_uint_eq(x->d.status, 0);
+  ck_assert_uint_eq(x->placed, dlen);
+  ck_assert_uint_eq(x->d.len, off);
+  uint8_t *want = malloc(dlen);
+  rd_data(want, dlen);
+  ck_assert_mem_eq(x->buf, want, dlen);
+  free(want);
+  guard_intact(x);
+}
+
+/* Plain replies, fed whole, in 1-byte pieces and in between; DataOffset
+ * 0x50 (the usual) and odd. recv_buf offers just the headers' room
+ * between frames, then the destination itself. */
+START_TEST(read_placed_plain) {
+  static const size_t steps[] = {1, 7, 84, 1000, 1u << 20};
+  static const uint8_t offs[] = {0x50, 0x51, 0x67};
+  uint8_t *rep = malloc(256 + RD_LEN);
+  for (size_t o = 0; o < sizeof(offs); o++) {
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+      struct smb2_conn *c = conn_with_credits(NULL);
+      struct rd x = {0};
+      uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
+      size_t cap;
+      uint8_t *b = smb2_conn_recv_buf(c, &cap);
+      ck_assert_ptr_nonnull(b);
+      ck_assert_uint_eq(cap, 4 + 64 + 16); /* the headers' room only */
+      size_t n = mkread_reply(rep, mid, 0, offs[o], RD_LEN);
+      ck_assert_int_eq(feed_msg(c, rep, n, steps[i]), 0);
+      placed_ok(&x, offs[o], RD_LEN);
+      struct smb2_conn_stats st;
+      smb2_conn_get_stats(c, &st);
+      /* the core asked for the headers' bytes exactly: nothing copied */
+      ck_assert_uint_eq(st.read_placed, RD_LEN);
+      ck_assert_uint_eq(st.read_copied, 0);
+      ck_assert_uint_eq(st.bytes_in, 4 + 68 + 4 + n);
+      ck_assert_uint_eq(smb2_conn_credits(c), 20 - 1 + 8);
+      /* nothing in flight with a destination: the ordinary room again */
+      b = smb2_conn_recv_buf(c, &cap);
+      ck_assert_uint_ge(cap, 4096);
+      smb2_conn_free(c);
+      ck_assert_int_eq(x.d.calls, 1);
+      free(x.buf);
+    }
+  }
+  free(rep);
+}
+END_TEST
+
+/* Signed replies with each algorithm, verified over header and data in
+ * their two buffers; a flipped data bit fails the READ alone. */
+START_TEST(read_placed_signed) {
+  static const uint16_t algs[] = {SMB2_SIGNING_HMAC_SHA256,
+                                  SMB2_SIGNING_AES_CMAC,
+                                  SMB2_SIGNING_AES_GMAC};
+  static const uint8_t offs[] = {0x50, 0x53};
+  uint8_t *rep = malloc(256 + RD_LEN);
+  for (size_t a = 0; a < 3; a++) {
+    for (size_t o = 0; o < sizeof(offs); o++) {
+      struct smb2_sec s;
+      setup_sec(&s, algs[a], 0);
+      s.sign = true;
+      struct smb2_conn *c = conn_with_credits(&s);
+      struct rd x = {0}, y = {0}, z = {0};
+      uint64_t mid = submit_read(c, &x, RD_LEN, &s);
+      size_t n = mkread_reply(rep, mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
+      smbq_put_le64(rep + 40, s.session_id);
+      ck_assert_int_eq(smb2_sign(algs[a], s.keys.signing, rep, n), 0);
+      ck_assert_int_eq(feed_msg(c, rep, n, o ? 1 : 65536), 0);
+      placed_ok(&x, offs[o], RD_LEN);
+      /* tampered data */
+      mid = submit_read(c, &y, RD_LEN, &s);
+      n = mkread_reply(rep, mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
+      smbq_put_le64(rep + 40, s.session_id);
+      smb2_sign(algs[a], s.keys.signing, rep, n);
+      rep[n - 5] ^= 0x10;
+      ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+      ck_assert_int_eq(y.d.calls, 1);
+      ck_assert_int_eq(y.d.err, SMBQ_ERR_SIGNATURE);
+      ck_assert_uint_eq(y.placed, 0);
+      guard_intact(&y);
+      /* unsigned on a signing session */
+      mid = submit_read(c, &z, RD_LEN, &s);
+      n = mkread_reply(rep, mid, 0, offs[o], RD_LEN);
+      ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+      ck_assert_int_eq(z.d.err, SMBQ_ERR_SIGNATURE);
+      smb2_conn_free(c);
+      free(x.buf);
+      free(y.buf);
+      free(z.buf);
+    }
+  }
+  free(rep);
+}
+END_TEST
+
+/* Encrypted replies (every cipher): the ciphertext lands in dst and is
+ * decrypted there; the room offered between frames covers the transform
+ * header too. A tampered one fails the connection, as on the ordinary
+ * path, and leaves no unauthenticated plaintext in dst. */
+START_TEST(read_placed_encrypted) {
+  static const uint16_t ciphers[] = {
+      SMB2_CIPHER_AES128_CCM, SMB2_CIPHER_AES128_GCM,
+      SMB2_CIPHER_AES256_CCM, SMB2_CIPHER_AES256_GCM};
+  static const size_t steps[] = {1, 13, 1u << 20};
+  uint8_t *plain = malloc(256 + RD_LEN), *rep = malloc(512 + RD_LEN);
+  for (size_t k = 0; k < 4; k++) {
+    for (size_t i = 0; i < 3; i++) {
+      struct smb2_sec s;
+      setup_sec(&s, SMB2_SIGNING_AES_CMAC, ciphers[k]);
+      s.sign = s.encrypt = true;
+      struct smb2_conn *c = conn_with_credits(&s);
+      struct rd x = {0}, y = {0};
+      uint64_t mid = submit_read(c, &x, RD_LEN, &s);
+      size_t cap;
+      smb2_conn_recv_buf(c, &cap);
+      ck_assert_uint_eq(cap, 4 + 52 + 64 + 16);
+      uint8_t off = i == 1 ? 0x51 : 0x50;
+      size_t n = mkread_reply(plain, mid, 0, off, RD_LEN);
+      smbq_put_le64(plain + 40, s.session_id);
+      uint8_t nonce[16] = {9, (uint8_t)i};
+      ck_assert_int_eq(smb2_encrypt(ciphers[k], s.keys.decrypt,
+                                    s.session_id, nonce, plain, n, rep),
+                       0);
+      ck_assert_int_eq(feed_msg(c, rep, n + 52, steps[i]), 0);
+      ck_assert_msg(x.d.calls == 1, "cipher %zu step %zu", k, i);
+      placed_ok(&x, off, RD_LEN);
+      /* tampered ciphertext: the connection's error */
+      mid = submit_read(c, &y, RD_LEN, &s);
+      n = mkread_reply(plain, mid, 0, off, RD_LEN);
+      smbq_put_le64(plain + 40, s.session_id);
+      smb2_encrypt(ciphers[k], s.keys.decrypt, s.session_id, nonce, plain,
+                   n, rep);
+      rep[52 + n - 3] ^= 1;
+      ck_assert_int_eq(feed_msg(c, rep, n + 52, steps[i]),
+                       SMBQ_ERR_SIGNATURE);
+      ck_assert_int_eq(y.d.calls, 0);
+      for (size_t b = 0; b < RD_LEN; b++)
+        ck_assert_uint_eq(y.buf[b], 0);
+      guard_intact(&y);
+      smb2_conn_abort(c, SMBQ_ERR_SIGNATURE);
+      ck_assert_int_eq(y.d.calls, 1);
+      ck_assert_int_eq(y.d.err, SMBQ_ERR_SIGNATURE);
+      smb2_conn_free(c);
+      free(x.buf);
+      free(y.buf);
+    }
+  }
+  free(plain);
+  free(rep);
+}
+END_TEST
+
+/* What cannot be placed takes the ordinary path and reaches the callback
+ * whole: DataLength beyond the destination (never written past), an
+ * error status, a compound. */
+START_TEST(read_not_placed) {
+  uint8_t *rep = malloc(512 + RD_LEN);
+  struct smb2_conn *c = conn_with_credits(NULL);
+  /* larger than the destination */
+  struct rd x = {0};
+  uint64_t mid = submit_read(c, &x, 1000, NULL);
+  size_t n = mkread_reply(rep, mid, 0, 0x50, 1001);
+  ck_assert_int_eq(feed_msg(c, rep, n, 7), 0);
+  ck_assert_int_eq(x.d.err, 0);
+  ck_assert_uint_eq(x.placed, 0);
+  ck_assert_uint_eq(x.d.len, n); /* the whole reply: the caller judges */
+  ck_assert_uint_eq(x.buf[0], 0xEE);
+  guard_intact(&x);
+  /* an error reply */
+  struct rd y = {0};
+  mid = submit_read(c, &y, 1000, NULL);
+  n = mkreply(rep, SMB2_READ, mid, 1, 0xC0000011u /* END_OF_FILE */, 0, 9);
+  ck_assert_int_eq(feed_msg(c, rep, n, 1), 0);
+  ck_assert_int_eq(y.d.err, 0);
+  ck_assert_uint_eq(y.d.status, 0xC0000011u);
+  ck_assert_uint_eq(y.placed, 0);
+  /* a compound: ECHO + READ, answered in one frame */
+  struct done_rec de = {0};
+  struct rd z = {0};
+  struct smb2_req *e = mkreq(SMB2_ECHO, 4, &de);
+  struct smb2_req *r = mkreq(SMB2_READ, 49, &z.d);
+  z.cap = RD_LEN;
+  z.buf = malloc(RD_LEN + RD_GUARD);
+  memset(z.buf, 0xEE, RD_LEN + RD_GUARD);
+  r->dst = z.buf;
+  r->dst_cap = RD_LEN;
+  r->placed = &z.placed;
+  e->chain = r;
+  ck_assert_int_eq(smb2_conn_submit(c, e, 0), 0);
+  uint8_t f[1024];
+  ck_assert_int_gt(pull_frame(c, f, sizeof(f)), 0);
+  uint64_t emid = smbq_le64_at(f + 4 + 24);
+  size_t en = mkreply(rep, SMB2_ECHO, emid, 1, 0, 0, 8); /* padded to 72 */
+  smbq_put_le32(rep + 20, (uint32_t)en);
+  n = en + mkread_reply(rep + en, emid + 1, 0, 0x50, 100);
+  ck_assert_int_eq(feed_msg(c, rep, n, 84), 0);
+  ck_assert_int_eq(de.err, 0);
+  ck_assert_int_eq(z.d.err, 0);
+  ck_assert_uint_eq(z.placed, 0);
+  ck_assert_uint_eq(z.d.len, 0x50 + 100);
+  struct smb2_conn_stats st;
+  smb2_conn_get_stats(c, &st);
+  ck_assert_uint_eq(st.read_placed, 0);
+  ck_assert_uint_eq(st.read_copied, 100); /* the callback copies it */
+  smb2_conn_free(c);
+  free(x.buf);
+  free(y.buf);
+  free(z.buf);
+  free(rep);
+}
+END_TEST
+
+/* STATUS_PENDING first (ordinary path), then the final reply, placed. */
+START_TEST(read_placed_after_pending) {
+  uint8_t *rep = malloc(256 + RD_LEN);
+  struct smb2_conn *c = conn_with_credits(NULL);
+  struct rd x = {0};
+  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
+  size_t n = mkreply(rep, SMB2_READ, mid, 1, NT_STATUS_PENDING,
+                     SMB2_FLAGS_ASYNC_COMMAND, 9);
+  ck_assert_int_eq(feed_msg(c, rep, n, 5), 0);
+  ck_assert_int_eq(x.d.calls, 0);
+  n = mkread_reply(rep, mid, SMB2_FLAGS_ASYNC_COMMAND, 0x50, RD_LEN);
+  ck_assert_int_eq(feed_msg(c, rep, n, 3000), 0);
+  placed_ok(&x, 0x50, RD_LEN);
+  smb2_conn_free(c);
+  free(x.buf);
+  free(rep);
+}
+END_TEST
+
+/* A READ that times out while its data is arriving: the rest of the data
+ * is dropped, never written to the (possibly freed) destination; the
+ * reply's credits still count and the next frame is read normally. */
+START_TEST(read_timeout_while_placing) {
+  uint8_t *rep = malloc(256 + RD_LEN);
+  struct smb2_conn *c = conn_with_credits(NULL);
+  struct rd x = {0};
+  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
+  size_t n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
+  uint8_t *f = malloc(n + 4);
+  smbq_put_be32(f, (uint32_t)n);
+  memcpy(f + 4, rep, n);
+  ck_assert_int_eq(feed(c, f, 4 + 0x50 + 1000, 4096), 0);
+  ck_assert_uint_eq(x.buf[999], rep[0x50 + 999]); /* being placed */
+  uint32_t credits = smb2_conn_credits(c);
+  smb2_conn_tick(c, 10 * 60 * 1000);
+  ck_assert_int_eq(x.d.calls, 1);
+  ck_assert_int_eq(x.d.err, SMBQ_ERR_TIMEOUT);
+  memset(x.buf, 0x77, RD_LEN);
+  ck_assert_int_eq(feed(c, f + 4 + 0x50 + 1000, n - 0x50 - 1000, 4096), 0);
+  for (size_t i = 0; i < RD_LEN; i++)
+    ck_assert_uint_eq(x.buf[i], 0x77);
+  ck_assert_uint_eq(smb2_conn_credits(c), credits + 8);
+  /* the CANCEL the timeout queued, then a new READ, placed */
+  uint8_t out[512];
+  ck_assert_int_gt(pull_frame(c, out, sizeof(out)), 0);
+  ck_assert_uint_eq(smbq_le16_at(out + 4 + 12), SMB2_CANCEL);
+  struct rd y = {0};
+  smb2_conn_set_now(c, 10 * 60 * 1000);
+  mid = submit_read(c, &y, RD_LEN, NULL);
+  n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
+  ck_assert_int_eq(feed_msg(c, rep, n, 65536), 0);
+  placed_ok(&y, 0x50, RD_LEN);
+  smb2_conn_free(c);
+  free(f);
+  free(x.buf);
+  free(y.buf);
+  free(rep);
+}
+END_TEST
+
+/* The transport is lost while a reply is being placed: nothing more goes
+ * to dst; the READ is sent again and its new reply placed. */
+START_TEST(read_hold_while_placing) {
+  uint8_t *rep = malloc(256 + RD_LEN);
+  struct smb2_conn *c = conn_with_credits(NULL);
+  struct rd x = {0};
+  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
+  size_t n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
+  uint8_t *f = malloc(n + 4);
+  smbq_put_be32(f, (uint32_t)n);
+  memcpy(f + 4, rep, n);
+  ck_assert_int_eq(feed(c, f, 4 + 0x50 + 500, 4096), 0);
+  smb2_conn_hold(c);
+  size_t cap;
+  uint8_t *b = smb2_conn_recv_buf(c, &cap);
+  ck_assert(b < x.buf || b >= x.buf + RD_LEN + RD_GUARD);
+  smb2_conn_release(c, NULL, NULL);
+  uint8_t out[512];
+  ck_assert_int_gt(pull_frame(c, out, sizeof(out)), 0); /* sent again */
+  mid = smbq_le64_at(out + 4 + 24);
+  ck_assert_uint_eq(mid, 0);
+  n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
+  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+  placed_ok(&x, 0x50, RD_LEN);
+  smb2_conn_free(c);
+  free(f);
+  free(x.buf);
+  free(rep);
+}
+END_TEST
+
 static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
@@ -900,6 +1280,13 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, refuse_while_held);
   tcase_add_test(tc, silence_probe);
   tcase_add_test(tc, expired_session_parks);
+  tcase_add_test(tc, read_placed_plain);
+  tcase_add_test(tc, read_placed_signed);
+  tcase_add_test(tc, read_placed_encrypted);
+  tcase_add_test(tc, read_not_placed);
+  tcase_add_test(tc, read_placed_after_pending);
+  tcase_add_test(tc, read_timeout_while_placing);
+  tcase_add_test(tc, read_hold_while_placing);
   suite_add_tcase(s, tc);
   return s;
 }
