@@ -18,6 +18,10 @@
 #     server) to standard output and of `smbq put -` of BENCH_RSS_GB GiB
 #     from a pipe, over TCP and QUIC (the put part is skipped, saying why,
 #     when the server's disk has not that much free space);
+#  3b. the READ data copies of one more `smbq -v get` over TCP and QUIC:
+#     bytes received straight into the caller's buffer and bytes copied
+#     there, and the copies per byte read (smbq_stats read_bytes_placed /
+#     read_bytes_copied, as `-v` prints them);
 #  4. with BENCH_PERF=1, where the client's CPU goes: `perf record -e
 #     cpu-clock -g` (the software clock: there are no hardware counters
 #     here) of `smbq get` and `smbq put` over QUIC and over TCP, and the
@@ -273,6 +277,27 @@ goal "MiB/s put, smbq TCP (FLUSH) / smbclient" \
   "$(med_of put.tcp 1)" "$(med_of put.smbclient 1)" ">=" 1.0
 echo "(--no-flush is smbclient's durability; with FLUSH smbq also waits for"
 echo " the server's stable storage, which smbclient never asks for)"
+
+# copies: one more get per transport with -v, whose counters line (on
+# stderr at the end) tells how much READ data went straight into the
+# caller's buffer ("read data placed: N bytes, copied: M bytes").
+echo
+echo "-- READ data copies (smbq -v get: the connection's counters)"
+for t in TCP QUIC; do
+  set_opts "$t"
+  "$SMBQ" -v -U "$SMBQ_TEST_USER" "${O[@]}" get "//$H/share/big" - \
+    >/dev/null 2>"$R/verbose" || { cat "$R/verbose" >&2; fail "get -v over $t"; }
+  line=$(grep -E '^round trips:' "$R/verbose" | tail -n 1)
+  awk -v t="$t" -v l="$line" 'BEGIN {
+    p = l; c = l
+    if (sub(/.*placed: /, "", p) && sub(/.*copied: /, "", c)) {
+      p += 0; c += 0
+      printf "%-5s placed %d bytes, copied %d bytes: %.4f copies per byte\n",
+        t, p, c, (p + c) ? c / (p + c) : 0
+    } else
+      printf "%-5s %s\n      (this smbq prints no read counters)\n", t, l
+  }'
+done
 
 # rss_row TITLE: the last run's peak RSS against the goal.
 rss_row() {
