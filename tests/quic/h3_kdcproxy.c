@@ -691,58 +691,41 @@ static int self_test(const struct proxy *p, const char *path) {
   return rc;
 }
 
-
-static int serve(struct proxy *p, const char *cert, const char *key,
-                 const char *listen, int port, const char *port_file) {
+/* How the KDC proxy speaks QUIC; certificate, key, port file, address and
+ * port come from the command line. */
+static void quic_settings(struct qsrv_cfg *cfg, struct proxy *p) {
   /* RFC 9114 3.1: "h3", and nothing else */
   static const char *const alpn[] = {"h3"};
-  const struct qsrv_cfg cfg = {
-      .name = "h3_kdcproxy",
-      .cert_file = cert,
-      .key_file = key,
-      .alpn = alpn,
-      .n_alpn = 1,
-      .listen_addr = listen,
-      .port = port,
-      .port_file = port_file,
-      .max_streams_bidi = MAX_STREAMS_BIDI,
-      .max_streams_uni = 3, /* RFC 9114 6.2: control, QPACK x2 */
-      .stream_window_bidi = 1 << 20,
-      .stream_window_uni = 256 * 1024,
-      .conn_window = 4 << 20,
-      .idle_timeout_s = 30,
-      .cb = &h3_app,
-      .app = p,
-  };
-  struct qsrv *s;
-  if (qsrv_new(&cfg, &s) < 0)
-    return 1;
-  qsrv_run(s);
-  qsrv_free(s);
-  return 0;
+  cfg->name = "h3_kdcproxy";
+  cfg->alpn = alpn;
+  cfg->n_alpn = 1;
+  cfg->max_streams_bidi = MAX_STREAMS_BIDI;
+  cfg->max_streams_uni = 3; /* RFC 9114 6.2: control, QPACK x2 */
+  cfg->stream_window_bidi = 1 << 20;
+  cfg->stream_window_uni = 256 * 1024;
+  cfg->conn_window = 4 << 20;
+  cfg->idle_timeout_s = 30;
+  cfg->cb = &h3_app;
+  cfg->app = p;
 }
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
-      {"cert", required_argument, NULL, 'c'},
-      {"key", required_argument, NULL, 'k'},
+      QSRV_LONG_OPTIONS,
       {"kdc", required_argument, NULL, 'K'},
       {"listen", required_argument, NULL, 'l'},
       {"port", required_argument, NULL, 'p'},
-      {"port-file", required_argument, NULL, 'f'},
       {"log", required_argument, NULL, 'L'},
       {"mode", required_argument, NULL, 'm'},
       {"self-test", required_argument, NULL, 's'},
       {NULL, 0, NULL, 0}};
   struct proxy p = {0};
-  const char *cert = NULL, *key = NULL, *listen = "127.0.0.1";
-  const char *port_file = NULL, *log = NULL, *test = NULL;
-  int port = 0, o;
+  struct qsrv_cfg cfg = {.listen_addr = "127.0.0.1"};
+  const char *log = NULL, *test = NULL;
+  int o;
   bool have_kdc = false;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
-    case 'c': cert = optarg; break;
-    case 'k': key = optarg; break;
     case 'K':
       if (parse_kdc(&p, optarg) < 0) {
         fprintf(stderr, "h3_kdcproxy: --kdc wants HOST:PORT\n");
@@ -750,18 +733,20 @@ int main(int argc, char **argv) {
       }
       have_kdc = true;
       break;
-    case 'l': listen = optarg; break;
-    case 'p': port = atoi(optarg); break;
-    case 'f': port_file = optarg; break;
+    case 'l': cfg.listen_addr = optarg; break;
+    case 'p': cfg.port = atoi(optarg); break;
     case 'L': log = optarg; break;
     case 'm':
       if (parse_mode(optarg, &p.mode) < 0) return 2;
       break;
     case 's': test = optarg; break;
-    default: return 2;
+    default:
+      if (!qsrv_cfg_option(&cfg, o, optarg)) return 2;
+      break;
     }
   }
-  if (!have_kdc || (!test && (!cert || !key)) || port < 0 || port > 65535) {
+  if (!have_kdc || (!test && (!cfg.cert_file || !cfg.key_file)) ||
+      cfg.port < 0 || cfg.port > 65535) {
     fprintf(stderr, "usage: h3_kdcproxy --cert PEM --key PEM --kdc "
             "HOST:PORT [--listen ADDR] [--port N] [--port-file F] "
             "[--log F] [--mode ok|status|type|garbage|oversize|reset]\n"
@@ -775,7 +760,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "h3_kdcproxy: cannot open %s\n", log);
     return 1;
   }
-  int rc = serve(&p, cert, key, listen, port, port_file);
+  quic_settings(&cfg, &p);
+  int rc = qsrv_serve(&cfg);
   if (p.log)
     fclose(p.log);
   return rc;

@@ -484,11 +484,9 @@ static int parse_hostile(const char *name, enum hostile *mode) {
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
-      {"cert", required_argument, NULL, 'c'},
-      {"key", required_argument, NULL, 'k'},
+      QSRV_LONG_OPTIONS,
       {"backend", required_argument, NULL, 'b'},
       {"listen", required_argument, NULL, 'l'},
-      {"port-file", required_argument, NULL, 'p'},
       {"client-ca", required_argument, NULL, 'a'},
       {"require-client-cert", no_argument, NULL, 'r'},
       {"allow", required_argument, NULL, 'A'},
@@ -513,11 +511,8 @@ int main(int argc, char **argv) {
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
-    case 'c': cfg.cert_file = optarg; break;
-    case 'k': cfg.key_file = optarg; break;
     case 'b': f.backend_port = (uint16_t)atoi(optarg); break;
     case 'l': cfg.port = atoi(optarg); break;
-    case 'p': cfg.port_file = optarg; break;
     case 'a': cfg.client_ca = optarg; break;
     case 'r': cfg.require_client_cert = true; break;
     case 'A':
@@ -529,7 +524,9 @@ int main(int argc, char **argv) {
     case 'H':
       if (parse_hostile(optarg, &f.hostile) < 0) return 2;
       break;
-    default: return 2;
+    default:
+      if (!qsrv_cfg_option(&cfg, o, optarg)) return 2;
+      break;
     }
   }
   if (!cfg.cert_file || !cfg.key_file || !(f.backend_port || f.hostile) ||
@@ -539,10 +536,5 @@ int main(int argc, char **argv) {
             "[--require-client-cert] [--allow SHA256] [--deny SHA256]\n");
     return 2;
   }
-  struct qsrv *s;
-  if (qsrv_new(&cfg, &s) < 0)
-    return 1;
-  qsrv_run(s);
-  qsrv_free(s);
-  return 0;
+  return qsrv_serve(&cfg);
 }

@@ -1247,3 +1247,21 @@ void qsrv_free(struct qsrv *s) {
     close(s->udp);
   free(s);
 }
+
+bool qsrv_cfg_option(struct qsrv_cfg *cfg, int opt, const char *arg) {
+  switch (opt) {
+  case QSRV_OPT_CERT: cfg->cert_file = arg; return true;
+  case QSRV_OPT_KEY: cfg->key_file = arg; return true;
+  case QSRV_OPT_PORT_FILE: cfg->port_file = arg; return true;
+  default: return false;
+  }
+}
+
+int qsrv_serve(const struct qsrv_cfg *cfg) {
+  struct qsrv *s;
+  if (qsrv_new(cfg, &s) < 0)
+    return 1;
+  qsrv_run(s);
+  qsrv_free(s);
+  return 0;
+}

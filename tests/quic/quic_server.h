@@ -111,6 +111,19 @@ struct qsrv_cfg {
   void *app;
 };
 
+/* The options every test server takes alike, for its getopt_long table:
+ * --cert FILE, --key FILE, --port-file FILE (the caller includes
+ * <getopt.h>). */
+enum { QSRV_OPT_CERT = 0x100, QSRV_OPT_KEY, QSRV_OPT_PORT_FILE };
+#define QSRV_LONG_OPTIONS                                                   \
+  {"cert", required_argument, NULL, QSRV_OPT_CERT},                         \
+      {"key", required_argument, NULL, QSRV_OPT_KEY},                       \
+      {"port-file", required_argument, NULL, QSRV_OPT_PORT_FILE}
+
+/* Take getopt_long's opt (with its argument, kept as a pointer) into cfg
+ * if it is one of QSRV_LONG_OPTIONS; false otherwise. */
+bool qsrv_cfg_option(struct qsrv_cfg *cfg, int opt, const char *arg);
+
 /* Load the certificate, open the socket, install the signal handlers and
  * write the port file. 0 and *out (free with qsrv_free), or -1 with the
  * reason on stderr. */
@@ -122,6 +135,10 @@ void qsrv_run(struct qsrv *s);
 /* Free every connection (gone runs, nothing is sent), then the server.
  * s may be NULL. */
 void qsrv_free(struct qsrv *s);
+
+/* qsrv_new, qsrv_run until a signal, qsrv_free: the exit status of a
+ * server's main (0, or 1 when it could not start). */
+int qsrv_serve(const struct qsrv_cfg *cfg);
 
 /* The client used n received bytes of sid: open the stream's and the
  * connection's windows by as much (RFC 9000 4.1). */
