@@ -278,9 +278,11 @@ void cli_print_stats(smbq_conn *c) {
     return;
   fprintf(stderr,
           "round trips: %" PRIu64 ", requests: %" PRIu64 ", sent: %" PRIu64
-          " bytes, received: %" PRIu64 " bytes, breaks: %" PRIu64 "\n",
+          " bytes, received: %" PRIu64 " bytes, breaks: %" PRIu64
+          ", read data placed: %" PRIu64 " bytes, copied: %" PRIu64
+          " bytes\n",
           st.round_trips, st.requests, st.bytes_sent, st.bytes_received,
-          st.breaks);
+          st.breaks, st.read_bytes_placed, st.read_bytes_copied);
 }
 
 int cli_prepare(struct cli *cli, const struct smbq_url *u) {
