@@ -112,6 +112,9 @@ static int smb_recv(void *user, int64_t stream_id, const uint8_t *data,
                                                    : datalen;
     memcpy(q->sink + q->sink_len, data, n);
     q->sink_len += n;
+    if (q->sink_len == q->sink_cap) /* the rest of the batch can wait for
+                                       the next buffer lent */
+      quic_conn_pause(q->qc);
     data += n;
     datalen -= n;
   }
@@ -307,7 +310,8 @@ static uint32_t quic_events(const struct smbq_transport *t) {
   const struct quic_transport *q = (const struct quic_transport *)t;
   return SMBQ_TP_WANT_READ |
          (quic_conn_want_write(q->qc) ? SMBQ_TP_WANT_WRITE : 0) |
-         (q->rx_len > q->rx_off || q->peer_fin || quic_conn_error(q->qc)
+         (q->rx_len > q->rx_off || q->peer_fin || quic_conn_error(q->qc) ||
+                  quic_conn_has_held(q->qc)
               ? SMBQ_TP_HAVE_DATA
               : 0);
 }

@@ -95,6 +95,17 @@ struct quic_conn {
                                 than the batch's segments */
   bool gso_ok;
   uint8_t *rxb; /* RX_BATCH x RX_BUF: the datagrams of one recvmmsg */
+  /* Datagrams of the last recvmmsg not yet fed to ngtcp2: the
+   * application paused (quic_conn_pause) because the buffer it lends for
+   * stream data is full; they go first at the next read, straight into
+   * the next buffer, instead of being copied aside. */
+  struct rx_held {
+    size_t len, seg, off;     /* bytes, GRO segment size, fed so far */
+    struct sockaddr_storage from;
+    socklen_t from_len;
+  } held[RX_BATCH];
+  int held_n, held_i;         /* datagrams held; the next one to feed */
+  bool pause;
   /* ICMP port unreachable since the last good packet: how many, since
    * when (refused_count) */
   unsigned refused_count;
@@ -784,20 +795,47 @@ static size_t gro_segment(struct msghdr *mh) {
  * system call, and with UDP GRO each read is several datagrams from one
  * sender, cut at the segment size it reports. Every packet is handed to
  * ngtcp2 before the caller waits again. */
+/* Feed the held datagrams, from where the last pause left them. Stops
+ * again (returns 1) when the application pauses. */
+static int feed_held(struct quic_conn *q) {
+  for (; q->held_i < q->held_n; q->held_i++) {
+    struct rx_held *h = &q->held[q->held_i];
+    const uint8_t *d = q->rxb + (size_t)q->held_i * RX_BUF;
+    while (h->off < h->len) {
+      size_t len = h->len - h->off < h->seg ? h->len - h->off : h->seg;
+      int rc = feed_packet(q, d + h->off, len, &h->from, h->from_len);
+      h->off += len;
+      if (rc < 0)
+        return q->fatal;
+      if (q->pause) {
+        q->pause = false;
+        if (h->off == h->len)
+          q->held_i++;
+        return 1;
+      }
+    }
+  }
+  q->held_n = q->held_i = 0;
+  return 0;
+}
+
 static int read_packets(struct quic_conn *q) {
   struct mmsghdr mm[RX_BATCH];
   struct iovec iov[RX_BATCH];
-  struct sockaddr_storage from[RX_BATCH];
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } cm[RX_BATCH];
+  int rc = feed_held(q);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
   for (int round = 0; round < 16; round++) {
     for (int i = 0; i < RX_BATCH; i++) {
       iov[i] = (struct iovec){q->rxb + (size_t)i * RX_BUF, RX_BUF};
       mm[i].msg_hdr = (struct msghdr){
-          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-          .msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = cm[i].buf,
+          .msg_name = &q->held[i].from,
+          .msg_namelen = sizeof(q->held[i].from), .msg_iov = &iov[i],
+          .msg_iovlen = 1, .msg_control = cm[i].buf,
           .msg_controllen = sizeof(cm[i].buf)};
       mm[i].msg_len = 0;
     }
@@ -816,17 +854,19 @@ static int read_packets(struct quic_conn *q) {
       return q->fatal;
     }
     for (int i = 0; i < got; i++) {
-      size_t n = mm[i].msg_len;
-      size_t seg = gro_segment(&mm[i].msg_hdr);
-      if (!seg)
-        seg = n;
-      for (size_t off = 0; off < n; off += seg) {
-        size_t len = n - off < seg ? n - off : seg;
-        if (feed_packet(q, (const uint8_t *)iov[i].iov_base + off, len, &from[i],
-                        mm[i].msg_hdr.msg_namelen) < 0)
-          return q->fatal;
-      }
+      struct rx_held *h = &q->held[i];
+      h->len = mm[i].msg_len;
+      h->seg = gro_segment(&mm[i].msg_hdr);
+      if (!h->seg)
+        h->seg = h->len ? h->len : 1;
+      h->off = 0;
+      h->from_len = mm[i].msg_hdr.msg_namelen;
     }
+    q->held_n = got;
+    q->held_i = 0;
+    rc = feed_held(q);
+    if (rc != 0)
+      return rc < 0 ? rc : 0;
     if (got < RX_BATCH)
       return 0; /* the socket is empty */
   }
@@ -881,6 +921,12 @@ int quic_conn_flush(struct quic_conn *q) { return flush_packets(q); }
 
 int quic_conn_timers(struct quic_conn *q) {
   return q->dead ? q->fatal : handle_timers(q);
+}
+
+void quic_conn_pause(struct quic_conn *q) { q->pause = true; }
+
+bool quic_conn_has_held(const struct quic_conn *q) {
+  return q->held_i < q->held_n;
 }
 
 int quic_conn_fd(const struct quic_conn *q) { return q->fd; }

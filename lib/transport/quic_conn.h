@@ -124,6 +124,14 @@ int quic_conn_flush(struct quic_conn *qc);
  * the fatal SMBQ_ERR_*. Call quic_conn_flush after it. */
 int quic_conn_timers(struct quic_conn *qc);
 
+/* From a recv callback: the buffer the application lends for stream data
+ * is full. quic_conn_read stops after the current packet and keeps the
+ * datagrams it has not fed yet for the next quic_conn_read (their data
+ * then goes straight into the next buffer instead of being copied
+ * aside); quic_conn_has_held says that some wait. */
+void quic_conn_pause(struct quic_conn *qc);
+bool quic_conn_has_held(const struct quic_conn *qc);
+
 /* The UDP socket (changes on migration), to wait on for reading. */
 int quic_conn_fd(const struct quic_conn *qc);
 
