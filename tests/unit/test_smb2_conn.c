@@ -965,6 +965,55 @@ static void placed_ok(const struct rd *x, uint8_t off, size_t dlen) {
   guard_intact(x);
 }
 
+/* A conn with credits, a READ of RD_LEN in flight on it (x, its MessageId
+ * mid) and room to build a reply in (rep, 512 + RD_LEN bytes). All of it
+ * is freed by rd_case_free, the conn first; destinations of other READs
+ * on the conn are freed after it. */
+struct rd_case {
+  struct smb2_conn *c;
+  struct rd x;
+  uint64_t mid;
+  uint8_t *rep;
+};
+
+static void rd_case_init(struct rd_case *t, const struct smb2_sec *s) {
+  t->rep = malloc(512 + RD_LEN);
+  t->c = conn_with_credits(s);
+  memset(&t->x, 0, sizeof(t->x));
+  t->mid = submit_read(t->c, &t->x, RD_LEN, s);
+}
+
+static void rd_case_free(struct rd_case *t) {
+  smb2_conn_free(t->c);
+  free(t->x.buf);
+  free(t->rep);
+}
+
+/* Answer the READ mid of y (flags, DataOffset 0x50, RD_LEN bytes) in
+ * pieces of step, and check it was placed. */
+static void answer_placed(struct rd_case *t, struct rd *y, uint64_t mid,
+                          uint32_t flags, size_t step) {
+  size_t n = mkread_reply(t->rep, mid, flags, 0x50, RD_LEN);
+  ck_assert_int_eq(feed_msg(t->c, t->rep, n, step), 0);
+  placed_ok(y, 0x50, RD_LEN);
+}
+
+/* rd_case_init without signing, then the reply to its READ (DataOffset
+ * 0x50) framed for the transport (the 4-byte length first) is fed up to
+ * its first data_part bytes of data. Returns the frame, malloc'd, *len
+ * its size, for the rest to be fed. */
+static uint8_t *start_placing(struct rd_case *t, size_t data_part,
+                              size_t *len) {
+  rd_case_init(t, NULL);
+  size_t n = mkread_reply(t->rep, t->mid, 0, 0x50, RD_LEN);
+  uint8_t *f = malloc(n + 4);
+  smbq_put_be32(f, (uint32_t)n);
+  memcpy(f + 4, t->rep, n);
+  *len = n + 4;
+  ck_assert_int_eq(feed(t->c, f, 4 + 0x50 + data_part, 4096), 0);
+  return f;
+}
+
 /* Plain replies, fed whole, in 1-byte pieces and in between; DataOffset
  * 0x50 (the usual) and odd. recv_buf offers just the headers' room
  * between frames, then the destination itself. */
@@ -1010,43 +1059,40 @@ START_TEST(read_placed_signed) {
                                   SMB2_SIGNING_AES_CMAC,
                                   SMB2_SIGNING_AES_GMAC};
   static const uint8_t offs[] = {0x50, 0x53};
-  uint8_t *rep = malloc(256 + RD_LEN);
   for (size_t a = 0; a < 3; a++) {
     for (size_t o = 0; o < sizeof(offs); o++) {
       struct smb2_sec s;
       setup_sec(&s, algs[a], 0);
       s.sign = true;
-      struct smb2_conn *c = conn_with_credits(&s);
-      struct rd x = {0}, y = {0}, z = {0};
-      uint64_t mid = submit_read(c, &x, RD_LEN, &s);
-      size_t n = mkread_reply(rep, mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
-      smbq_put_le64(rep + 40, s.session_id);
-      ck_assert_int_eq(smb2_sign(algs[a], s.keys.signing, rep, n), 0);
-      ck_assert_int_eq(feed_msg(c, rep, n, o ? 1 : 65536), 0);
-      placed_ok(&x, offs[o], RD_LEN);
+      struct rd_case t;
+      rd_case_init(&t, &s);
+      struct rd y = {0}, z = {0};
+      size_t n = mkread_reply(t.rep, t.mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
+      smbq_put_le64(t.rep + 40, s.session_id);
+      ck_assert_int_eq(smb2_sign(algs[a], s.keys.signing, t.rep, n), 0);
+      ck_assert_int_eq(feed_msg(t.c, t.rep, n, o ? 1 : 65536), 0);
+      placed_ok(&t.x, offs[o], RD_LEN);
       /* tampered data */
-      mid = submit_read(c, &y, RD_LEN, &s);
-      n = mkread_reply(rep, mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
-      smbq_put_le64(rep + 40, s.session_id);
-      smb2_sign(algs[a], s.keys.signing, rep, n);
-      rep[n - 5] ^= 0x10;
-      ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+      uint64_t mid = submit_read(t.c, &y, RD_LEN, &s);
+      n = mkread_reply(t.rep, mid, SMB2_FLAGS_SIGNED, offs[o], RD_LEN);
+      smbq_put_le64(t.rep + 40, s.session_id);
+      smb2_sign(algs[a], s.keys.signing, t.rep, n);
+      t.rep[n - 5] ^= 0x10;
+      ck_assert_int_eq(feed_msg(t.c, t.rep, n, 4096), 0);
       ck_assert_int_eq(y.d.calls, 1);
       ck_assert_int_eq(y.d.err, SMBQ_ERR_SIGNATURE);
       ck_assert_uint_eq(y.placed, 0);
       guard_intact(&y);
       /* unsigned on a signing session */
-      mid = submit_read(c, &z, RD_LEN, &s);
-      n = mkread_reply(rep, mid, 0, offs[o], RD_LEN);
-      ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
+      mid = submit_read(t.c, &z, RD_LEN, &s);
+      n = mkread_reply(t.rep, mid, 0, offs[o], RD_LEN);
+      ck_assert_int_eq(feed_msg(t.c, t.rep, n, 4096), 0);
       ck_assert_int_eq(z.d.err, SMBQ_ERR_SIGNATURE);
-      smb2_conn_free(c);
-      free(x.buf);
+      rd_case_free(&t); /* the conn first: no callback after its buffers */
       free(y.buf);
       free(z.buf);
     }
   }
-  free(rep);
 }
 END_TEST
 
@@ -1169,20 +1215,14 @@ END_TEST
 
 /* STATUS_PENDING first (ordinary path), then the final reply, placed. */
 START_TEST(read_placed_after_pending) {
-  uint8_t *rep = malloc(256 + RD_LEN);
-  struct smb2_conn *c = conn_with_credits(NULL);
-  struct rd x = {0};
-  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
-  size_t n = mkreply(rep, SMB2_READ, mid, 1, NT_STATUS_PENDING,
+  struct rd_case t;
+  rd_case_init(&t, NULL);
+  size_t n = mkreply(t.rep, SMB2_READ, t.mid, 1, NT_STATUS_PENDING,
                      SMB2_FLAGS_ASYNC_COMMAND, 9);
-  ck_assert_int_eq(feed_msg(c, rep, n, 5), 0);
-  ck_assert_int_eq(x.d.calls, 0);
-  n = mkread_reply(rep, mid, SMB2_FLAGS_ASYNC_COMMAND, 0x50, RD_LEN);
-  ck_assert_int_eq(feed_msg(c, rep, n, 3000), 0);
-  placed_ok(&x, 0x50, RD_LEN);
-  smb2_conn_free(c);
-  free(x.buf);
-  free(rep);
+  ck_assert_int_eq(feed_msg(t.c, t.rep, n, 5), 0);
+  ck_assert_int_eq(t.x.d.calls, 0);
+  answer_placed(&t, &t.x, t.mid, SMB2_FLAGS_ASYNC_COMMAND, 3000);
+  rd_case_free(&t);
 }
 END_TEST
 
@@ -1190,71 +1230,52 @@ END_TEST
  * is dropped, never written to the (possibly freed) destination; the
  * reply's credits still count and the next frame is read normally. */
 START_TEST(read_timeout_while_placing) {
-  uint8_t *rep = malloc(256 + RD_LEN);
-  struct smb2_conn *c = conn_with_credits(NULL);
-  struct rd x = {0};
-  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
-  size_t n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
-  uint8_t *f = malloc(n + 4);
-  smbq_put_be32(f, (uint32_t)n);
-  memcpy(f + 4, rep, n);
-  ck_assert_int_eq(feed(c, f, 4 + 0x50 + 1000, 4096), 0);
-  ck_assert_uint_eq(x.buf[999], rep[0x50 + 999]); /* being placed */
-  uint32_t credits = smb2_conn_credits(c);
-  smb2_conn_tick(c, 10 * 60 * 1000);
-  ck_assert_int_eq(x.d.calls, 1);
-  ck_assert_int_eq(x.d.err, SMBQ_ERR_TIMEOUT);
-  memset(x.buf, 0x77, RD_LEN);
-  ck_assert_int_eq(feed(c, f + 4 + 0x50 + 1000, n - 0x50 - 1000, 4096), 0);
+  struct rd_case t;
+  size_t flen;
+  uint8_t *f = start_placing(&t, 1000, &flen);
+  ck_assert_uint_eq(t.x.buf[999], f[4 + 0x50 + 999]); /* being placed */
+  uint32_t credits = smb2_conn_credits(t.c);
+  smb2_conn_tick(t.c, 10 * 60 * 1000);
+  ck_assert_int_eq(t.x.d.calls, 1);
+  ck_assert_int_eq(t.x.d.err, SMBQ_ERR_TIMEOUT);
+  memset(t.x.buf, 0x77, RD_LEN);
+  ck_assert_int_eq(feed(t.c, f + 4 + 0x50 + 1000, flen - 4 - 0x50 - 1000, 4096),
+                   0);
   for (size_t i = 0; i < RD_LEN; i++)
-    ck_assert_uint_eq(x.buf[i], 0x77);
-  ck_assert_uint_eq(smb2_conn_credits(c), credits + 8);
+    ck_assert_uint_eq(t.x.buf[i], 0x77);
+  ck_assert_uint_eq(smb2_conn_credits(t.c), credits + 8);
   /* the CANCEL the timeout queued, then a new READ, placed */
   uint8_t out[512];
-  ck_assert_int_gt(pull_frame(c, out, sizeof(out)), 0);
+  ck_assert_int_gt(pull_frame(t.c, out, sizeof(out)), 0);
   ck_assert_uint_eq(smbq_le16_at(out + 4 + 12), SMB2_CANCEL);
   struct rd y = {0};
-  smb2_conn_set_now(c, 10 * 60 * 1000);
-  mid = submit_read(c, &y, RD_LEN, NULL);
-  n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
-  ck_assert_int_eq(feed_msg(c, rep, n, 65536), 0);
-  placed_ok(&y, 0x50, RD_LEN);
-  smb2_conn_free(c);
+  smb2_conn_set_now(t.c, 10 * 60 * 1000);
+  uint64_t mid = submit_read(t.c, &y, RD_LEN, NULL);
+  answer_placed(&t, &y, mid, 0, 65536);
+  rd_case_free(&t);
   free(f);
-  free(x.buf);
   free(y.buf);
-  free(rep);
 }
 END_TEST
 
 /* The transport is lost while a reply is being placed: nothing more goes
  * to dst; the READ is sent again and its new reply placed. */
 START_TEST(read_hold_while_placing) {
-  uint8_t *rep = malloc(256 + RD_LEN);
-  struct smb2_conn *c = conn_with_credits(NULL);
-  struct rd x = {0};
-  uint64_t mid = submit_read(c, &x, RD_LEN, NULL);
-  size_t n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
-  uint8_t *f = malloc(n + 4);
-  smbq_put_be32(f, (uint32_t)n);
-  memcpy(f + 4, rep, n);
-  ck_assert_int_eq(feed(c, f, 4 + 0x50 + 500, 4096), 0);
-  smb2_conn_hold(c);
+  struct rd_case t;
+  size_t flen;
+  uint8_t *f = start_placing(&t, 500, &flen);
+  smb2_conn_hold(t.c);
   size_t cap;
-  uint8_t *b = smb2_conn_recv_buf(c, &cap);
-  ck_assert(b < x.buf || b >= x.buf + RD_LEN + RD_GUARD);
-  smb2_conn_release(c, NULL, NULL);
+  uint8_t *b = smb2_conn_recv_buf(t.c, &cap);
+  ck_assert(b < t.x.buf || b >= t.x.buf + RD_LEN + RD_GUARD);
+  smb2_conn_release(t.c, NULL, NULL);
   uint8_t out[512];
-  ck_assert_int_gt(pull_frame(c, out, sizeof(out)), 0); /* sent again */
-  mid = smbq_le64_at(out + 4 + 24);
+  ck_assert_int_gt(pull_frame(t.c, out, sizeof(out)), 0); /* sent again */
+  uint64_t mid = smbq_le64_at(out + 4 + 24);
   ck_assert_uint_eq(mid, 0);
-  n = mkread_reply(rep, mid, 0, 0x50, RD_LEN);
-  ck_assert_int_eq(feed_msg(c, rep, n, 4096), 0);
-  placed_ok(&x, 0x50, RD_LEN);
-  smb2_conn_free(c);
+  answer_placed(&t, &t.x, mid, 0, 4096);
   free(f);
-  free(x.buf);
-  free(rep);
+  rd_case_free(&t);
 }
 END_TEST
 
