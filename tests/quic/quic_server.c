@@ -9,6 +9,7 @@
  * 5.1), through a hash table kept in step with ngtcp2's callbacks.
  */
 #include "quic_server.h"
+#include "udp_batch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,12 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 #define MAX_CONNS 256
 #define MAX_CIDS 16          /* routing IDs per connection, see cb_new_cid */
@@ -42,6 +37,7 @@
 #define MAX_UDP_PAYLOAD 1452    /* fits a 1500-byte Ethernet MTU */
 #define GSO_MAX_SEGMENTS 40     /* 40 * 1452 stays under the 64 KiB limit */
 #define RX_BATCH 16             /* datagrams per recvmmsg */
+_Static_assert(RX_BATCH <= UDP_RX_MAX, "a receive batch fits struct udp_rx");
 #define RX_ROUNDS 8             /* recvmmsg calls per loop turn */
 #define RX_BUF 65536            /* a GRO batch is at most 64 KiB */
 #define MAX_FORGOTTEN 64        /* forgotten connections' IDs remembered */
@@ -485,23 +481,11 @@ static int send_batch(struct qsrv *s, const uint8_t *buf, size_t len,
                       size_t gso, const struct sockaddr_storage *to,
                       socklen_t tolen) {
   struct iovec iov = {(void *)buf, len};
-  union {
-    char buf[CMSG_SPACE(sizeof(uint16_t))];
-    struct cmsghdr align;
-  } cm;
+  union udp_ctl cm;
   struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = tolen,
                       .msg_iov = &iov, .msg_iovlen = 1};
-  if (gso && gso < len) {
-    memset(&cm, 0, sizeof(cm));
-    mh.msg_control = cm.buf;
-    mh.msg_controllen = sizeof(cm.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    uint16_t seg = (uint16_t)gso;
-    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-  }
+  if (gso && gso < len)
+    udp_set_segment(&mh, &cm, gso);
   for (;;) {
     if (sendmsg(s->udp, &mh, 0) >= 0)
       return 0;
@@ -886,46 +870,22 @@ static void on_datagram(struct qsrv *s, const uint8_t *pkt, size_t len,
     on_conn_error(c, rc);
 }
 
-/* The segment size of a GRO batch, or 0. */
-static size_t gro_size(struct msghdr *mh) {
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-      int v;
-      memcpy(&v, CMSG_DATA(c), sizeof(v));
-      return v > 0 ? (size_t)v : 0;
-    }
-  }
-  return 0;
-}
-
 static void read_datagrams(struct qsrv *s) {
-  struct mmsghdr mm[RX_BATCH];
-  struct iovec iov[RX_BATCH];
-  struct sockaddr_storage from[RX_BATCH];
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl[RX_BATCH];
+  struct udp_rx b;
   for (int round = 0; round < RX_ROUNDS; round++) {
-    for (int i = 0; i < RX_BATCH; i++) {
-      iov[i] = (struct iovec){s->rx[i], RX_BUF};
-      mm[i].msg_hdr = (struct msghdr){
-          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-          .msg_iov = &iov[i], .msg_iovlen = 1,
-          .msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf)};
-    }
-    int k = recvmmsg(s->udp, mm, RX_BATCH, MSG_DONTWAIT, NULL);
+    int k = udp_recv_batch(s->udp, &b, s->rx[0], RX_BUF, RX_BATCH);
     if (k <= 0)
       return;
     for (int i = 0; i < k; i++) {
-      size_t len = mm[i].msg_len, seg = gro_size(&mm[i].msg_hdr);
-      if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+      struct msghdr *mh = &b.mm[i].msg_hdr;
+      size_t len = b.mm[i].msg_len, seg = udp_gro_size(mh);
+      if (mh->msg_flags & MSG_TRUNC)
         continue;
       if (!seg)
         seg = len;
       for (size_t off = 0; off < len; off += seg)
         on_datagram(s, s->rx[i] + off, len - off < seg ? len - off : seg,
-                    &from[i], mm[i].msg_hdr.msg_namelen);
+                    &b.from[i], mh->msg_namelen);
     }
     if (k < RX_BATCH)
       return;

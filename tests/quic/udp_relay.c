@@ -45,14 +45,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+#include "udp_batch.h"
+
 
 #define BATCH 64               /* messages per recvmmsg/sendmmsg */
+_Static_assert(BATCH <= UDP_RX_MAX, "a receive batch fits struct udp_rx");
 #define GSO_SEGS 64            /* datagrams per GSO message (kernel limit) */
 #define GSO_BYTES 65000        /* a GSO message stays under 64 KiB */
 #define TX_DGRAMS 1024         /* datagrams per sendmmsg */
@@ -108,12 +105,6 @@ struct relay {
   uint8_t (*rx)[MAX_DGRAM]; /* BATCH receive buffers */
   bool gso_ok;              /* UDP_SEGMENT works; EIO turns it off */
   struct iovec *tx_iov;     /* TX_DGRAMS, for flush */
-};
-
-/* A cmsg buffer for one int or uint16_t (UDP_GRO, UDP_SEGMENT). */
-union ctl {
-  char buf[CMSG_SPACE(sizeof(int))];
-  struct cmsghdr align;
 };
 
 static volatile sig_atomic_t stop_flag, rebind_flag, blackhole_flag;
@@ -326,24 +317,12 @@ static bool joins(const struct entry *e, size_t seg, size_t cnt,
          bytes + e->len <= GSO_BYTES;
 }
 
-static void set_segment(struct msghdr *mh, union ctl *ctl, size_t seg) {
-  memset(ctl, 0, sizeof(*ctl));
-  mh->msg_control = ctl->buf;
-  mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-  struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-  c->cmsg_level = SOL_UDP;
-  c->cmsg_type = UDP_SEGMENT;
-  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  uint16_t v = (uint16_t)seg;
-  memcpy(CMSG_DATA(c), &v, sizeof(v));
-}
-
 /* Build up to BATCH messages from the datagrams due by now, runs of equal
  * size sharing one UDP GSO message (UDP_SEGMENT: the kernel splits it
  * into the same datagrams); cnt[m] says how many message m holds.
  * Returns the number of messages. */
 static unsigned due_batch(struct relay *r, struct dir *d, uint64_t now,
-                          struct mmsghdr *mm, union ctl *ctl,
+                          struct mmsghdr *mm, union udp_ctl *ctl,
                           unsigned *cnt) {
   bool to_client = d == &r->to_client;
   unsigned n = 0;
@@ -369,7 +348,7 @@ static unsigned due_batch(struct relay *r, struct dir *d, uint64_t now,
     mh->msg_iovlen++;
     bytes += e->len;
     if (++cnt[n - 1] == 2)
-      set_segment(mh, &ctl[n - 1], seg);
+      udp_set_segment(mh, &ctl[n - 1], seg);
     if (e->len < seg)
       seg = 0; /* a short segment ends the message */
   }
@@ -409,7 +388,7 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
   bool to_client = d == &r->to_client, retried = false;
   while (d->count && d->e[d->head].due <= now && !d->blocked) {
     struct mmsghdr mm[BATCH];
-    union ctl ctl[BATCH];
+    union udp_ctl ctl[BATCH];
     unsigned cnt[BATCH];
     unsigned n = due_batch(r, d, now, mm, ctl, cnt);
     int k = sendmmsg(to_client ? r->cl : r->up, mm, n, 0);
@@ -427,18 +406,6 @@ static void flush(struct relay *r, struct dir *d, uint64_t now) {
   }
 }
 
-/* The segment size of a GRO message, or 0. */
-static size_t gro_size(struct msghdr *mh) {
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-      int v;
-      memcpy(&v, CMSG_DATA(c), sizeof(v));
-      return v > 0 ? (size_t)v : 0;
-    }
-  }
-  return 0;
-}
-
 /* One received message, split back into its datagrams if GRO joined
  * several: each one is impaired on its own. */
 static void admit_all(struct relay *r, struct dir *d, const uint8_t *p,
@@ -453,20 +420,10 @@ static void admit_all(struct relay *r, struct dir *d, const uint8_t *p,
 
 /* Receive what is waiting on fd into direction d, a batch at a time. */
 static void receive(struct relay *r, int fd, struct dir *d) {
-  struct mmsghdr mm[BATCH];
-  struct iovec iov[BATCH];
-  struct sockaddr_storage from[BATCH];
-  union ctl ctl[BATCH];
+  struct udp_rx b;
   bool from_client = d == &r->to_up;
-  for (int b = 0; b < RX_BATCHES; b++) {
-    for (int i = 0; i < BATCH; i++) {
-      iov[i] = (struct iovec){r->rx[i], MAX_DGRAM};
-      mm[i].msg_hdr = (struct msghdr){
-          .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-          .msg_iov = &iov[i], .msg_iovlen = 1,
-          .msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf)};
-    }
-    int k = recvmmsg(fd, mm, BATCH, MSG_DONTWAIT, NULL);
+  for (int round = 0; round < RX_BATCHES; round++) {
+    int k = udp_recv_batch(fd, &b, r->rx[0], MAX_DGRAM, BATCH);
     if (k < 0) {
       if (errno == ECONNREFUSED || errno == EINTR)
         continue; /* an ICMP error from upstream: try again */
@@ -474,12 +431,12 @@ static void receive(struct relay *r, int fd, struct dir *d) {
     }
     uint64_t now = now_ns();
     for (int i = 0; i < k; i++) {
+      struct msghdr *mh = &b.mm[i].msg_hdr;
       if (from_client) { /* replies follow the client's latest address */
-        memcpy(&r->client, &from[i], mm[i].msg_hdr.msg_namelen);
-        r->client_len = mm[i].msg_hdr.msg_namelen;
+        memcpy(&r->client, &b.from[i], mh->msg_namelen);
+        r->client_len = mh->msg_namelen;
       }
-      admit_all(r, d, r->rx[i], mm[i].msg_len, gro_size(&mm[i].msg_hdr),
-                now);
+      admit_all(r, d, r->rx[i], b.mm[i].msg_len, udp_gro_size(mh), now);
     }
     if (k < BATCH)
       return;
