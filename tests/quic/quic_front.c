@@ -421,8 +421,13 @@ static int hostile_act(struct relay *r) {
     qsrv_conn_close_app(r->qc, HOSTILE_APP_ERROR, hostile_reason);
     return 0;
   case H_STATELESS_RESET:
-    /* after this turn's packets (the ACK of NEGOTIATE, HANDSHAKE_DONE):
-     * the client's next packet meets a stateless reset */
+    /* after this turn's packets the client's next packet meets a
+     * stateless reset. One byte of stream data (the first of a Direct-TCP
+     * header) makes sure there is a next packet: the client must ACK it
+     * (RFC 9000 13.2.1), whereas a bare ACK of NEGOTIATE asks for nothing
+     * and the client would just wait for its answer. */
+    if (queue_bytes(r, (const uint8_t *)"", 1) < 0)
+      return -1;
     qsrv_conn_forget(r->qc);
     return 0;
   default: /* silent, bigchain */
