@@ -239,13 +239,15 @@ static void lose(struct smbq_io *io, int err, const char *why) {
 static int flush_output(struct smbq_io *io, bool *blocked) {
   *blocked = false;
   for (;;) {
-    const uint8_t *buf;
-    long n = smb2_conn_pull(io->core, &buf);
+    /* gather: a WRITE's data goes from the caller's buffer */
+    struct iovec iov[SMB2_CONN_IOV_MAX];
+    int niov = SMB2_CONN_IOV_MAX;
+    long n = smb2_conn_pull_iov(io->core, iov, &niov);
     if (n < 0)
       continue; /* that request failed alone; try the next one */
     if (n == 0)
       return 0;
-    long sent = io->tp->ops->send(io->tp, buf, (size_t)n);
+    long sent = smbq_transport_sendv(io->tp, iov, niov);
     if (sent < 0)
       return (int)sent;
     if (sent == 0) {

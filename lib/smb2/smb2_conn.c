@@ -37,10 +37,18 @@ struct smb2_conn {
   uint32_t credits;                 /* message ids we may still use */
   uint32_t inflight_charge;
   bool large_mtu;
-  uint8_t *out;                     /* frame being sent */
-  size_t out_len, out_sent;
+  uint8_t *out;                     /* frame being sent: first piece */
+  size_t out_len, out_sent;         /* out_sent: across both pieces */
   bool out_owned;                   /* else it is a request's own buffer,
                                        kept for sending again */
+  const uint8_t *xd;                /* second piece: x_req's external data
+                                       (smb2_req.data), or NULL */
+  size_t x_len;
+  bool x_owned;                     /* xd is the core's copy of the rest */
+  struct smb2_req *x_req;           /* whose data xd is, until copied */
+  bool cut;                         /* a frame was cut short (no memory
+                                       to keep its data): nothing more may
+                                       go on this transport */
   /* in flight, by message id, and by deadline (earliest first) */
   struct smb2_req *inflight[INFLIGHT_BUCKETS];
   struct smb2_req *dl_head, *dl_tail;
@@ -171,6 +179,8 @@ static void fail_queue(struct smb2_conn *c, struct smb2_req **head,
 static void fail_parked(struct smb2_conn *c, int err);
 static void dl_clear(struct smb2_conn *c);
 static void unplace_all(struct smb2_conn *c);
+static void keep_out(struct smb2_conn *c, struct smb2_req *r);
+static void drop_out(struct smb2_conn *c);
 
 void smb2_conn_abort(struct smb2_conn *c, int err) {
   c->dead = true;
@@ -183,6 +193,7 @@ void smb2_conn_abort(struct smb2_conn *c, int err) {
     while (c->inflight[i]) {
       struct smb2_req *r = c->inflight[i];
       c->inflight[i] = r->next;
+      keep_out(c, r);
       fail_req(c, r, err);
     }
   }
@@ -195,9 +206,7 @@ void smb2_conn_free(struct smb2_conn *c) {
   if (!c)
     return;
   smb2_conn_abort(c, SMBQ_ERR_CANCELLED);
-  if (c->out_owned)
-    free(c->out);
-  c->out = NULL;
+  drop_out(c);
   free(c->in);
   free(c);
 }
@@ -279,6 +288,11 @@ int smb2_conn_submit(struct smb2_conn *c, struct smb2_req *r,
   c->now_ms = now_ms;
   for (struct smb2_req *e = r; e; e = e->chain) {
     if (e->sec && e->sec->encrypt && register_sec(c, e->sec) < 0)
+      return SMBQ_ERR_INVAL;
+    /* the preauth hash covers the request buffer only; a NEGOTIATE or
+     * SESSION_SETUP never has external data */
+    if ((e->data_len && (!e->data || e->preauth)) ||
+        e->data_len > UINT32_MAX - e->len)
       return SMBQ_ERR_INVAL;
   }
   struct smb2_req *prev = NULL;
@@ -410,6 +424,52 @@ static void unplace_all(struct smb2_conn *c) {
   c->rx_need = 0;
 }
 
+static void drop_out(struct smb2_conn *c) {
+  if (c->out_owned)
+    free(c->out);
+  if (c->x_owned)
+    free((void *)c->xd);
+  c->out = NULL;
+  c->xd = NULL;
+  c->x_req = NULL;
+  c->out_owned = c->x_owned = false;
+  c->out_len = c->x_len = c->out_sent = 0;
+}
+
+/* The rest of the frame being sent must not read r's external data any
+ * more (r completes or is parked, and its caller may then reuse the
+ * buffer): copy what is still unsent of it. Without memory the frame
+ * cannot be finished: it is cut, and the transport must go. */
+static void own_data(struct smb2_conn *c) {
+  size_t done = c->out_sent > c->out_len ? c->out_sent - c->out_len : 0;
+  size_t rest = c->x_len - done;
+  uint8_t *copy = malloc(rest ? rest : 1);
+  if (!copy) {
+    set_error(c, "out of memory keeping a request's unsent data");
+    drop_out(c);
+    c->cut = true;
+    c->path_dead = true;
+    return;
+  }
+  memcpy(copy, c->xd + done, rest);
+  c->xd = copy;
+  c->x_len = rest;
+  c->out_sent -= done;
+  c->x_owned = true;
+  c->x_req = NULL;
+}
+
+/* r's memory stops being r's business of the frame being sent: the frame
+ * keeps r's buffer (which r gives up) and a copy of its unsent data. */
+static void keep_out(struct smb2_conn *c, struct smb2_req *r) {
+  if (c->out && !c->out_owned && c->out == r->buf) {
+    r->buf = NULL;
+    c->out_owned = true;
+  }
+  if (c->xd && c->x_req == r)
+    own_data(c);
+}
+
 /* r leaves the in-flight table: its chain can no longer be sent again,
  * and a frame still being sent from its buffer keeps that buffer (a
  * timeout, or a server answering before it had the whole request). */
@@ -421,10 +481,7 @@ static void leave_inflight(struct smb2_conn *c, struct smb2_req *r) {
   c->n_inflight--;
   c->inflight_charge -= r->charge;
   detach(r);
-  if (c->out && !c->out_owned && c->out == r->buf) {
-    r->buf = NULL;
-    c->out_owned = true;
-  }
+  keep_out(c, r);
 }
 
 /* r leaves the table to be parked: its chain stays as it is. */
@@ -442,10 +499,7 @@ static void inflight_remove(struct smb2_conn *c, struct smb2_req *r) {
     c->n_waiting--;
   c->n_inflight--;
   c->inflight_charge -= r->charge;
-  if (c->out && !c->out_owned && c->out == r->buf) {
-    r->buf = NULL;
-    c->out_owned = true;
-  }
+  keep_out(c, r);
 }
 
 static void inflight_add(struct smb2_conn *c, struct smb2_req *r) {
@@ -540,10 +594,12 @@ static bool want_sign(const struct smb2_req *r) {
   return s && s->sign && !s->encrypt && !(r->flags & SMB2_REQ_NO_SIGN);
 }
 
-/* Write the header of one element (at msg, elem_len bytes incl. padding)
- * and sign it. */
+/* Write the header of one element (at msg, elem_len bytes incl. padding,
+ * followed on the wire by x_len bytes at x: a lone request's external
+ * data) and sign it. */
 static int finish_element(struct smb2_conn *c, struct smb2_req *r,
-                          uint8_t *msg, size_t elem_len, bool last) {
+                          uint8_t *msg, size_t elem_len, const uint8_t *x,
+                          size_t x_len, bool last) {
   struct smb2_hdr h;
   memset(&h, 0, sizeof(h));
   bool cancel = r->flags & SMB2_REQ_CANCEL;
@@ -568,10 +624,13 @@ static int finish_element(struct smb2_conn *c, struct smb2_req *r,
     if (rc < 0)
       return rc;
   }
-  if (h.flags & SMB2_FLAGS_SIGNED)
-    return smb2_sign(r->sec->signing_alg, r->sec->keys.signing, msg,
-                     elem_len);
-  return 0;
+  if (!(h.flags & SMB2_FLAGS_SIGNED))
+    return 0;
+  /* MS-SMB2 3.1.4.1: the signature covers the whole message, the data
+   * included, read where it lies */
+  const struct smb2_crypto_buf data = {x, x_len};
+  return smb2_sign_iov(r->sec->signing_alg, r->sec->keys.signing, msg,
+                       elem_len, &data, x_len ? 1 : 0);
 }
 
 static void make_nonce(struct smb2_sec *s, uint8_t *nonce, size_t n) {
@@ -584,54 +643,57 @@ static void make_nonce(struct smb2_sec *s, uint8_t *nonce, size_t n) {
   smbq_put_le64(nonce + salt_len, ctr);
 }
 
+/* Encrypt in place (MS-SMB2 3.1.4.3): the frame holds the Direct-TCP
+ * header, room for the transform header, then the messages. */
 static int encrypt_frame(struct smb2_conn *c, struct smb2_sec *sec,
-                         uint8_t **frame, size_t *len, bool *owned) {
-  size_t plain = *len - NBSS_HDR;
-  size_t out_len = NBSS_HDR + SMB2_TRANSFORM_HDR_SIZE + plain;
+                         uint8_t *frame, size_t len) {
+  uint8_t *out = frame + NBSS_HDR;
+  size_t plain = len - NBSS_HDR - SMB2_TRANSFORM_HDR_SIZE;
   uint8_t nonce[16] = {0};
-  uint8_t *out = malloc(out_len);
-  if (!out)
-    return SMBQ_ERR_NOMEM;
   make_nonce(sec, nonce, smb2_cipher_nonce_len(sec->cipher));
   int rc = smb2_encrypt(sec->cipher, sec->keys.encrypt, sec->session_id,
-                        nonce, *frame + NBSS_HDR, plain, out + NBSS_HDR);
-  if (rc < 0) {
-    free(out);
+                        nonce, out + SMB2_TRANSFORM_HDR_SIZE, plain, out);
+  if (rc < 0)
     set_error(c, "encryption of a request failed");
-    return rc;
-  }
-  if (*owned)
-    free(*frame);
-  *frame = out;
-  *len = out_len;
-  *owned = true;
-  return 0;
+  return rc;
 }
 
-/* Lay a chain out in one frame (single requests are sent from their own
- * buffer: the hot READ/WRITE path copies nothing, and the request keeps
- * its bytes until its reply, to be sent again after a reconnect).
- * *owned: the frame is a new allocation. */
+/* A message as it goes on the wire: buffer plus external data. */
+static size_t msg_len(const struct smb2_req *r) { return r->len + r->data_len; }
+
+/* Lay a frame out. A lone unencrypted request is sent from its own buffer
+ * and its external data where they lie (the hot READ/WRITE path copies
+ * nothing, and the request keeps its bytes until its reply, to be sent
+ * again after a reconnect). A chain, or an encrypted request, is gathered
+ * into one new buffer (*owned), external data included, with `lead`
+ * bytes of room for the transform header before the messages so that
+ * encryption works in place: one copy. */
 static int build_frame(struct smb2_conn *c, struct smb2_req *head,
-                       uint8_t **frame, size_t *flen, bool *owned) {
+                       size_t lead, uint8_t **frame, size_t *flen,
+                       bool *owned) {
   *owned = false;
-  if (!head->chain) {
+  if (!head->chain && !lead) {
     *frame = head->buf;
     *flen = NBSS_HDR + head->len;
-    return finish_element(c, head, *frame + NBSS_HDR, head->len, true);
+    return finish_element(c, head, *frame + NBSS_HDR, head->len, head->data,
+                          head->data_len, true);
   }
   *owned = true;
   size_t total = 0;
   for (struct smb2_req *r = head; r; r = r->chain)
-    total += r->chain ? pad8(r->len) : r->len;
-  uint8_t *f = calloc(1, NBSS_HDR + total);
+    total += r->chain ? pad8(msg_len(r)) : msg_len(r);
+  uint8_t *f = malloc(NBSS_HDR + lead + total);
   if (!f)
     return SMBQ_ERR_NOMEM;
-  size_t off = NBSS_HDR;
+  size_t off = NBSS_HDR + lead;
   for (struct smb2_req *r = head; r; r = r->chain) {
-    size_t elen = r->chain ? pad8(r->len) : r->len;
+    size_t mlen = msg_len(r);
+    size_t elen = r->chain ? pad8(mlen) : mlen;
     memcpy(f + off, r->buf + NBSS_HDR, r->len);
-    int rc = finish_element(c, r, f + off, elen, r->chain == NULL);
+    if (r->data_len)
+      memcpy(f + off + r->len, r->data, r->data_len);
+    memset(f + off + mlen, 0, elen - mlen); /* 3.2.4.1.4: 8-byte aligned */
+    int rc = finish_element(c, r, f + off, elen, NULL, 0, r->chain == NULL);
     if (rc < 0) {
       free(f);
       return rc;
@@ -639,7 +701,7 @@ static int build_frame(struct smb2_conn *c, struct smb2_req *head,
     off += elen;
   }
   *frame = f;
-  *flen = NBSS_HDR + total;
+  *flen = NBSS_HDR + lead + total;
   return 0;
 }
 
@@ -661,11 +723,9 @@ static void fail_chain(struct smb2_conn *c, struct smb2_req *head, int err) {
   }
 }
 
-long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
-  if (c->out) {
-    *buf = c->out + c->out_sent;
-    return (long)(c->out_len - c->out_sent);
-  }
+/* Take the next frame out of the queues into c->out (and c->xd).
+ * Returns its length, 0 when nothing can go, or an error. */
+static long next_frame(struct smb2_conn *c) {
   /* what restores a lost connection goes first; while held, alone */
   struct smb2_req **qh = &c->rq_head, **qt = &c->rq_tail;
   if (!*qh && !c->held) {
@@ -693,10 +753,12 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
   uint8_t *frame = NULL;
   size_t flen = 0;
   bool owned = false;
-  int rc = build_frame(c, head, &frame, &flen, &owned);
   struct smb2_sec *sec = (struct smb2_sec *)head->sec;
-  if (rc == 0 && sec && sec->encrypt)
-    rc = encrypt_frame(c, sec, &frame, &flen, &owned);
+  bool encrypt = sec && sec->encrypt;
+  int rc = build_frame(c, head, encrypt ? SMB2_TRANSFORM_HDR_SIZE : 0,
+                       &frame, &flen, &owned);
+  if (rc == 0 && encrypt)
+    rc = encrypt_frame(c, sec, frame, flen);
   if (cancel) { /* nothing waits for a reply: the frame is all that stays */
     if (!owned) {
       head->buf = NULL;
@@ -711,16 +773,70 @@ long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
       fail_chain(c, head, rc);
     return rc;
   }
+  /* sent from the request's buffer: its external data is the second
+   * piece (cancel requests have none) */
+  size_t x_len = owned ? 0 : head->data_len;
   /* MS-SMB2 2.1: Direct TCP header, a zero byte and a 24-bit length. */
-  smbq_put_be32(frame, (uint32_t)(flen - NBSS_HDR));
+  smbq_put_be32(frame, (uint32_t)(flen - NBSS_HDR + x_len));
   c->stats.frames++;
-  c->stats.bytes_out += flen;
+  c->stats.bytes_out += flen + x_len;
   c->out = frame;
   c->out_owned = owned;
   c->out_len = flen;
   c->out_sent = 0;
-  *buf = frame;
-  return (long)flen;
+  if (x_len) {
+    c->xd = head->data;
+    c->x_len = x_len;
+    c->x_owned = false;
+    c->x_req = head;
+  }
+  return (long)(flen + x_len);
+}
+
+long smb2_conn_pull_iov(struct smb2_conn *c, struct iovec *iov, int *n) {
+  int cap = *n;
+  *n = 0;
+  if (cap < SMB2_CONN_IOV_MAX)
+    return SMBQ_ERR_INVAL;
+  if (c->cut)
+    return 0; /* the transport must go first (smb2_conn_path_dead) */
+  if (!c->out) {
+    long rc = next_frame(c);
+    if (rc <= 0)
+      return rc;
+  }
+  int k = 0;
+  if (c->out_sent < c->out_len)
+    iov[k++] = (struct iovec){c->out + c->out_sent, c->out_len - c->out_sent};
+  size_t xdone = c->out_sent > c->out_len ? c->out_sent - c->out_len : 0;
+  if (c->xd && xdone < c->x_len)
+    iov[k++] = (struct iovec){(void *)(c->xd + xdone), c->x_len - xdone};
+  *n = k;
+  return (long)(c->out_len + c->x_len - c->out_sent);
+}
+
+long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf) {
+  struct iovec iov[SMB2_CONN_IOV_MAX];
+  int n = SMB2_CONN_IOV_MAX;
+  long left = smb2_conn_pull_iov(c, iov, &n);
+  if (left <= 0)
+    return left;
+  if (n == 1) {
+    *buf = iov[0].iov_base;
+    return left;
+  }
+  /* two pieces, for a caller that wants one: join what is left */
+  uint8_t *joined = malloc((size_t)left);
+  if (!joined)
+    return SMBQ_ERR_NOMEM;
+  memcpy(joined, iov[0].iov_base, iov[0].iov_len);
+  memcpy(joined + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
+  drop_out(c);
+  c->out = joined;
+  c->out_len = (size_t)left;
+  c->out_owned = true;
+  *buf = joined;
+  return left;
 }
 
 void smb2_conn_sent(struct smb2_conn *c, size_t n) {
@@ -729,12 +845,9 @@ void smb2_conn_sent(struct smb2_conn *c, size_t n) {
   c->out_sent += n;
   if (n > 0)
     c->last_progress_ms = c->now_ms;
-  if (c->out_sent < c->out_len)
+  if (c->out_sent < c->out_len + c->x_len)
     return;
-  if (c->out_owned)
-    free(c->out);
-  c->out = NULL;
-  c->out_len = c->out_sent = 0;
+  drop_out(c);
 }
 
 /* ---- receive side ------------------------------------------------------- */
@@ -1488,11 +1601,8 @@ void smb2_conn_hold(struct smb2_conn *c) {
     detach(r);
     fail_req(c, r, SMBQ_ERR_CLOSED);
   }
-  if (c->out_owned)
-    free(c->out);
-  c->out = NULL;
-  c->out_owned = false;
-  c->out_len = c->out_sent = 0;
+  drop_out(c);
+  c->cut = false; /* a new transport */
   c->in_len = 0;
   unplace_all(c);
   /* everything that was in flight, in the order it was sent */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "smb2/smb2_hdr.h"
 
@@ -101,6 +102,17 @@ struct smb2_req {
   uint8_t *dst;
   size_t dst_cap;
   size_t *placed;
+  /* Optional external payload (a WRITE's data, MS-SMB2 2.2.21: it
+   * follows the fixed part at DataOffset 0x70; the body's Length says
+   * data_len): appended after the body on the wire without being copied
+   * into the request, sent from here (signed over where it lies) when the
+   * request goes alone and unencrypted, copied into the frame otherwise.
+   * The caller keeps these bytes valid and unchanged until the request's
+   * callback has run (a reconnect sends them again); the core never reads
+   * them after that: what is still to be sent of a partly sent frame when
+   * the request completes early is copied first. Not with preauth. */
+  const uint8_t *data;
+  size_t data_len;
   /* private to the core */
   uint8_t *buf;              /* 4 spare bytes + header + body */
   size_t len;                /* header + body */
@@ -205,7 +217,20 @@ int smb2_conn_submit_now(struct smb2_conn *c, struct smb2_req *r,
  * negative error (a crypto failure fails that request, not the conn). */
 long smb2_conn_pull(struct smb2_conn *c, const uint8_t **buf);
 
-/* Report that n bytes of the frame from smb2_conn_pull() were sent. */
+/* smb2_conn_pull() in pieces, for gather I/O: fills up to *n (at least
+ * SMB2_CONN_IOV_MAX) iovecs with what is left of the next frame and sets
+ * *n to their number (0 when nothing is to be sent). A lone unencrypted
+ * request with external data (smb2_req.data) is two pieces: its own
+ * buffer (Direct-TCP header, SMB2 header, body) and the caller's data;
+ * anything else is one. Pointers stay valid until smb2_conn_sent() or
+ * smb2_conn_free(). Returns the bytes left in the frame, 0, or a negative
+ * error as smb2_conn_pull(). smb2_conn_pull() itself joins the pieces of
+ * such a frame into one buffer (a copy). */
+#define SMB2_CONN_IOV_MAX 2
+long smb2_conn_pull_iov(struct smb2_conn *c, struct iovec *iov, int *n);
+
+/* Report that n bytes of the frame from smb2_conn_pull() (or _pull_iov(),
+ * across its pieces) were sent. */
 void smb2_conn_sent(struct smb2_conn *c, size_t n);
 
 /* Receive side: a place to put up to *cap bytes, valid until the next

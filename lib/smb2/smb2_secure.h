@@ -30,6 +30,15 @@
  * SMBQ_ERR_PROTO (len < 64). */
 int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len);
 
+/* smb2_sign() of a message whose first len bytes (at least the header)
+ * are at msg and whose rest is the concatenation of nrest pieces (at
+ * most 4), e.g. a WRITE's data in the caller's buffer; the signature is
+ * written into msg. Same result as smb2_sign() over the joined message.
+ * The pieces are only read. */
+int smb2_sign_iov(uint16_t alg, const uint8_t key[16], uint8_t *msg,
+                  size_t len, const struct smb2_crypto_buf *rest,
+                  size_t nrest);
+
 /* Verify the signature of a received message (MS-SMB2 3.1.5.1). Does not
  * modify msg. Returns 0 if valid, SMBQ_ERR_SIGNATURE if not (constant-time
  * comparison), or the errors of smb2_sign(). */

@@ -78,6 +78,19 @@ int smb2_sign(uint16_t alg, const uint8_t key[16], uint8_t *msg, size_t len) {
   return rc;
 }
 
+/* A WRITE whose data is the caller's: the MAC covers header, body and
+ * data as they will go on the wire, read where they lie (3.1.4.1). */
+int smb2_sign_iov(uint16_t alg, const uint8_t key[16], uint8_t *msg,
+                  size_t len, const struct smb2_crypto_buf *rest,
+                  size_t nrest) {
+  uint8_t sig[SMB2_SIG_SIZE];
+  const struct smb2_crypto_buf first = {msg, len};
+  int rc = compute_sig(alg, key, &first, rest, nrest, sig);
+  if (rc == 0)
+    memcpy(msg + SMB2_SIG_OFFSET, sig, SMB2_SIG_SIZE);
+  return rc;
+}
+
 /* 3.1.5.1: recompute and compare in constant time. */
 int smb2_verify(uint16_t alg, const uint8_t key[16], const uint8_t *msg,
                 size_t len) {

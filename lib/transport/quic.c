@@ -208,11 +208,10 @@ static int quic_step(struct smbq_transport *t, int64_t now_ms) {
   return rc < 0 ? failed(q) : rc;
 }
 
-static long quic_send(struct smbq_transport *t, const uint8_t *buf,
-                      size_t len) {
-  struct quic_transport *q = (struct quic_transport *)t;
-  if (quic_conn_error(q->qc))
-    return failed(q);
+/* Copy up to len bytes into the tx chunks, as far as the unacked limit
+ * allows. Returns the bytes taken, or SMBQ_ERR_NOMEM with none. */
+static long queue_tx(struct quic_transport *q, const uint8_t *buf,
+                     size_t len) {
   size_t taken = 0;
   while (taken < len && q->tx_end - q->tx_acked < TX_MAX_UNACKED) {
     struct tx_chunk *c = q->tx_tail;
@@ -237,9 +236,38 @@ static long quic_send(struct smbq_transport *t, const uint8_t *buf,
     q->tx_end += n;
     taken += n;
   }
+  return (long)taken;
+}
+
+/* The pieces of a frame (a WRITE's header, then its data from the
+ * caller's buffer) go into the chunks ngtcp2 references until ACKed:
+ * the one copy the data takes on this path. */
+static long quic_sendv(struct smbq_transport *t, const struct iovec *iov,
+                       int n) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  if (quic_conn_error(q->qc))
+    return failed(q);
+  long total = 0;
+  for (int i = 0; i < n; i++) {
+    long k = queue_tx(q, iov[i].iov_base, iov[i].iov_len);
+    if (k < 0) {
+      if (!total)
+        return k;
+      break;
+    }
+    total += k;
+    if ((size_t)k < iov[i].iov_len)
+      break;
+  }
   if (quic_conn_flush(q->qc) < 0)
     return failed(q);
-  return (long)taken;
+  return total;
+}
+
+static long quic_send(struct smbq_transport *t, const uint8_t *buf,
+                      size_t len) {
+  const struct iovec one = {(void *)buf, len};
+  return quic_sendv(t, &one, 1);
 }
 
 /* The server ended the stream (FIN) and everything before it is handed
@@ -349,6 +377,7 @@ static const struct smbq_transport_ops quic_ops = {
     .name = "quic",
     .step = quic_step,
     .send = quic_send,
+    .sendv = quic_sendv,
     .recv = quic_recv,
     .fd = quic_fd,
     .events = quic_events,

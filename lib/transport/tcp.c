@@ -141,10 +141,25 @@ static int tcp_step(struct smbq_transport *t, int64_t now_ms) {
   return fail_connect(tt);
 }
 
+static long sent_or_error(struct tcp_transport *tt, ssize_t n);
+
 static long tcp_send(struct smbq_transport *t, const uint8_t *buf,
                      size_t len) {
   struct tcp_transport *tt = (struct tcp_transport *)t;
-  ssize_t n = send(tt->fd, buf, len, MSG_NOSIGNAL);
+  return sent_or_error(tt, send(tt->fd, buf, len, MSG_NOSIGNAL));
+}
+
+/* Gather: a WRITE's header and its data (the caller's buffer) in one
+ * call; sendmsg rather than writev for MSG_NOSIGNAL (no SIGPIPE). */
+static long tcp_sendv(struct smbq_transport *t, const struct iovec *iov,
+                      int n) {
+  struct tcp_transport *tt = (struct tcp_transport *)t;
+  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+  return sent_or_error(tt, sendmsg(tt->fd, &m, MSG_NOSIGNAL));
+}
+
+static long sent_or_error(struct tcp_transport *tt, ssize_t n) {
+  struct smbq_transport *t = &tt->base;
   tt->send_blocked = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n >= 0)
     return (long)n;
@@ -192,6 +207,7 @@ static const struct smbq_transport_ops tcp_ops = {
     .name = "tcp",
     .step = tcp_step,
     .send = tcp_send,
+    .sendv = tcp_sendv,
     .recv = tcp_recv,
     .fd = tcp_fd,
     .events = tcp_events,

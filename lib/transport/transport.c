@@ -11,6 +11,22 @@ void smbq_transport_free(struct smbq_transport *t) {
     t->ops->destroy(t);
 }
 
+long smbq_transport_sendv(struct smbq_transport *t, const struct iovec *iov,
+                          int n) {
+  if (t->ops->sendv)
+    return t->ops->sendv(t, iov, n);
+  long total = 0;
+  for (int i = 0; i < n; i++) {
+    long k = t->ops->send(t, iov[i].iov_base, iov[i].iov_len);
+    if (k < 0)
+      return total ? total : k;
+    total += k;
+    if ((size_t)k < iov[i].iov_len)
+      break;
+  }
+  return total;
+}
+
 int64_t smbq_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

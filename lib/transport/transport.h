@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct smbq_transport;
 
@@ -46,6 +47,11 @@ struct smbq_transport_ops {
   int (*step)(struct smbq_transport *t, int64_t now_ms);
   /* Bytes accepted (0 = would block) or SMBQ_ERR_*. */
   long (*send)(struct smbq_transport *t, const uint8_t *buf, size_t len);
+  /* send() of the concatenation of n pieces (gather I/O: a WRITE's data
+   * goes from the caller's buffer without being joined first). Bytes
+   * accepted, across the pieces, or as send(). NULL: the transport has
+   * none (smbq_transport_sendv() then sends piece by piece). */
+  long (*sendv)(struct smbq_transport *t, const struct iovec *iov, int n);
   /* Bytes read (0 = would block), SMBQ_ERR_CLOSED at end of stream. */
   long (*recv)(struct smbq_transport *t, uint8_t *buf, size_t len);
   int (*fd)(const struct smbq_transport *t);
@@ -67,6 +73,10 @@ struct smbq_transport {
   char errmsg[640];        /* why the last step/send/recv failed */
   struct smbq_tls_info tls; /* filled once connected (TLS transports) */
 };
+
+/* ops->sendv, or ops->send piece after piece up to the first short one. */
+long smbq_transport_sendv(struct smbq_transport *t, const struct iovec *iov,
+                          int n);
 
 /* Connect parameters shared by all transports. */
 struct smbq_endpoint {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/smb2_crypto.h"
 #include "smb2/smb2_conn.h"
 #include "smb2/smb2_pdu.h"
 #include "smb2/smb2_req_pool.h"
@@ -1279,6 +1280,366 @@ START_TEST(read_hold_while_placing) {
 }
 END_TEST
 
+/* ---- WRITE with external data (smb2_req.data): gather I/O ------------- */
+
+enum { WD_LEN = 3000, WD_BODY = 48 };
+
+static uint32_t be32_at(const uint8_t *p) {
+  uint32_t v;
+  smbq_get_be32(&v, p);
+  return v;
+}
+
+static void wd_fill(uint8_t *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)(i * 31 + seed);
+}
+
+/* A WRITE of n bytes at data: the fixed part in the request, Length n,
+ * the data the caller's. */
+static struct smb2_req *mkwrite(const uint8_t *data, size_t n,
+                                struct done_rec *d) {
+  struct smb2_req *r = mkreq(SMB2_WRITE, WD_BODY, d);
+  uint8_t *b = smb2_req_body(r);
+  smbq_put_le16(b, 49);
+  smbq_put_le16(b + 2, 0x70);
+  smbq_put_le32(b + 4, (uint32_t)n);
+  r->data = data;
+  r->data_len = n;
+  r->payload_size = (uint32_t)n;
+  return r;
+}
+
+/* Take a frame through pull_iov/sent, `step` bytes per send, copying
+ * what each iovec says into out, until it is done or cap bytes went (a
+ * half sent frame). *pieces: the most iovecs seen at once. Returns the
+ * frame length (0: nothing to send). */
+static size_t pull_gather(struct smb2_conn *c, uint8_t *out, size_t cap,
+                          size_t step, int *pieces) {
+  size_t got = 0, total = 0;
+  *pieces = 0;
+  for (;;) {
+    struct iovec iov[SMB2_CONN_IOV_MAX];
+    int n = SMB2_CONN_IOV_MAX;
+    long left = smb2_conn_pull_iov(c, iov, &n);
+    ck_assert_int_ge(left, 0);
+    if (left == 0)
+      return total;
+    if (!total)
+      total = (size_t)left;
+    ck_assert_uint_eq(got + (size_t)left, total); /* the same frame */
+    if (n > *pieces)
+      *pieces = n;
+    size_t k = 0, lim = step < cap - got ? step : cap - got;
+    for (int i = 0; i < n && k < lim; i++) {
+      size_t m = iov[i].iov_len < lim - k ? iov[i].iov_len : lim - k;
+      memcpy(out + got + k, iov[i].iov_base, m);
+      k += m;
+    }
+    smb2_conn_sent(c, k);
+    got += k;
+    if (got == total || got == cap)
+      return total;
+  }
+}
+
+/* A WRITE reply for mid (MS-SMB2 2.2.22) with Count n, or an error. */
+static void answer_write(struct smb2_conn *c, uint64_t mid, uint32_t status,
+                         uint32_t n, const struct smb2_sec *s) {
+  uint8_t rep[256];
+  size_t len = mkreply(rep, SMB2_WRITE, mid, 4, status, 0,
+                       NT_STATUS_IS_ERROR(status) ? 9 : 16);
+  if (!NT_STATUS_IS_ERROR(status))
+    smbq_put_le32(rep + SMB2_HDR_SIZE + 4, n);
+  if (s && s->sign) {
+    smbq_put_le64(rep + 40, s->session_id);
+    smbq_put_le32(rep + 16, smbq_le32_at(rep + 16) | SMB2_FLAGS_SIGNED);
+    ck_assert_int_eq(smb2_sign(s->signing_alg, s->keys.signing, rep, len),
+                     0);
+  }
+  ck_assert_int_eq(feed_msg(c, rep, len, 4096), 0);
+}
+
+/* Sent in 1-byte pieces: two iovecs (the request's buffer, then the
+ * caller's data itself, not a copy of it), the Direct-TCP length covers
+ * both, the bytes are header + fixed part + data. */
+START_TEST(write_gather_plain) {
+  struct smb2_conn *c = conn_with_credits(NULL);
+  static uint8_t data[WD_LEN], f[WD_LEN + 256];
+  wd_fill(data, WD_LEN, 1);
+  struct done_rec d = {0};
+  ck_assert_int_eq(smb2_conn_submit(c, mkwrite(data, WD_LEN, &d), 0), 0);
+  struct iovec iov[SMB2_CONN_IOV_MAX];
+  int n = SMB2_CONN_IOV_MAX;
+  long left = smb2_conn_pull_iov(c, iov, &n);
+  ck_assert_int_eq(left, 4 + 64 + WD_BODY + WD_LEN);
+  ck_assert_int_eq(n, 2);
+  ck_assert_ptr_eq(iov[1].iov_base, data);
+  ck_assert_uint_eq(iov[1].iov_len, WD_LEN);
+  int pieces;
+  size_t flen = pull_gather(c, f, sizeof(f), 1, &pieces);
+  ck_assert_uint_eq(flen, (size_t)left);
+  ck_assert_uint_eq(be32_at(f), flen - 4);
+  ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_WRITE);
+  ck_assert_uint_eq(smbq_le32_at(f + 4 + 64 + 4), WD_LEN);
+  ck_assert_mem_eq(f + 4 + 64 + WD_BODY, data, WD_LEN);
+  struct smb2_conn_stats st;
+  smb2_conn_get_stats(c, &st);
+  ck_assert_uint_eq(st.bytes_out, 4 + 68 + flen);
+  ck_assert_int_eq(pull_gather(c, f, sizeof(f), 1, &pieces), 0);
+  answer_write(c, 1, 0, WD_LEN, NULL);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, 0);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* The MAC of a request over its joined bytes, computed here with the
+ * primitive (MS-SMB2 3.1.4.1: signature field zero; GMAC nonce from
+ * MessageId, a request's bits 0), not with the core's signing code. */
+static void check_sig_joined(uint16_t alg, const uint8_t key[16],
+                             const uint8_t *msg, size_t len) {
+  uint8_t *m = malloc(len), tag[16], nonce[12] = {0};
+  memcpy(m, msg, len);
+  memset(m + 48, 0, 16);
+  memcpy(nonce, msg + 24, 8);
+  struct smb2_crypto_buf one = {m, len};
+  ck_assert_int_eq(smb2_mac(alg, key, nonce, &one, 1, tag), 0);
+  ck_assert_mem_eq(tag, msg + 48, 16);
+  free(m);
+}
+
+START_TEST(write_gather_signed) {
+  static const uint16_t algs[] = {SMB2_SIGNING_HMAC_SHA256,
+                                  SMB2_SIGNING_AES_CMAC,
+                                  SMB2_SIGNING_AES_GMAC};
+  for (size_t a = 0; a < 3; a++) {
+    struct smb2_conn *c = conn_with_credits(NULL);
+    struct smb2_sec s;
+    setup_sec(&s, algs[a], 0);
+    s.sign = true;
+    static uint8_t data[WD_LEN], f[WD_LEN + 256];
+    wd_fill(data, WD_LEN, (unsigned)a);
+    struct done_rec d = {0};
+    struct smb2_req *r = mkwrite(data, WD_LEN, &d);
+    r->sec = &s;
+    ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+    int pieces;
+    size_t flen = pull_gather(c, f, sizeof(f), 7, &pieces);
+    ck_assert_int_eq(pieces, 2);
+    ck_assert(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_SIGNED);
+    check_sig_joined(algs[a], s.keys.signing, f + 4, flen - 4);
+    ck_assert_int_eq(smb2_verify(algs[a], s.keys.signing, f + 4, flen - 4),
+                     0);
+    f[flen - 1] ^= 1; /* the data is covered */
+    ck_assert_int_eq(smb2_verify(algs[a], s.keys.signing, f + 4, flen - 4),
+                     SMBQ_ERR_SIGNATURE);
+    answer_write(c, 1, 0, WD_LEN, &s);
+    ck_assert_int_eq(d.err, 0);
+    smb2_conn_free(c);
+  }
+}
+END_TEST
+
+/* Encrypted: one piece (gathered for the cipher), whose plaintext is
+ * header + fixed part + data; the caller's data is not touched. */
+START_TEST(write_gather_encrypted) {
+  static const uint16_t ciphers[] = {SMB2_CIPHER_AES128_CCM,
+                                     SMB2_CIPHER_AES256_GCM};
+  for (size_t k = 0; k < 2; k++) {
+    struct smb2_conn *c = conn_with_credits(NULL);
+    struct smb2_sec s;
+    setup_sec(&s, SMB2_SIGNING_AES_CMAC, ciphers[k]);
+    s.sign = s.encrypt = true;
+    static uint8_t data[WD_LEN], copy[WD_LEN], f[WD_LEN + 256],
+        plain[WD_LEN + 256];
+    wd_fill(data, WD_LEN, 9);
+    memcpy(copy, data, WD_LEN);
+    struct done_rec d = {0};
+    struct smb2_req *r = mkwrite(data, WD_LEN, &d);
+    r->sec = &s;
+    ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+    int pieces;
+    size_t flen = pull_gather(c, f, sizeof(f), 5, &pieces);
+    ck_assert_int_eq(pieces, 1);
+    ck_assert_uint_eq(flen, 4 + 52 + 64 + WD_BODY + WD_LEN);
+    ck_assert_uint_eq(be32_at(f), flen - 4);
+    size_t plen;
+    ck_assert_int_eq(smb2_decrypt(ciphers[k], s.keys.encrypt, f + 4,
+                                  flen - 4, plain, &plen), 0);
+    ck_assert_uint_eq(plen, 64 + WD_BODY + WD_LEN);
+    ck_assert_uint_eq(smbq_le16_at(plain + 12), SMB2_WRITE);
+    ck_assert_mem_eq(plain + 64 + WD_BODY, data, WD_LEN);
+    ck_assert_mem_eq(data, copy, WD_LEN);
+    smb2_conn_free(c); /* fails it: SMBQ_ERR_CANCELLED */
+    ck_assert_int_eq(d.err, SMBQ_ERR_CANCELLED);
+  }
+}
+END_TEST
+
+/* In a compound (CREATE + WRITE + CLOSE) the data is copied into the
+ * frame: each element 8-byte aligned, NextCommand counts the data, each
+ * signed over its own bytes, data included. */
+START_TEST(write_in_compound) {
+  struct smb2_conn *c = conn_with_credits(NULL);
+  struct smb2_sec s;
+  setup_sec(&s, SMB2_SIGNING_AES_CMAC, 0);
+  s.sign = true;
+  enum { N = 1001 };
+  static uint8_t data[N], f[N + 1024];
+  wd_fill(data, N, 3);
+  struct done_rec d[3] = {{0}};
+  struct smb2_req *a = mkreq(SMB2_CREATE, 57, &d[0]);
+  a->chain = mkwrite(data, N, &d[1]);
+  a->chain->chain = mkreq(SMB2_CLOSE, 24, &d[2]);
+  for (struct smb2_req *e = a; e; e = e->chain)
+    e->sec = &s;
+  ck_assert_int_eq(smb2_conn_submit(c, a, 0), 0);
+  int pieces;
+  size_t flen = pull_gather(c, f, sizeof(f), 64, &pieces);
+  ck_assert_int_eq(pieces, 1);
+  size_t e0 = 64 + 64; /* pad8(64 + 57) */
+  size_t e1 = (64 + WD_BODY + N + 7) & ~(size_t)7;
+  ck_assert_uint_eq(flen, 4 + e0 + e1 + 64 + 24);
+  const uint8_t *w = f + 4 + e0;
+  ck_assert_uint_eq(smbq_le32_at(f + 4 + 20), e0);
+  ck_assert_uint_eq(smbq_le32_at(w + 20), e1);
+  ck_assert_uint_eq(smbq_le16_at(w + 12), SMB2_WRITE);
+  ck_assert_mem_eq(w + 64 + WD_BODY, data, N);
+  for (size_t i = 64 + WD_BODY + N; i < e1; i++)
+    ck_assert_uint_eq(w[i], 0);
+  ck_assert_int_eq(smb2_verify(s.signing_alg, s.keys.signing, f + 4, e0), 0);
+  ck_assert_int_eq(smb2_verify(s.signing_alg, s.keys.signing, w, e1), 0);
+  ck_assert_int_eq(
+      smb2_verify(s.signing_alg, s.keys.signing, w + e1, 64 + 24), 0);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* The caller reuses its buffer as soon as the callback has run. */
+static uint8_t *poison_buf;
+static void on_done_poison(void *arg, int err, uint32_t status,
+                           const uint8_t *msg, size_t len) {
+  on_done(arg, err, status, msg, len);
+  memset(poison_buf, 0xEE, WD_LEN);
+}
+
+/* Completed (error reply, timeout, lost connection) while its frame is
+ * half sent: the rest still goes out, intact, from the core's copy. */
+static void half_sent_case(size_t sent_before, int how) {
+  struct smb2_conn *c = conn_with_credits(NULL);
+  uint8_t *data = malloc(WD_LEN), *want = malloc(WD_LEN + 256),
+          *f = malloc(WD_LEN + 256);
+  wd_fill(data, WD_LEN, 5);
+  poison_buf = data;
+  struct done_rec d = {0};
+  struct smb2_req *r = mkwrite(data, WD_LEN, &d);
+  r->done = on_done_poison;
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), 0);
+  /* what the frame must be: header, fixed part, original data */
+  struct iovec iov[SMB2_CONN_IOV_MAX];
+  int n = SMB2_CONN_IOV_MAX;
+  long total = smb2_conn_pull_iov(c, iov, &n);
+  ck_assert_int_eq(n, 2);
+  memcpy(want, iov[0].iov_base, iov[0].iov_len);
+  memcpy(want + iov[0].iov_len, data, WD_LEN);
+  int pieces;
+  size_t got = pull_gather(c, f, sent_before, sent_before, &pieces);
+  ck_assert_uint_eq(got, (size_t)total); /* the whole frame's length */
+  if (how == 0)
+    answer_write(c, 1, NT_STATUS_ACCESS_DENIED, 0, NULL);
+  else if (how == 1)
+    smb2_conn_tick(c, 10 * 60 * 1000);
+  else
+    smb2_conn_abort(c, SMBQ_ERR_CLOSED);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, how == 0 ? 0 : how == 1 ? SMBQ_ERR_TIMEOUT
+                                                  : SMBQ_ERR_CLOSED);
+  ck_assert_uint_eq(data[0], 0xEE);
+  /* the rest of the frame, then (a timeout) its CANCEL */
+  n = SMB2_CONN_IOV_MAX;
+  long left = smb2_conn_pull_iov(c, iov, &n);
+  ck_assert_int_eq(left, total - (long)sent_before);
+  for (int i = 0; i < n; i++)
+    ck_assert(!((uint8_t *)iov[i].iov_base >= data &&
+                (uint8_t *)iov[i].iov_base < data + WD_LEN));
+  size_t off = sent_before;
+  while (off < (size_t)total) {
+    n = SMB2_CONN_IOV_MAX;
+    smb2_conn_pull_iov(c, iov, &n);
+    ck_assert_int_ge(n, 1);
+    memcpy(f + off, iov[0].iov_base, 1);
+    smb2_conn_sent(c, 1);
+    off++;
+  }
+  ck_assert_mem_eq(f, want, (size_t)total);
+  if (how == 1) { /* then the CANCEL */
+    ck_assert_uint_gt(pull_gather(c, f, WD_LEN, 4096, &pieces), 0);
+    ck_assert_uint_eq(smbq_le16_at(f + 4 + 12), SMB2_CANCEL);
+  }
+  smb2_conn_free(c);
+  free(data);
+  free(want);
+  free(f);
+}
+
+START_TEST(write_completes_half_sent) {
+  /* in the header, at the data's start, inside the data */
+  static const size_t at[] = {10, 4 + 64 + WD_BODY, 4 + 64 + WD_BODY + 999};
+  for (int how = 0; how < 3; how++)
+    for (size_t i = 0; i < 3; i++)
+      half_sent_case(at[i], how);
+}
+END_TEST
+
+/* A lost connection while the WRITE is half sent: after release it goes
+ * again, whole, from the caller's data (still valid: not completed), as
+ * a replay; smb2_conn_pull joins the pieces for its callers. */
+START_TEST(write_hold_and_release) {
+  struct smb2_conn *c = conn_with_credits(NULL);
+  static uint8_t data[WD_LEN], f[WD_LEN + 256];
+  wd_fill(data, WD_LEN, 7);
+  struct done_rec d = {0};
+  ck_assert_int_eq(smb2_conn_submit(c, mkwrite(data, WD_LEN, &d), 0), 0);
+  int pieces;
+  pull_gather(c, f, 4 + 64 + WD_BODY + 100, 4 + 64 + WD_BODY + 100, &pieces);
+  smb2_conn_hold(c);
+  ck_assert_int_eq(d.calls, 0);
+  struct iovec iov[SMB2_CONN_IOV_MAX];
+  int n = SMB2_CONN_IOV_MAX;
+  ck_assert_int_eq(smb2_conn_pull_iov(c, iov, &n), 0); /* held */
+  struct fix_rec fx = {.new_tree = 42, .fail_cmd = -1};
+  smb2_conn_release(c, fix_cb, &fx);
+  ck_assert_int_eq(fx.sent_seen, 1);
+  long flen = pull_frame(c, f, sizeof(f));
+  ck_assert_int_eq(flen, 4 + 64 + WD_BODY + WD_LEN);
+  ck_assert_uint_eq(be32_at(f), (uint32_t)flen - 4);
+  ck_assert(smbq_le32_at(f + 4 + 16) & SMB2_FLAGS_REPLAY_OPERATION);
+  ck_assert_uint_eq(smbq_le32_at(f + 4 + 36), 42);
+  ck_assert_mem_eq(f + 4 + 64 + WD_BODY, data, WD_LEN);
+  answer_write(c, 0, 0, WD_LEN, NULL);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.err, 0);
+  smb2_conn_free(c);
+}
+END_TEST
+
+/* External data is refused with a preauth chain or without a pointer. */
+START_TEST(write_data_refused) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0};
+  uint8_t data[8] = {0}, hash[64];
+  struct smb2_req *r = mkwrite(data, sizeof(data), &d);
+  r->preauth = hash;
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), SMBQ_ERR_INVAL);
+  r->preauth = NULL;
+  r->data = NULL;
+  ck_assert_int_eq(smb2_conn_submit(c, r, 0), SMBQ_ERR_INVAL);
+  smb2_req_free(r);
+  smb2_conn_free(c);
+}
+END_TEST
+
 static Suite *conn_suite(void) {
   Suite *s = suite_create("smb2_conn");
   TCase *tc = tcase_create("core");
@@ -1308,6 +1669,13 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, read_placed_after_pending);
   tcase_add_test(tc, read_timeout_while_placing);
   tcase_add_test(tc, read_hold_while_placing);
+  tcase_add_test(tc, write_gather_plain);
+  tcase_add_test(tc, write_gather_signed);
+  tcase_add_test(tc, write_gather_encrypted);
+  tcase_add_test(tc, write_in_compound);
+  tcase_add_test(tc, write_completes_half_sent);
+  tcase_add_test(tc, write_hold_and_release);
+  tcase_add_test(tc, write_data_refused);
   suite_add_tcase(s, tc);
   return s;
 }
