@@ -20,7 +20,8 @@
 #define IO_CHUNK (1024u * 1024u)
 /* Requests of one call built and in flight at once: the rest are built
  * as these complete, so a call of any size holds at most this many
- * requests (for a write, RW_WINDOW x IO_CHUNK bytes of copies), and 16 MiB
+ * requests (a write's data is sent from the caller's buffer, not copied
+ * into them, except when encrypted or compounded), and 16 MiB
  * in flight covers the bandwidth-delay product of a 1 Gbit/s path at
  * 100 ms. */
 #define RW_WINDOW 16
@@ -440,6 +441,26 @@ static void write_done(void *arg, int err, uint32_t status,
   op_finish(op);
 }
 
+/* A WRITE of n bytes at src (MS-SMB2 2.2.21): the body is the fixed part
+ * only and the data goes from the caller's buffer to the transport as the
+ * request's external data (smb2_req.data), which the caller of
+ * smbq_pwrite keeps valid until this chunk's callback. The fixed part is
+ * encoded as for an empty write, then Length is set: DataOffset stays
+ * 0x70, where the data follows. */
+static void write_body(struct smb2_req *r, const uint8_t fid[16],
+                       uint64_t off, const uint8_t *src, uint32_t n) {
+  uint8_t *b = smb2_req_body(r);
+  long bl = smb2_encode_write_req(b, smb2_req_body_cap(r), fid, off, NULL, 0);
+  if (n == 0) { /* StructureSize 49 counts one buffer byte */
+    smb2_req_set_body_len(r, (size_t)bl);
+    return;
+  }
+  smbq_put_le32(b + 4, n); /* Length */
+  smb2_req_set_body_len(r, (size_t)bl - 1);
+  r->data = src;
+  r->data_len = n;
+}
+
 /* The request for chunk i of op. */
 static struct smb2_req *chunk_req(struct rw_op *op, size_t i) {
   smbq_file *f = op->f;
@@ -448,21 +469,20 @@ static struct smb2_req *chunk_req(struct rw_op *op, size_t i) {
   uint32_t n = (uint32_t)(op->len - rel < op->chunk ? op->len - rel
                                                     : op->chunk);
   struct rw_chunk *ch = calloc(1, sizeof(*ch));
+  /* both bodies fit 49 bytes: a WRITE's data is not copied in */
   struct smb2_req *r =
-      ch ? api_req(c, f->tree, op->write ? SMB2_WRITE : SMB2_READ,
-                   op->write ? smb2_write_req_size(n) : 49)
+      ch ? api_req(c, f->tree, op->write ? SMB2_WRITE : SMB2_READ, 49)
          : NULL;
   if (!r) {
     free(ch);
     return NULL;
   }
-  long bl = op->write
-                ? smb2_encode_write_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                        f->open.file_id, op->off + rel,
-                                        op->src + rel, n)
-                : smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
-                                       f->open.file_id, op->off + rel, n);
-  smb2_req_set_body_len(r, (size_t)bl);
+  if (op->write)
+    write_body(r, f->open.file_id, op->off + rel, op->src + rel, n);
+  else
+    smb2_req_set_body_len(
+        r, (size_t)smb2_encode_read_req(smb2_req_body(r), smb2_req_body_cap(r),
+                                        f->open.file_id, op->off + rel, n));
   r->payload_size = n;
   if (!op->write) {
     r->dst = op->dst + rel;
