@@ -49,6 +49,9 @@ struct srv {
   struct fuzz_in in;        /* the replies */
   uint8_t *out;             /* reply frames not yet received */
   size_t out_len, out_off, out_cap;
+  uint8_t *req;             /* request bytes not yet a whole frame: the
+                               core may send a frame in pieces */
+  size_t req_len, req_cap;
   uint8_t *bind_ack, *share_enum; /* the srvsvc answers (vectors_rpc.h) */
   bool trace;                     /* SMBQ_FUZZ_TRACE set */
   size_t bind_ack_len, share_enum_len;
@@ -332,10 +335,8 @@ static void put_frame(struct srv *s, uint8_t **msgs, size_t *lens, size_t n) {
 }
 
 /* Every request of a frame gets one final reply (after an interim one,
- * if the input says so). */
-static long srv_send(struct smbq_transport *t, const uint8_t *buf,
-                     size_t len) {
-  struct srv *s = (struct srv *)t;
+ * if the input says so). buf is one whole frame, length prefix included. */
+static void srv_frame(struct srv *s, const uint8_t *buf, size_t len) {
   enum { MAX_ELEMS = 32 };
   uint8_t *msgs[MAX_ELEMS];
   size_t lens[MAX_ELEMS], n = 0;
@@ -399,6 +400,36 @@ static long srv_send(struct smbq_transport *t, const uint8_t *buf,
   }
   for (size_t i = 0; i < n; i++)
     free(msgs[i]);
+}
+
+/* The core writes a byte stream (a WRITE's header and its data may come
+ * in separate pieces, several frames in one): collect it and answer each
+ * frame once it is whole (MS-SMB2 2.1: 4-byte length, then the message). */
+static long srv_send(struct smbq_transport *t, const uint8_t *buf,
+                     size_t len) {
+  struct srv *s = (struct srv *)t;
+  if (s->req_len + len > s->req_cap) {
+    size_t cap = s->req_len + len + 65536;
+    uint8_t *r = realloc(s->req, cap);
+    if (!r)
+      abort();
+    s->req = r, s->req_cap = cap;
+  }
+  memcpy(s->req + s->req_len, buf, len);
+  s->req_len += len;
+  size_t off = 0;
+  while (s->req_len - off >= 4) {
+    uint32_t flen;
+    smbq_get_be32(&flen, s->req + off);
+    if (flen > (16u << 20))
+      FUZZ_FAIL("the core sent a frame of %u bytes", flen);
+    if (s->req_len - off < 4 + (size_t)flen)
+      break;
+    srv_frame(s, s->req + off, 4 + (size_t)flen);
+    off += 4 + (size_t)flen;
+  }
+  memmove(s->req, s->req + off, s->req_len - off);
+  s->req_len -= off;
   return (long)len;
 }
 
@@ -438,6 +469,7 @@ static void srv_destroy(struct smbq_transport *t) {
   struct srv *s = (struct srv *)t;
   close(s->fd);
   free(s->out);
+  free(s->req);
   free(s->bind_ack);
   free(s->share_enum);
   free(s);
