@@ -43,6 +43,8 @@
 #define MAX_EPS 8
 #define MAX_JSON_ERRORS 1000
 #define PART_SUFFIX LOCAL_PART_SUFFIX
+/* Copies of one file started again after the server lost its open. */
+#define LOST_RETRIES 2
 
 /* ---- run state ------------------------------------------------------- */
 
@@ -300,6 +302,7 @@ struct xfer {
   uint64_t end;              /* bytes in the destination so far */
   bool no_flush;             /* --no-flush: CP_STORE, not CP_STORE_FLUSH */
   int err;
+  struct cp_ep *err_ep; /* the side that failed */
   const char *what, *name;
   char msg[512];
 };
@@ -310,6 +313,7 @@ static void xfer_fail(struct xfer *x, int err, struct cp_ep *e,
     return;
   cp_note_error(e, err);
   x->err = err;
+  x->err_ep = e;
   x->what = what;
   x->name = name;
   snprintf(x->msg, sizeof(x->msg), "%s", cp_errmsg());
@@ -489,17 +493,32 @@ static void finish_file(struct xfer *x, struct job *j, const char *dst,
     xfer_fail(x, err, x->de, "cannot rename to", x->dname);
 }
 
-static void close_both(struct xfer *x) {
+static void close_dest(struct xfer *x) {
   if (x->dh) {
     enum cp_close how = x->err       ? CP_DISCARD
                         : x->no_flush ? CP_STORE
                                       : CP_STORE_FLUSH;
     int err = x->de->fs->close(x->dh, how);
+    x->dh = NULL;
     if (err < 0)
       xfer_fail(x, err, x->de, "cannot store", x->dname);
   }
+}
+
+static void close_both(struct xfer *x) {
+  close_dest(x);
   if (x->sh)
     x->se->fs->close(x->sh, CP_DISCARD);
+  x->sh = NULL;
+}
+
+/* The share lost our open of the .smbq-part with the connection: the
+ * server refused its durable handle when the client reconnected (Samba
+ * does when an async write finished after it saved the handle's state),
+ * so writes in flight then may be missing from it. The part is ours
+ * alone and nothing was renamed yet: it is written again. */
+static bool dest_lost(const struct xfer *x) {
+  return x->err == SMBQ_ERR_STALE && x->err_ep == x->de && ep_remote(x->de);
 }
 
 /* Into a device, FIFO, socket or standard output: written in place, in
@@ -529,15 +548,26 @@ static void copy_replace(struct worker *w, struct xfer *x, struct job *j,
   int slot = -1;
   if (!ep_remote(j->de) && !r->cli->resume)
     slot = local_tmp_register(part);
-  uint64_t have = 0;
-  uint64_t from = open_dest(w, x, j, dst, part, &have);
-  if (!x->err)
-    pump(w, x, from);
-  /* a resumed copy of a source that has since shrunk */
-  int err;
-  if (!x->err && have > x->end && (err = j->de->fs->truncate(x->dh, x->end)) < 0)
-    xfer_fail(x, err, j->de, "cannot truncate", x->dname);
-  bool created = x->dh != NULL;
+  bool created = false;
+  for (int tries = 0;; tries++) {
+    uint64_t have = 0;
+    uint64_t from = open_dest(w, x, j, dst, part, &have);
+    if (!x->err)
+      pump(w, x, from);
+    /* a resumed copy of a source that has since shrunk */
+    int err;
+    if (!x->err && have > x->end &&
+        (err = j->de->fs->truncate(x->dh, x->end)) < 0)
+      xfer_fail(x, err, j->de, "cannot truncate", x->dname);
+    created |= x->dh != NULL;
+    close_dest(x);
+    if (!dest_lost(x) || tries == LOST_RETRIES)
+      break;
+    progress_msg(r->prog, "smbq: %s: the server lost the open file with "
+                 "the connection; copying it again", x->dname);
+    x->err = 0;
+    x->err_ep = NULL;
+  }
   close_both(x);
   if (!x->err)
     finish_file(x, j, dst, part);

@@ -274,19 +274,21 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len) {
 }
 
 /* Upload fd to f: the next block is read locally while the previous one
- * is on the wire. A block counts only once the server acknowledged it. */
-static int upload(struct cli_share *s, smbq_file *f, int fd,
-                  const char *what) {
+ * is on the wire. A block counts only once the server acknowledged it.
+ * Returns 0, a library error of a write (not yet reported: the caller
+ * may copy again), or UPLOAD_LOCAL_FAILED (reported). */
+#define UPLOAD_LOCAL_FAILED 1
+static int upload(smbq_file *f, int fd) {
   uint8_t *buf[2] = {malloc(BLOCK), malloc(BLOCK)};
   struct pending p[2];
   bool inflight[2] = {false, false};
   size_t sent_len[2] = {0, 0};
-  int rc = SMBQ_EXIT_OK;
+  int rc = 0;
   uint64_t off = 0;
   int cur = 0;
   if (!buf[0] || !buf[1]) {
     fprintf(stderr, "smbq: out of memory\n");
-    rc = SMBQ_EXIT_OTHER;
+    rc = UPLOAD_LOCAL_FAILED;
     goto out;
   }
   for (;;) {
@@ -295,15 +297,14 @@ static int upload(struct cli_share *s, smbq_file *f, int fd,
       pending_destroy(&p[cur]);
       inflight[cur] = false;
       if (n < 0 || (size_t)n != sent_len[cur]) {
-        rc = cli_fail(s, n < 0 ? (int)n : SMBQ_ERR_IO, "writing %s failed",
-                      what);
+        rc = n < 0 ? (int)n : SMBQ_ERR_IO;
         break;
       }
     }
     ssize_t n = read_full(fd, buf[cur], BLOCK);
     if (n < 0) {
       fprintf(stderr, "smbq: local read failed: %s\n", strerror(errno));
-      rc = SMBQ_EXIT_OTHER;
+      rc = UPLOAD_LOCAL_FAILED;
       break;
     }
     if (n == 0)
@@ -313,7 +314,7 @@ static int upload(struct cli_share *s, smbq_file *f, int fd,
                                 &p[cur]);
     if (err < 0) {
       pending_destroy(&p[cur]);
-      rc = cli_fail(s, err, "writing %s failed", what);
+      rc = err;
       break;
     }
     inflight[cur] = true;
@@ -327,12 +328,39 @@ static int upload(struct cli_share *s, smbq_file *f, int fd,
     ssize_t n = pending_wait(&p[i]);
     pending_destroy(&p[i]);
     if (rc == 0 && (n < 0 || (size_t)n != sent_len[i]))
-      rc = cli_fail(s, n < 0 ? (int)n : SMBQ_ERR_IO, "writing %s failed",
-                    what);
+      rc = n < 0 ? (int)n : SMBQ_ERR_IO;
   }
 out:
   free(buf[0]);
   free(buf[1]);
+  return rc;
+}
+
+/* Copies of one file started again after the server lost its open. */
+#define LOST_RETRIES 2
+
+/* One upload into path: created or truncated, written, flushed unless
+ * told not to, closed. Returns 0, or the library error of the step that
+ * failed (*what names it), or UPLOAD_LOCAL_FAILED (reported). */
+static int put_once(struct cli *cli, smbq_tree *t, const char *path, int fd,
+                    const char **what) {
+  smbq_file *f;
+  *what = "cannot create";
+  int err = smbq_open(t, path, SMBQ_O_WRONLY | SMBQ_O_CREAT | SMBQ_O_TRUNC,
+                      &f);
+  if (err < 0)
+    return err;
+  *what = "cannot write";
+  int rc = upload(f, fd);
+  /* Data only counts as stored once CLOSE succeeded too, and FLUSH
+   * (the server's stable storage) unless told otherwise. */
+  if (rc == 0 && !cli->no_flush && (rc = smbq_fflush(f)) < 0)
+    *what = "cannot flush";
+  err = smbq_close(f);
+  if (rc == 0 && err < 0) {
+    rc = err;
+    *what = "cannot close";
+  }
   return rc;
 }
 
@@ -360,20 +388,24 @@ int cmd_put(struct cli *cli, int argc, char **argv) {
     size_t l = strlen(path);
     snprintf(path + l, sizeof(path) - l, "%s%s", l ? "/" : "", base);
   }
-  smbq_file *f;
-  int err = smbq_open(s.tree, path,
-                      SMBQ_O_WRONLY | SMBQ_O_CREAT | SMBQ_O_TRUNC, &f);
-  if (err < 0) {
-    rc = cli_fail(&s, err, "cannot create %s", argv[1]);
-  } else {
-    rc = upload(&s, f, fd, argv[1]);
-    /* Data only counts as stored once CLOSE succeeded too, and FLUSH
-     * (the server's stable storage) unless told otherwise. */
-    if (rc == 0 && !cli->no_flush && (err = smbq_fflush(f)) < 0)
-      rc = cli_fail(&s, err, "flushing %s failed", argv[1]);
-    err = smbq_close(f);
-    if (rc == 0 && err < 0)
-      rc = cli_fail(&s, err, "closing %s failed", argv[1]);
+  for (int tries = 0;; tries++) {
+    const char *what;
+    int err = put_once(cli, s.tree, path, fd, &what);
+    /* The server refused the open's durable handle when the client
+     * reconnected after an outage (Samba does when an async write ended
+     * after it saved the handle's state): writes in flight then may be
+     * missing. A file read from the start again is written again. */
+    if (err == SMBQ_ERR_STALE && tries < LOST_RETRIES &&
+        lseek(fd, 0, SEEK_SET) == 0) {
+      fprintf(stderr, "smbq: %s: the server lost the open file with the "
+              "connection; copying it again\n", argv[1]);
+      continue;
+    }
+    if (err == UPLOAD_LOCAL_FAILED)
+      rc = SMBQ_EXIT_OTHER;
+    else if (err < 0)
+      rc = cli_fail(&s, err, "%s %s", what, argv[1]);
+    break;
   }
   if (fd != STDIN_FILENO)
     close(fd);

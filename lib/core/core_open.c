@@ -168,9 +168,18 @@ static void on_close(void *arg, int err, uint32_t status, const uint8_t *msg,
   o->status = status;
   unlink_open(o);
   int rc = err;
-  if (rc == 0 && NT_STATUS_IS_ERROR(status))
+  /* The CLOSE was in flight when the connection went, and the reclaim
+   * found the handle gone: the server closed it (the reply was lost) or
+   * dropped it. Either way nothing is open any more, and every WRITE on
+   * it was answered before the CLOSE went out, so nothing depends on
+   * this one: as for an open lost before its CLOSE (core_open_close). */
+  if (err == SMBQ_ERR_STALE && o->state == CORE_OPEN_LOST && o->close_sent)
+    rc = 0;
+  else if (rc == 0 && NT_STATUS_IS_ERROR(status))
     rc = smbq_err_from_ntstatus(status);
-  if (rc == 0 && smb2_decode_close_rsp(msg, len, &o->closed) == 0)
+  if (rc == 0 && err == SMBQ_ERR_STALE)
+    o->have_closed = false;
+  else if (rc == 0 && smb2_decode_close_rsp(msg, len, &o->closed) == 0)
     o->have_closed = (o->closed.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB);
   else if (rc == 0)
     rc = SMBQ_ERR_PROTO;
@@ -211,6 +220,7 @@ int core_open_close(struct core_open *o, struct smb2_conn *conn,
   /* CLOSING stays in the tree's list until the reply: a reconnect in
    * between reclaims it, so that the CLOSE sent again finds it */
   o->state = CORE_OPEN_CLOSING;
+  o->close_sent = true;
   o->conn = conn;
   o->have_closed = false;
   return 0;

@@ -109,6 +109,8 @@ struct core_open {
   core_open_done_fn reclaim_done;
   void *reclaim_arg;
   bool reclaiming_durable;         /* by DH2C/DHnC (else by name) */
+  bool close_sent;                 /* its CLOSE was submitted: lost
+                                      after that, it is closed (on_close) */
 };
 
 /* Open path on t with spec (its lease fields are filled here from the

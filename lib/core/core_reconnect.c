@@ -139,8 +139,8 @@ static void on_open(void *arg, struct core_open *o) {
   struct core_rc *r = arg;
   if (o->rc == 0)
     r->reclaimed++;
-  else if (o->state == CORE_OPEN_LOST)
-    r->lost++;
+  else if (o->state == CORE_OPEN_LOST && !o->close_sent)
+    r->lost++; /* one being closed is not lost: its CLOSE completes it */
   /* a durable handle keeps its lease through the outage (the server
    * breaks what it must); a new open by name gets a new one */
   bool lapsed = o->state == CORE_OPEN_LOST ||

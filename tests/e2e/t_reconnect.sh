@@ -26,6 +26,10 @@
 #  (i) smbd restarted entirely: the durable handles it kept in memory are
 #      gone: a file open for writing fails with EIO or ESTALE and the log
 #      says what was lost, one open for reading reads on, new files work.
+#  (j) smbq put and smbq cp stopped mid-file while smbd restarts (the
+#      server loses the open they write to, as Samba also does when it
+#      refuses a durable handle on reconnect): each says so, copies the
+#      file again and succeeds, byte-exact.
 #
 # How the path is cut: the clients reach smbd only through something this
 # script controls.
@@ -51,7 +55,7 @@ T=${SMBQ_TRANSPORT:-tcp}
   : "${SMBQ_TCP_RELAY:?SMBQ_TCP_RELAY must point at tcp_delay_relay}"
 [ "$T" = tcp ] ||
   : "${SMBQ_UDP_RELAY:?SMBQ_UDP_RELAY must point at udp_relay}"
-CASES=${RECONNECT_CASES:-h a b c d e f g i}
+CASES=${RECONNECT_CASES:-h a b c d e f g i j}
 want() { [[ " $CASES " == *" $1 "* ]]; }
 
 # ---- fixture ------------------------------------------------------------------
@@ -816,6 +820,42 @@ if want i; then
   echo "after the restart" >"$MI/i-new.txt" || fail "(i) writing a new file after the restart"
   [ "$(cat "$S/i-new.txt")" = "after the restart" ] || fail "(i) the new file on the server"
   fg_umount "$MI" "$MI_PID"
+fi
+
+# ---- (j) smbq put and cp when the server loses the open ---------------------------------
+if want j; then
+  step "(j) smbq put and smbq cp when smbd restarts mid-file: copied again, byte-exact"
+  rnd "$W/j.bin" $((128 << 20))
+  for tool in put cp; do
+    mkdir -p "$S/j-$tool"
+    chown "$SMBQ_TEST_USER" "$S/j-$tool"
+    rm -f "$W/j.go"
+    # the PID is smbq's from the start (exec), so the watcher can stop it
+    # however fast the copy runs once it begins
+    # shellcheck disable=SC2046
+    bg timeout 120 bash -c 'until [ -e "$1" ]; do sleep 0.01; done; shift; exec "$@"' \
+      j "$W/j.go" "$SMBQ" -U "$SMBQ_TEST_USER" $(transport_opts) "$tool" \
+      "$W/j.bin" "$(url share)/j-$tool/j.bin" 2>"$W/j-$tool.err"
+    jpid=$BG_PID
+    bg timeout 40 python3 "$PY/watch.py" "$S/j-$tool" $((4 << 20)) "$jpid" STOP >"$W/j.watch"
+    watcher=$BG_PID
+    sleep 0.2 # the watcher runs
+    touch "$W/j.go"
+    reap "$watcher"
+    [ "$RC" -eq 0 ] || fail "(j) harness: the watcher did not stop smbq $tool (exit $RC)"
+    until_true 5 is_stopped "$jpid" || fail "(j) harness: smbq $tool is not stopped"
+    read -r nbytes _ <"$W/j.watch"
+    echo "   smbq $tool stopped with $nbytes bytes on the server; smbd restarts"
+    fixture_smbd_restart || fail "harness: smbd did not come back: $(tail -3 "$SMBQ_TEST_DIR/smbd.out")"
+    kill -CONT "$jpid"
+    reap "$jpid"
+    [ "$RC" -eq 0 ] || fail "(j) smbq $tool exited $RC after the server lost its open: $(tail -3 "$W/j-$tool.err")"
+    grep -q "the server lost the open file with the connection; copying it again" "$W/j-$tool.err" ||
+      fail "(j) smbq $tool did not say that it copies the file again: $(tail -3 "$W/j-$tool.err")"
+    cmp "$W/j.bin" "$S/j-$tool/j.bin" || fail "(j) smbq $tool: the file on the server differs"
+    [ ! -e "$S/j-$tool/j.bin.smbq-part" ] || fail "(j) smbq $tool left its .smbq-part"
+    echo "   smbq $tool: $(grep -c 'copying it again' "$W/j-$tool.err") restart(s), byte-exact"
+  done
 fi
 
 # ---- the main mount is still there --------------------------------------------------
