@@ -927,6 +927,34 @@ START_TEST(verify_iov_matches_whole) {
 }
 END_TEST
 
+/* smb2_mac over many pieces (more than the GMAC's 8 on the stack), some
+ * empty and of odd sizes, equals the MAC of the joined bytes. */
+START_TEST(mac_many_parts_matches_whole) {
+  static const uint16_t algs[] = {SMB2_SIGNING_HMAC_SHA256,
+                                  SMB2_SIGNING_AES_CMAC,
+                                  SMB2_SIGNING_AES_GMAC};
+  enum { LEN = 3001, NP = 40 };
+  uint8_t key[16], msg[LEN], whole[SMB2_MAC_SIZE], split[SMB2_MAC_SIZE];
+  static const uint8_t nonce[12] = {7, 6, 5, 4, 3, 2, 1};
+  for (size_t i = 0; i < sizeof(key); i++)
+    key[i] = (uint8_t)(i * 5 + 1);
+  fill(msg, LEN, 4);
+  struct smb2_crypto_buf one = {msg, LEN}, parts[NP];
+  size_t off = 0;
+  for (size_t i = 0; i < NP; i++) {
+    size_t m = i == NP - 1 ? LEN - off : (i % 5 == 2 ? 0 : i * 3 + 1);
+    parts[i] = (struct smb2_crypto_buf){msg + off, m};
+    off += m;
+  }
+  ck_assert_uint_eq(off, LEN);
+  for (size_t a = 0; a < 3; a++) {
+    ck_assert_int_eq(smb2_mac(algs[a], key, nonce, &one, 1, whole), 0);
+    ck_assert_int_eq(smb2_mac(algs[a], key, nonce, parts, NP, split), 0);
+    ck_assert_mem_eq(whole, split, SMB2_MAC_SIZE);
+  }
+}
+END_TEST
+
 /* Signing in pieces (a WRITE with its data in the caller's buffer) gives
  * the signature of the joined message, whatever the split; the pieces
  * are not written. */
@@ -980,6 +1008,7 @@ int main(void) {
   tcase_add_test(sign, sign_cmac_vectors);
   tcase_add_test(sign, sign_hmac_vector);
   tcase_add_test(sign, sign_gmac_vectors);
+  tcase_add_test(sign, mac_many_parts_matches_whole);
   tcase_add_test(sign, sign_verify_all_algs);
   suite_add_tcase(s, sign);
   TCase *enc = tcase_create("encryption");
