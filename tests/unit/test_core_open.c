@@ -14,6 +14,7 @@
 #include "smb2/smb2_pdu.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
+#include "conn_feed.h"
 #include "testutil.h"
 
 #define SID 0x41u
@@ -41,12 +42,7 @@ static int answer(struct smb2_conn *c, uint64_t mid, uint16_t cmd,
     memcpy(m + 64, body, blen);
     len = 64 + blen;
   }
-  size_t cap;
-  uint8_t *dst = smb2_conn_recv_buf(c, &cap);
-  ck_assert_uint_ge(cap, len + 4);
-  smbq_put_be32(dst, (uint32_t)len);
-  memcpy(dst + 4, m, len);
-  return smb2_conn_received(c, len + 4);
+  return feed_message(c, m, len);
 }
 
 /* Everything the core has to send goes out; returns the command of the

@@ -17,6 +17,7 @@
 #include "smb2/smb2_pdu.h"
 #include "smbq/smbq_err.h"
 #include "smbq_bytes.h"
+#include "conn_feed.h"
 #include "testutil.h"
 
 /* ---- issue 12: a memcpy from or to NULL with length 0 ------------------- */
@@ -131,12 +132,7 @@ static void replay(uint16_t cmd, const char *reply_hex, struct got *g) {
   smb2_conn_sent(c, (size_t)n);
   size_t mlen;
   uint8_t *msg = unhex(reply_hex, &mlen);
-  size_t cap;
-  uint8_t *dst = smb2_conn_recv_buf(c, &cap);
-  ck_assert_uint_ge(cap, mlen + 4);
-  smbq_put_be32(dst, (uint32_t)mlen);
-  memcpy(dst + 4, msg, mlen);
-  ck_assert_int_eq(smb2_conn_received(c, mlen + 4), 0);
+  ck_assert_int_eq(feed_message(c, msg, mlen), 0);
   free(msg);
   smb2_conn_free(c);
 }
@@ -450,12 +446,7 @@ static int answer(struct smb2_conn *c, uint64_t mid, uint32_t status) {
     smbq_put_le16(m + 64, 9);
     len = 64 + 9;
   }
-  size_t cap;
-  uint8_t *dst = smb2_conn_recv_buf(c, &cap);
-  ck_assert_uint_ge(cap, len + 4);
-  smbq_put_be32(dst, (uint32_t)len);
-  memcpy(dst + 4, m, len);
-  return smb2_conn_received(c, len + 4);
+  return feed_message(c, m, len);
 }
 
 START_TEST(parked_element_of_a_broken_chain) {
