@@ -331,8 +331,9 @@ SMBQ_EXPORT void smbq_conn_free(smbq_conn *c);
 
 /* The message for the most recent failure on this connection in the
  * calling thread (threads sharing a connection each get their own; a
- * thread that saw none gets the connection's last one), copied into buf
- * (always NUL-terminated). Returns buf. */
+ * thread that saw none gets the connection's last one; an async read or
+ * write that failed counts as a failure of the thread that started it),
+ * copied into buf (always NUL-terminated). Returns buf. */
 SMBQ_EXPORT const char *smbq_conn_errmsg(smbq_conn *c, char *buf,
                                          size_t len);
 

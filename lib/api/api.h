@@ -165,6 +165,10 @@ struct smbq_file {
  * I/O thread's reason. */
 int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same, recorded as thread tid's failure: an async call that fails
+ * on the I/O thread reports to the thread that made the call. */
+int api_fail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Record msg as the calling thread's (and the connection's) last failure.
  * Takes c->lock. */

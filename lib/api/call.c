@@ -11,12 +11,34 @@ int api_status_err(uint32_t status) {
   return smbq_err_from_ntstatus(status);
 }
 
+static int vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                     const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
 int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
-  char msg[1536];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  vfail_for(c, pthread_self(), rc, status, fmt, ap);
   va_end(ap);
+  return rc;
+}
+
+int api_fail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                 const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail_for(c, tid, rc, status, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static void set_errmsg_for(smbq_conn *c, pthread_t tid, uint32_t status,
+                           const char *msg);
+
+static int vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                     const char *fmt, va_list ap) {
+  char msg[1536];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
   char why[640] = "";
   if ((rc == SMBQ_ERR_CLOSED || rc == SMBQ_ERR_TIMEOUT ||
        rc == SMBQ_ERR_PROTO || rc == SMBQ_ERR_SIGNATURE ||
@@ -38,14 +60,14 @@ int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
     snprintf(full, sizeof(full), "%s: %s", msg, why);
   else
     snprintf(full, sizeof(full), "%s: %s", msg, smbq_strerror(rc));
-  api_set_errmsg(c, status, full);
+  set_errmsg_for(c, tid, status, full);
   return rc;
 }
 
-/* The calling thread's slot, or NULL; with create, a new or the least
- * recently used slot. Called with c->lock held. */
-static struct api_err_slot *err_slot(smbq_conn *c, bool create) {
-  pthread_t self = pthread_self();
+/* Thread tid's slot, or NULL; with create, a new or the least recently
+ * used slot. Called with c->lock held. */
+static struct api_err_slot *err_slot(smbq_conn *c, pthread_t self,
+                                     bool create) {
   struct api_err_slot *lru = NULL;
   for (size_t i = 0; i < c->n_err_slots; i++) {
     struct api_err_slot *s = &c->err_slots[i];
@@ -63,10 +85,15 @@ static struct api_err_slot *err_slot(smbq_conn *c, bool create) {
 }
 
 void api_set_errmsg(smbq_conn *c, uint32_t status, const char *msg) {
+  set_errmsg_for(c, pthread_self(), status, msg);
+}
+
+static void set_errmsg_for(smbq_conn *c, pthread_t tid, uint32_t status,
+                           const char *msg) {
   pthread_mutex_lock(&c->lock);
   snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
   c->ntstatus = status;
-  struct api_err_slot *s = err_slot(c, true);
+  struct api_err_slot *s = err_slot(c, tid, true);
   snprintf(s->msg, sizeof(s->msg), "%s", msg);
   s->ntstatus = status;
   s->stamp = ++c->err_stamp;
@@ -83,7 +110,7 @@ const char *smbq_conn_errmsg(smbq_conn *c, char *buf, size_t len) {
     return buf;
   }
   pthread_mutex_lock(&c->lock);
-  const struct api_err_slot *s = err_slot(c, false);
+  const struct api_err_slot *s = err_slot(c, pthread_self(), false);
   const char *m = s ? s->msg : c->errmsg;
   snprintf(buf, len, "%s", m[0] ? m : "no error");
   pthread_mutex_unlock(&c->lock);
@@ -92,7 +119,7 @@ const char *smbq_conn_errmsg(smbq_conn *c, char *buf, size_t len) {
 
 uint32_t smbq_conn_ntstatus(smbq_conn *c) {
   pthread_mutex_lock(&c->lock);
-  const struct api_err_slot *slot = err_slot(c, false);
+  const struct api_err_slot *slot = err_slot(c, pthread_self(), false);
   uint32_t s = slot ? slot->ntstatus : c->ntstatus;
   pthread_mutex_unlock(&c->lock);
   return s;

@@ -354,6 +354,7 @@ struct rw_op {
   size_t done_to;        /* reads: end of the contiguous data */
   smbq_io_cb cb;
   void *arg;
+  pthread_t caller;      /* a failure is this thread's (smbq_conn_errmsg) */
 };
 
 struct rw_chunk {
@@ -372,7 +373,8 @@ static void op_finish(struct rw_op *op) {
   if (op->write && (op->err == 0 || op->err == SMBQ_ERR_NOSPACE))
     note_size(op->f, op->off + op->len, true); /* NOSPACE: maybe some */
   if (op->err)
-    api_fail(c, op->err, op->status, "%s '%s' at offset %llu failed",
+    api_fail_for(c, op->caller, op->err, op->status,
+                 "%s '%s' at offset %llu failed",
              op->write ? "writing" : "reading", op->f->open.path,
              (unsigned long long)op->off);
   smbq_io_cb cb = op->cb;
@@ -554,7 +556,7 @@ static int rw_submit(smbq_file *f, bool write, uint8_t *dst,
   *op = (struct rw_op){.f = f, .dst = dst, .src = src, .len = len,
                        .off = off, .write = write, .chunk = chunk,
                        .n_chunks = n, .next = first, .done_to = len,
-                       .cb = cb, .arg = arg};
+                       .cb = cb, .arg = arg, .caller = pthread_self()};
   atomic_init(&op->remaining, (int)n);
   for (size_t i = 0; i < first; i++) {
     reqs[i] = chunk_req(op, i);

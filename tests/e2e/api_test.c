@@ -160,6 +160,37 @@ static void case_thread_errors(void) {
   printf("ok per-thread error messages\n");
 }
 
+/* An async write that fails (on a handle opened for reading: the server
+ * answers ACCESS_DENIED) is the failure of the thread that started it:
+ * its message replaces that thread's older one. */
+static void case_async_error_message(void) {
+  struct smbq_stat st;
+  char msg[512];
+  CHECK(smbq_stat(tree, "no-such-file-c", &st) == SMBQ_ERR_NOENT, "stat");
+  smbq_file *f;
+  CHECK(smbq_open(tree, "thread-1.bin", SMBQ_O_RDONLY, &f) == 0, "open");
+  struct waiter w = {.pending = 1};
+  pthread_mutex_init(&w.m, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  struct slot sl = {&w, 0};
+  static const uint8_t data[4] = {1, 2, 3, 4};
+  CHECK(smbq_pwrite_async(f, data, sizeof(data), 0, on_read, &sl) == 0,
+        "submit");
+  pthread_mutex_lock(&w.m);
+  while (w.pending)
+    pthread_cond_wait(&w.cv, &w.m);
+  pthread_mutex_unlock(&w.m);
+  CHECK(w.results[0] == SMBQ_ERR_ACCESS, "write on a read-only handle: %zd",
+        w.results[0]);
+  smbq_conn_errmsg(conn, msg, sizeof(msg));
+  CHECK(strstr(msg, "writing 'thread-1.bin'") && !strstr(msg, "no-such"),
+        "the async failure is the thread's last: %s", msg);
+  smbq_close(f);
+  pthread_mutex_destroy(&w.m);
+  pthread_cond_destroy(&w.cv);
+  printf("ok an async failure's message goes to the thread that started it\n");
+}
+
 static void case_async(void) {
   smbq_file *f;
   CHECK(smbq_open(tree, "thread-1.bin", SMBQ_O_RDONLY, &f) == 0, "open");
@@ -366,6 +397,7 @@ int main(int argc, char **argv) {
   case_threads();
   case_thread_errors();
   case_async();
+  case_async_error_message();
   case_big_call();
   case_metadata();
   case_big_dir();
