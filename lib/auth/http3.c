@@ -194,9 +194,11 @@ static int cb_recv_data(nghttp3_conn *conn, int64_t id, const uint8_t *data,
     return 0; /* a failed request: the rest is discarded */
   if (len > h3->max_body - r->body_len) {
     char msg[H3_MSG_MAX];
+    bool kib = h3->max_body % 1024 == 0; /* a cap in bytes says so */
     snprintf(msg, sizeof(msg),
-             "the KDC proxy %s sent more than %zu KiB over HTTP/3",
-             r->authority, h3->max_body / 1024);
+             "the KDC proxy %s sent more than %zu %s over HTTP/3",
+             r->authority, kib ? h3->max_body / 1024 : h3->max_body,
+             kib ? "KiB" : "bytes");
     req_fail(r, SMBQ_ERR_PROTO, msg);
     return 0;
   }

@@ -559,12 +559,16 @@ enum { BODY_CAP = 2048 };
 
 /* run_exchange with the client's body cap at BODY_CAP and an answer of len
  * bytes (at most BODY_CAP + 1). */
-static void run_capped(struct pair *p, size_t len) {
+static void run_capped_at(struct pair *p, size_t cap, size_t len) {
   static uint8_t big[BODY_CAP + 1];
   ck_assert_uint_le(len, sizeof(big));
   memset(big, 0x5a, sizeof(big));
-  struct h3_limits lim = {.max_body = BODY_CAP};
+  struct h3_limits lim = {.max_body = cap};
   run_exchange(p, &(struct setup){.lim = &lim, .body = big, .body_len = len});
+}
+
+static void run_capped(struct pair *p, size_t len) {
+  run_capped_at(p, BODY_CAP, len);
 }
 
 START_TEST(body_over_cap) {
@@ -583,6 +587,17 @@ START_TEST(body_over_cap) {
 END_TEST
 
 /* The cap is exact: max_body bytes pass. */
+/* A cap that is no whole number of KiB is named in bytes (it read
+ * "more than 0 KiB" for a cap under 1 KiB). */
+START_TEST(body_over_cap_in_bytes) {
+  struct pair p;
+  run_capped_at(&p, 700, 701);
+  assert_refused(&p, 0, SMBQ_ERR_PROTO,
+                 "the KDC proxy " AUTH " sent more than 700 bytes over HTTP/3");
+  pair_free(&p);
+}
+END_TEST
+
 START_TEST(body_at_cap) {
   struct pair p;
   run_capped(&p, BODY_CAP);
@@ -932,6 +947,7 @@ static Suite *http3_suite(void) {
   tcase_add_test(tc, content_type_parameters);
   tcase_add_test(tc, empty_body);
   tcase_add_test(tc, body_over_cap);
+  tcase_add_test(tc, body_over_cap_in_bytes);
   tcase_add_test(tc, body_at_cap);
   tcase_add_test(tc, body_over_default_cap);
   tcase_add_test(tc, server_resets_request);
