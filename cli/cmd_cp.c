@@ -453,13 +453,13 @@ static uint64_t partial_size(struct job *j, const char *dst,
   return e->fs->rename(e, dst, part) == 0 ? st.size : 0;
 }
 
-/* Open the .smbq-part: continued with --resume, else created empty.
- * Returns the offset to copy from, or sets x->err. */
+/* Open the .smbq-part: continued with --resume (unless fresh), else
+ * created empty. Returns the offset to copy from, or sets x->err. */
 static uint64_t open_dest(struct worker *w, struct xfer *x, struct job *j,
-                          const char *dst, const char *part,
+                          const char *dst, const char *part, bool fresh,
                           uint64_t *have) {
   struct cp_run *r = w->r;
-  *have = r->cli->resume ? partial_size(j, dst, part) : 0;
+  *have = r->cli->resume && !fresh ? partial_size(j, dst, part) : 0;
   if (*have && x->de->fs->open(x->de, part, CP_UPDATE, &x->dh) < 0)
     *have = 0;
   if (!*have) {
@@ -551,7 +551,8 @@ static void copy_replace(struct worker *w, struct xfer *x, struct job *j,
   bool created = false;
   for (int tries = 0;; tries++) {
     uint64_t have = 0;
-    uint64_t from = open_dest(w, x, j, dst, part, &have);
+    /* after a loss, from the start: holes may be anywhere in flight */
+    uint64_t from = open_dest(w, x, j, dst, part, tries > 0, &have);
     if (!x->err)
       pump(w, x, from);
     /* a resumed copy of a source that has since shrunk */
