@@ -114,6 +114,12 @@ int cli_parse_port(const char *s, uint16_t *out);
 #define CLI_RECONNECT_TIMEOUT_MAX 86400
 int cli_parse_reconnect_timeout(const char *s, unsigned *out);
 
+/* put and cp: copies of one file started again after the server lost its
+ * open (its durable handle refused on reconnect), and what they say. */
+#define CLI_LOST_RETRIES 2
+#define CLI_LOST_AGAIN "the server lost the open file with the " \
+                       "connection; copying it again"
+
 /* Print a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 

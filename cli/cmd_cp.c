@@ -43,8 +43,6 @@
 #define MAX_EPS 8
 #define MAX_JSON_ERRORS 1000
 #define PART_SUFFIX LOCAL_PART_SUFFIX
-/* Copies of one file started again after the server lost its open. */
-#define LOST_RETRIES 2
 
 /* ---- run state ------------------------------------------------------- */
 
@@ -562,10 +560,9 @@ static void copy_replace(struct worker *w, struct xfer *x, struct job *j,
       xfer_fail(x, err, j->de, "cannot truncate", x->dname);
     created |= x->dh != NULL;
     close_dest(x);
-    if (!dest_lost(x) || tries == LOST_RETRIES)
+    if (!dest_lost(x) || tries == CLI_LOST_RETRIES)
       break;
-    progress_msg(r->prog, "smbq: %s: the server lost the open file with "
-                 "the connection; copying it again", x->dname);
+    progress_msg(r->prog, "smbq: %s: " CLI_LOST_AGAIN, x->dname);
     x->err = 0;
     x->err_ep = NULL;
   }

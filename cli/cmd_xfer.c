@@ -336,9 +336,6 @@ out:
   return rc;
 }
 
-/* Copies of one file started again after the server lost its open. */
-#define LOST_RETRIES 2
-
 /* One upload into path: created or truncated, written, flushed unless
  * told not to, closed. Returns 0, or the library error of the step that
  * failed (*what names it), or UPLOAD_LOCAL_FAILED (reported). */
@@ -395,10 +392,9 @@ int cmd_put(struct cli *cli, int argc, char **argv) {
      * reconnected after an outage (Samba does when an async write ended
      * after it saved the handle's state): writes in flight then may be
      * missing. A file read from the start again is written again. */
-    if (err == SMBQ_ERR_STALE && tries < LOST_RETRIES &&
+    if (err == SMBQ_ERR_STALE && tries < CLI_LOST_RETRIES &&
         lseek(fd, 0, SEEK_SET) == 0) {
-      fprintf(stderr, "smbq: %s: the server lost the open file with the "
-              "connection; copying it again\n", argv[1]);
+      fprintf(stderr, "smbq: %s: " CLI_LOST_AGAIN "\n", argv[1]);
       continue;
     }
     if (err == UPLOAD_LOCAL_FAILED)

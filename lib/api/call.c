@@ -11,32 +11,44 @@ int api_status_err(uint32_t status) {
   return smbq_err_from_ntstatus(status);
 }
 
-static int vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
-                     const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
-
-int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vfail_for(c, pthread_self(), rc, status, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
-int api_fail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
-                 const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vfail_for(c, tid, rc, status, fmt, ap);
-  va_end(ap);
-  return rc;
+/* Thread tid's slot, or NULL; with create, a new or the least recently
+ * used slot. Called with c->lock held. */
+static struct api_err_slot *err_slot(smbq_conn *c, pthread_t self,
+                                     bool create) {
+  struct api_err_slot *lru = NULL;
+  for (size_t i = 0; i < c->n_err_slots; i++) {
+    struct api_err_slot *s = &c->err_slots[i];
+    if (pthread_equal(s->tid, self))
+      return s;
+    if (!lru || s->stamp < lru->stamp)
+      lru = s;
+  }
+  if (!create)
+    return NULL;
+  if (c->n_err_slots < API_ERR_SLOTS)
+    lru = &c->err_slots[c->n_err_slots++];
+  lru->tid = self;
+  return lru;
 }
 
 static void set_errmsg_for(smbq_conn *c, pthread_t tid, uint32_t status,
-                           const char *msg);
+                           const char *msg) {
+  pthread_mutex_lock(&c->lock);
+  snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+  c->ntstatus = status;
+  struct api_err_slot *s = err_slot(c, tid, true);
+  snprintf(s->msg, sizeof(s->msg), "%s", msg);
+  s->ntstatus = status;
+  s->stamp = ++c->err_stamp;
+  pthread_mutex_unlock(&c->lock);
+}
 
-static int vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
-                     const char *fmt, va_list ap) {
+static void vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                      const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                      const char *fmt, va_list ap) {
   char msg[1536];
   vsnprintf(msg, sizeof(msg), fmt, ap);
   char why[640] = "";
@@ -61,43 +73,27 @@ static int vfail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
   else
     snprintf(full, sizeof(full), "%s: %s", msg, smbq_strerror(rc));
   set_errmsg_for(c, tid, status, full);
+}
+
+int api_fail(smbq_conn *c, int rc, uint32_t status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail_for(c, pthread_self(), rc, status, fmt, ap);
+  va_end(ap);
   return rc;
 }
 
-/* Thread tid's slot, or NULL; with create, a new or the least recently
- * used slot. Called with c->lock held. */
-static struct api_err_slot *err_slot(smbq_conn *c, pthread_t self,
-                                     bool create) {
-  struct api_err_slot *lru = NULL;
-  for (size_t i = 0; i < c->n_err_slots; i++) {
-    struct api_err_slot *s = &c->err_slots[i];
-    if (pthread_equal(s->tid, self))
-      return s;
-    if (!lru || s->stamp < lru->stamp)
-      lru = s;
-  }
-  if (!create)
-    return NULL;
-  if (c->n_err_slots < API_ERR_SLOTS)
-    lru = &c->err_slots[c->n_err_slots++];
-  lru->tid = self;
-  return lru;
+int api_fail_for(smbq_conn *c, pthread_t tid, int rc, uint32_t status,
+                 const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail_for(c, tid, rc, status, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void api_set_errmsg(smbq_conn *c, uint32_t status, const char *msg) {
   set_errmsg_for(c, pthread_self(), status, msg);
-}
-
-static void set_errmsg_for(smbq_conn *c, pthread_t tid, uint32_t status,
-                           const char *msg) {
-  pthread_mutex_lock(&c->lock);
-  snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
-  c->ntstatus = status;
-  struct api_err_slot *s = err_slot(c, tid, true);
-  snprintf(s->msg, sizeof(s->msg), "%s", msg);
-  s->ntstatus = status;
-  s->stamp = ++c->err_stamp;
-  pthread_mutex_unlock(&c->lock);
 }
 
 /* A thread that never failed on this connection gets the connection's

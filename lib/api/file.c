@@ -375,8 +375,8 @@ static void op_finish(struct rw_op *op) {
   if (op->err)
     api_fail_for(c, op->caller, op->err, op->status,
                  "%s '%s' at offset %llu failed",
-             op->write ? "writing" : "reading", op->f->open.path,
-             (unsigned long long)op->off);
+                 op->write ? "writing" : "reading", op->f->open.path,
+                 (unsigned long long)op->off);
   smbq_io_cb cb = op->cb;
   void *arg = op->arg;
   free(op);
