@@ -274,15 +274,17 @@ static void report_connection(struct cli_share *s) {
 
 void cli_print_stats(smbq_conn *c) {
   struct smbq_stats st;
-  if (!c || smbq_conn_get_stats(c, &st) < 0)
+  struct smbq_conn_info i;
+  if (!c || smbq_conn_get_stats(c, &st) < 0 || smbq_conn_get_info(c, &i) < 0)
     return;
   fprintf(stderr,
           "round trips: %" PRIu64 ", requests: %" PRIu64 ", sent: %" PRIu64
           " bytes, received: %" PRIu64 " bytes, breaks: %" PRIu64
           ", read data placed: %" PRIu64 " bytes, copied: %" PRIu64
-          " bytes\n",
+          " bytes, reconnects: %u\n",
           st.round_trips, st.requests, st.bytes_sent, st.bytes_received,
-          st.breaks, st.read_bytes_placed, st.read_bytes_copied);
+          st.breaks, st.read_bytes_placed, st.read_bytes_copied,
+          i.reconnects);
 }
 
 int cli_prepare(struct cli *cli, const struct smbq_url *u) {

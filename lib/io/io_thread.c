@@ -47,6 +47,7 @@ struct smbq_io {
   struct smbq_transport *tp;  /* NULL while a lost one is replaced */
   int ep_fd;                  /* the transport fd in `ep`, or -1 */
   uint32_t ep_events;         /* what it is registered for */
+  bool tp_due;                /* last told to tp: replies are due */
   struct smbq_io_hooks hooks;
 };
 
@@ -207,6 +208,7 @@ void smbq_io_attach(struct smbq_io *io, struct smbq_transport *tp) {
   ep_forget(io);
   smbq_transport_free(io->tp);
   io->tp = tp;
+  io->tp_due = false;
 }
 
 bool smbq_io_has_transport(const struct smbq_io *io) { return io->tp; }
@@ -230,6 +232,7 @@ static void lose(struct smbq_io *io, int err, const char *why) {
   ep_forget(io);
   smbq_transport_free(io->tp);
   io->tp = NULL;
+  io->tp_due = false;
   smb2_conn_hold(io->core);
   if (!io->hooks.lost(io->hooks.arg, err, msg))
     die(io, err, msg);
@@ -280,10 +283,22 @@ static int read_input(struct smbq_io *io) {
   return 0;
 }
 
+/* Tell the transport when replies become due or stop being due (before
+ * its deadline is asked: it may set a timer for it). */
+static void tell_replies_due(struct smbq_io *io) {
+  bool due = smb2_conn_replies_due(io->core);
+  if (!io->tp || due == io->tp_due)
+    return;
+  io->tp_due = due;
+  if (io->tp->ops->replies_due)
+    io->tp->ops->replies_due(io->tp, due);
+}
+
 /* The nearer of the core's request deadline and the transport's timer. */
 static struct timespec *wait_timeout(struct smbq_io *io, struct timespec *ts) {
   int64_t now = smbq_now_ns();
   int64_t d1 = smb2_conn_tick(io->core, now / 1000000);
+  tell_replies_due(io);
   int64_t d = d1 < 0 ? -1 : d1 * 1000000;
   int64_t d2 = io->tp ? io->tp->ops->deadline(io->tp) : -1;
   if (d2 >= 0 && (d < 0 || d2 < d))

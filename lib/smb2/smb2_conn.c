@@ -1573,6 +1573,10 @@ void smb2_conn_set_probe(struct smb2_conn *c, uint32_t probe_ms) {
 
 bool smb2_conn_path_dead(const struct smb2_conn *c) { return c->path_dead; }
 
+bool smb2_conn_replies_due(const struct smb2_conn *c) {
+  return c->n_waiting > 0 && !c->held && !c->dead;
+}
+
 /* Insert r into the list at *head (linked by ->next) in message id
  * order. */
 static void insert_by_mid(struct smb2_req **head, struct smb2_req *r) {

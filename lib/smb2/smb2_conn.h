@@ -293,6 +293,12 @@ void smb2_conn_fail_parked(struct smb2_conn *c, int err);
 void smb2_conn_set_probe(struct smb2_conn *c, uint32_t probe_ms);
 /* The ECHO went unanswered: the caller drops the transport. */
 bool smb2_conn_path_dead(const struct smb2_conn *c);
+/* Replies are due: a request is in flight that the server has not
+ * promised to answer later with an interim STATUS_PENDING (MS-SMB2
+ * 3.3.4.2), and the connection is not held. While true, silence from the
+ * server means something is wrong with the path; the I/O layer tells the
+ * transport (smbq_transport_ops.replies_due). */
+bool smb2_conn_replies_due(const struct smb2_conn *c);
 
 /* Time passes: fail requests whose deadline passed (SMBQ_ERR_TIMEOUT),
  * and tell the server with SMB2 CANCEL (MS-SMB2 3.2.4.24) so that it stops

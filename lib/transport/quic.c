@@ -373,6 +373,12 @@ static int quic_migrate(struct smbq_transport *t) {
   return 0;
 }
 
+static void quic_replies_due(struct smbq_transport *t, bool due) {
+  struct quic_transport *q = (struct quic_transport *)t;
+  if (q->qc)
+    quic_conn_expect_answer(q->qc, due);
+}
+
 static const struct smbq_transport_ops quic_ops = {
     .name = "quic",
     .step = quic_step,
@@ -384,6 +390,7 @@ static const struct smbq_transport_ops quic_ops = {
     .deadline = quic_deadline,
     .destroy = quic_destroy,
     .migrate = quic_migrate,
+    .replies_due = quic_replies_due,
 };
 
 /* ---- set-up --------------------------------------------------------------- */

@@ -56,6 +56,11 @@
 #define MAX_HANDSHAKE_FLIGHT (64u * 1024)
 /* Longest reason phrase of a CONNECTION_CLOSE we show. */
 #define MAX_REASON_SHOWN 200
+/* PING after this much silence: idle, to keep NAT mappings and the
+ * server's idle timer (RFC 9000 10.1.2); with answers due, at least this
+ * (see quic_conn_expect_answer). */
+#define KEEPALIVE_IDLE (25 * NGTCP2_SECONDS)
+#define KEEPALIVE_DUE_MIN (200 * NGTCP2_MILLISECONDS)
 
 struct quic_conn {
   struct quic_conn_app app;  /* a copy */
@@ -1020,6 +1025,27 @@ static void set_socket_buffers(int fd) {
   setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 }
 
+/* A client that only receives sends nothing but ACKs of what arrives. If
+ * its NAT mapping changes while the server's packets are the ones in
+ * flight, those go to the old mapping and are lost, nothing arrives to
+ * acknowledge, and the server never sees the new address (RFC 9000 9.3)
+ * until the client next sends: a stall until the next request or the
+ * SMB layer's ECHO. So while answers are due, a PING leaves after
+ * 2 PTO of silence either way (ngtcp2's keep-alive timer restarts at
+ * every packet sent or received, so a flowing transfer never sends one);
+ * otherwise the idle keep-alive is back. */
+void quic_conn_expect_answer(struct quic_conn *q, bool due) {
+  if (!q->conn || q->dead)
+    return;
+  ngtcp2_duration t = KEEPALIVE_IDLE;
+  if (due) {
+    t = 2 * ngtcp2_conn_get_pto(q->conn);
+    if (t < KEEPALIVE_DUE_MIN)
+      t = KEEPALIVE_DUE_MIN;
+  }
+  ngtcp2_conn_set_keep_alive_timeout(q->conn, t);
+}
+
 /* Connection migration (RFC 9000 9.2): continue on a new local UDP socket,
  * as after a change of the client's address. The old socket is closed at
  * once (its address is gone); packets in flight on it are recovered by
@@ -1150,7 +1176,7 @@ static int new_conn(struct quic_conn *q, const struct quic_conn_cfg *cfg) {
     return SMBQ_ERR_NOMEM;
   ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
   /* keep NATs and the server's idle timer from dropping a quiet session */
-  ngtcp2_conn_set_keep_alive_timeout(q->conn, 25 * NGTCP2_SECONDS);
+  ngtcp2_conn_set_keep_alive_timeout(q->conn, KEEPALIVE_IDLE);
   return 0;
 }
 

@@ -172,6 +172,13 @@ const char *quic_conn_errmsg(const struct quic_conn *qc);
  * quic_conn_free. */
 const struct smbq_tls_info *quic_conn_tls(const struct quic_conn *qc);
 
+/* The application waits for answers from the server (due) or not: while
+ * it does, silence of 2 PTO (at least 200 ms) sends a PING, so that a
+ * NAT rebinding under a client that only receives is noticed by the
+ * server at once (RFC 9000 9.3); otherwise a PING only keeps an idle
+ * connection alive (25 s). */
+void quic_conn_expect_answer(struct quic_conn *qc, bool due);
+
 /* Connection migration (RFC 9000 9.2): continue on a new local UDP
  * socket. 0; SMBQ_ERR_INVAL before the handshake; SMBQ_ERR_NET (no new
  * socket) or SMBQ_ERR_UNSUPPORTED (no spare connection ID from the

@@ -63,6 +63,14 @@ struct smbq_transport_ops {
   /* Move the connection to a new local socket (QUIC connection migration,
    * RFC 9000 9.2); NULL when the transport cannot. 0 or SMBQ_ERR_*. */
   int (*migrate)(struct smbq_transport *t);
+  /* Replies are due (smb2_conn_replies_due), told on every change. A
+   * transport whose client side would otherwise stay silent while it
+   * waits (QUIC: a receiver sends only ACKs of what arrives) keeps
+   * packets on the wire, so that a path that changed under it (NAT
+   * rebinding, RFC 9000 9.3) or died shows within a round trip or two
+   * instead of at the next request. NULL: nothing to do (TCP
+   * retransmits and acknowledges in the kernel). */
+  void (*replies_due)(struct smbq_transport *t, bool due);
 };
 
 struct smbq_transport {

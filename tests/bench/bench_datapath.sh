@@ -2,11 +2,15 @@
 # The data path of one large file, in one run on this machine, against the
 # same smbd on loopback (the Samba fixture; QUIC through the test front
 # tests/quic/quic_front), signed, not encrypted:
-#  1. get: `smbq get` over TCP, `smbq get` over QUIC, `smbclient get` (TCP);
+#  1. get: `smbq get` over TCP, `smbq get` over QUIC, `smbclient get` (TCP),
+#     and `smbq get --encrypt` over TCP (SMB3 encryption: the same AES-GCM
+#     on every byte that QUIC's TLS pays, for a comparison at equal
+#     protection);
 #  2. put: `smbq put` over TCP and over QUIC, each with the final FLUSH
 #     (the default: the server has the file on stable storage) and with
 #     --no-flush (every write and the close acknowledged: what smbclient
-#     guarantees), and `smbclient put`. Every put writes a new file: the
+#     guarantees), `smbq put --encrypt --no-flush` over TCP, and
+#     `smbclient put`. Every put writes a new file: the
 #     previous one is deleted on the server and `sync` run before it.
 #  BENCH_ROUNDS rounds of each after one untimed warm-up run of each; the
 #  order of the clients is reversed every other round. For each client
@@ -34,6 +38,8 @@
 #    stretch <= 1.2.
 #  - MiB/s QUIC / TCP (get; put with and without FLUSH): smbq through the
 #    test front against smbq straight to smbd; goal >= 0.6.
+#  - for information, no goal: CPU/GiB QUIC / TCP with SMB encryption
+#    (get; put --no-flush): QUIC against TCP at equal protection.
 #  - get smbq TCP / smbclient: MiB/s; goal >= 1.2.
 #  - put smbq TCP --no-flush / smbclient: MiB/s at equal durability;
 #    goal >= 1.0.
@@ -107,12 +113,13 @@ set_opts() {
 }
 
 # One client run: client LABEL OUT, LABEL one of get.tcp get.quic
-# get.smbclient put.tcp put.tcp.noflush put.quic put.quic.noflush
-# put.smbclient.
+# get.tcpenc get.smbclient put.tcp put.tcp.noflush put.quic
+# put.quic.noflush put.tcpenc.noflush put.smbclient.
 client() {
   local label=$1 out=$2 opts=("${TCP[@]}") extra=()
   case $label in
   *.quic*) opts=("${QUIC[@]}") ;;
+  *.tcpenc*) opts=("${TCP[@]}" --encrypt) ;;
   esac
   case $label in
   *.noflush) extra=(--no-flush) ;;
@@ -216,6 +223,13 @@ goal() {
     }'
 }
 
+# info_ratio TITLE A B: the ratio A/B, with no goal (for information).
+info_ratio() {
+  awk -v t="$1" -v a="$2" -v b="$3" 'BEGIN {
+    printf "%-44s %5.2f  (equal protection; no goal)\n", t, b > 0 ? a / b : 0
+  }'
+}
+
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo "== smbq data path: ${SIZE_MB} MiB file, loopback, signed, ${ROUNDS} rounds, medians =="
@@ -239,20 +253,23 @@ done
 
 echo
 echo "-- get (to /dev/null)"
-rounds get.tcp get.quic get.smbclient
+rounds get.tcp get.quic get.tcpenc get.smbclient
 header
 row get.tcp "smbq get TCP"
 row get.quic "smbq get QUIC"
+row get.tcpenc "smbq get TCP --encrypt"
 row get.smbclient "smbclient get"
 
 echo
 echo "-- put (a new file each time)"
-rounds put.tcp put.tcp.noflush put.quic put.quic.noflush put.smbclient
+rounds put.tcp put.tcp.noflush put.quic put.quic.noflush put.tcpenc.noflush \
+  put.smbclient
 header
 row put.tcp "smbq put TCP (FLUSH)"
 row put.tcp.noflush "smbq put TCP --no-flush"
 row put.quic "smbq put QUIC (FLUSH)"
 row put.quic.noflush "smbq put QUIC --no-flush"
+row put.tcpenc.noflush "smbq put TCP enc --no-flush"
 row put.smbclient "smbclient put"
 
 echo
@@ -269,6 +286,10 @@ goal "MiB/s put (FLUSH), QUIC / TCP" \
   "$(med_of put.quic 1)" "$(med_of put.tcp 1)" ">=" 0.6
 goal "MiB/s put --no-flush, QUIC / TCP" \
   "$(med_of put.quic.noflush 1)" "$(med_of put.tcp.noflush 1)" ">=" 0.6
+info_ratio "client CPU/GiB get, QUIC / TCP --encrypt" \
+  "$(med_of get.quic 2)" "$(med_of get.tcpenc 2)"
+info_ratio "client CPU/GiB put --no-flush, QUIC / TCP --encrypt" \
+  "$(med_of put.quic.noflush 2)" "$(med_of put.tcpenc.noflush 2)"
 goal "MiB/s get, smbq TCP / smbclient" \
   "$(med_of get.tcp 1)" "$(med_of get.smbclient 1)" ">=" 1.2
 goal "MiB/s put, smbq TCP --no-flush / smbclient" \

@@ -15,7 +15,7 @@ S=$SMBQ_TEST_SHAREDIR
 W=$SMBQ_TEST_DIR/work
 mkdir -p "$W"
 
-LINE_RE='^round trips: [0-9]+, requests: [0-9]+, sent: [0-9]+ bytes, received: [0-9]+ bytes, breaks: [0-9]+, read data placed: [0-9]+ bytes, copied: [0-9]+ bytes$'
+LINE_RE='^round trips: [0-9]+, requests: [0-9]+, sent: [0-9]+ bytes, received: [0-9]+ bytes, breaks: [0-9]+, read data placed: [0-9]+ bytes, copied: [0-9]+ bytes, reconnects: [0-9]+$'
 
 # round_trips FILE: N of the -v line in FILE (exactly one such line)
 round_trips() {

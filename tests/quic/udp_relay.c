@@ -25,7 +25,9 @@
  *                  [--rebind-after-bytes N] [--stats-file FILE]
  * Stops on SIGTERM/SIGINT and prints its counters to stderr. With
  * --stats-file it also keeps FILE up to date (every 20 ms and at exit)
- * with the counters as KEY=VALUE lines, for tests that act mid-transfer.
+ * with the counters as KEY=VALUE lines, for tests that act mid-transfer
+ * (rebind_up_bytes and rebind_down_bytes: the bytes relayed each way when
+ * the last rebind happened).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -98,6 +100,7 @@ struct relay {
   uint64_t rng;
   uint64_t rebind_after; /* upstream bytes before the one-shot rebind */
   uint64_t rebinds;
+  uint64_t rebind_up, rebind_down; /* bytes relayed at the last rebind */
   bool blackhole;         /* the silent path is on: drop everything */
   const char *stats_file;
   uint64_t next_stats;
@@ -302,6 +305,9 @@ static void rebind(struct relay *r) {
   close(r->up);
   r->up = fd;
   r->rebinds++;
+  r->rebind_up = r->to_up.n.bytes;
+  r->rebind_down = r->to_client.n.bytes;
+  r->next_stats = 0; /* tell a waiting test at once */
   r->to_up.blocked = false;
   fprintf(stderr, "udp_relay: rebind %" PRIu64 ": upstream source port "
           "%u -> %u\n", r->rebinds, old, local_port(fd));
@@ -473,8 +479,9 @@ static void write_stats(const struct relay *r) {
             pre[i], n->reordered, pre[i], n->overflow, pre[i],
             n->send_errors);
   }
-  fprintf(f, "rebinds=%" PRIu64 "\nblackhole=%d\n", r->rebinds,
-          r->blackhole ? 1 : 0);
+  fprintf(f, "rebinds=%" PRIu64 "\nrebind_up_bytes=%" PRIu64
+          "\nrebind_down_bytes=%" PRIu64 "\nblackhole=%d\n", r->rebinds,
+          r->rebind_up, r->rebind_down, r->blackhole ? 1 : 0);
   if (fclose(f) == 0)
     rename(tmp, r->stats_file);
 }

@@ -787,6 +787,35 @@ START_TEST(silence_probe) {
 }
 END_TEST
 
+/* Replies are due while a request is in flight that the server has not
+ * made async: not before it is sent, not after its answer, not once an
+ * interim STATUS_PENDING promised a later one, not while held. */
+START_TEST(replies_due) {
+  struct smb2_conn *c = new_conn();
+  struct done_rec d = {0}, n = {0};
+  uint8_t f[512], rep[256];
+  ck_assert(!smb2_conn_replies_due(c));
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d), 0);
+  pull_frame(c, f, sizeof(f));
+  ck_assert(smb2_conn_replies_due(c));
+  feed_msg(c, rep, mkreply(rep, SMB2_READ, 0, 1, 0, 0, 17), 4096);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert(!smb2_conn_replies_due(c));
+  smb2_conn_submit(c, mkreq(SMB2_CHANGE_NOTIFY, 32, &n), 0);
+  pull_frame(c, f, sizeof(f));
+  ck_assert(smb2_conn_replies_due(c));
+  feed_msg(c, rep, mkreply(rep, SMB2_CHANGE_NOTIFY, 1, 1, NT_STATUS_PENDING,
+                           SMB2_FLAGS_ASYNC_COMMAND, 9), 4096);
+  ck_assert(!smb2_conn_replies_due(c));
+  smb2_conn_submit(c, mkreq(SMB2_READ, 48, &d), 0);
+  pull_frame(c, f, sizeof(f));
+  ck_assert(smb2_conn_replies_due(c));
+  smb2_conn_hold(c);
+  ck_assert(!smb2_conn_replies_due(c));
+  smb2_conn_free(c);
+}
+END_TEST
+
 /* MS-SMB2 3.2.5.1.6: a reply "session expired" parks its request while
  * the session is renewed (env.expired says so), whole chains at a time;
  * renewed, they go again with new ids; not renewed, they fail. Without
@@ -1661,6 +1690,7 @@ static Suite *conn_suite(void) {
   tcase_add_test(tc, hold_and_release);
   tcase_add_test(tc, refuse_while_held);
   tcase_add_test(tc, silence_probe);
+  tcase_add_test(tc, replies_due);
   tcase_add_test(tc, expired_session_parks);
   tcase_add_test(tc, read_placed_plain);
   tcase_add_test(tc, read_placed_signed);
