@@ -8,7 +8,9 @@
 # third of the file relayed after it, so the server carried on over the
 # new path; the front must have validated each new path (RFC 9000 8.2,
 # 9.3.1); and neither command may have reconnected (its -v counters): the
-# QUIC connection itself must follow the new address.
+# QUIC connection itself must follow the new address. Last, a third
+# rebinding while the client waits for a stopped smbd: its PINGs must
+# bring the server to the new address before any answer comes.
 set -euo pipefail
 . "$(dirname "$0")/fixture.sh"
 if [ "${SMBQ_TRANSPORT:-tcp}" != quic ]; then
@@ -78,6 +80,48 @@ same_file "$W/big" "$W/back"
 same_conn "$SMBQ_TEST_DIR/err" get
 check_rebound down_bytes 1 get
 echo "get: rebound after $((($(relay_stat rebind_down_bytes) - base) >> 20)) MiB downstream"
+
+# A rebinding while the client waits on a silent server: smbd is stopped,
+# so the front (QUIC) acknowledges the NEGOTIATE and no answer comes. The
+# client has nothing in flight, only an answer due: it must keep packets
+# on the wire (PING after 2 PTO of silence), so the server learns the new
+# address and validates it before smbd answers at all; the answer then
+# takes the new path, and the get needs no reconnect.
+kill -STOP "$FIXTURE_SMBD_PID"
+trap 'kill -CONT "$FIXTURE_SMBD_PID" 2>/dev/null || true; fixture_cleanup' EXIT
+head -c 100000 /dev/urandom >"$SMBQ_TEST_SHAREDIR/small"
+up0=$(relay_stat up_forwarded)
+down0=$(relay_stat down_forwarded)
+sq -v get "$(url share small)" "$W/small" >"$SMBQ_TEST_DIR/out" 2>"$SMBQ_TEST_DIR/err" &
+pid=$!
+# the handshake went both ways through the relay: the NEGOTIATE is out
+for _ in $(seq 1 100); do
+  [ "$(relay_stat down_forwarded)" -gt "$down0" ] &&
+    [ "$(relay_stat up_forwarded)" -gt $((up0 + 2)) ] && break
+  sleep 0.02
+done
+sleep 0.3
+kill -USR1 "$FIXTURE_RELAY_PID"
+settle_stats
+[ "$(relay_stat rebinds)" -eq 3 ] || fail "the relay did not rebind: $(relay_stat rebinds) rebinds"
+port=$(sed -n 's/.*rebind 3: upstream source port [0-9]* -> //p' "$SMBQ_TEST_DIR/relay.log")
+seen=
+for _ in $(seq 1 50); do # 2.5 s, short of the SMB layer's 4 s ECHO
+  if grep -q "path validation to 127.0.0.1:$port succeeded" "$SMBQ_TEST_DIR/front.log"; then
+    seen=1
+    break
+  fi
+  sleep 0.05
+done
+kill -CONT "$FIXTURE_SMBD_PID"
+[ -n "$seen" ] ||
+  fail "while an answer was due, no packet of the client told the front its new port $port: $(cat "$SMBQ_TEST_DIR/front.log")"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || fail "get across the silent rebind exited $rc: $(cat "$SMBQ_TEST_DIR/err")"
+same_file "$SMBQ_TEST_SHAREDIR/small" "$W/small"
+same_conn "$SMBQ_TEST_DIR/err" "get across the silent rebind"
+echo "silent server: the front validated port $port before smbd answered"
 
 fixture_relay_stop
 cat "$SMBQ_TEST_DIR/relay.log"
