@@ -98,8 +98,14 @@ quic_cc() { # quic_cc FILE: the cc_algo the source sets
   sed -n 's/.*settings\.cc_algo = NGTCP2_CC_ALGO_\([A-Z0-9]*\).*/\1/p' "$1" |
     head -1
 }
-cc_lib=$(quic_cc "$src/lib/transport/quic.c")
-cc_front=$(quic_cc "$src/tests/quic/quic_front.c")
+cc_lib=$(quic_cc "$src/lib/transport/quic_conn.c")
+# the front sets it through its server core's .bbr (tests/quic/quic_server.c);
+# without it ngtcp2 keeps its default, CUBIC
+if grep -q '\.bbr = true' "$src/tests/quic/quic_front.c"; then
+  cc_front=$(quic_cc "$src/tests/quic/quic_server.c")
+else
+  cc_front=CUBIC
+fi
 
 # ---- transfers ---------------------------------------------------------------
 
@@ -253,7 +259,7 @@ bound=$(for rtt in $RTTS; do awk -v w="$wmem" -v r="$rtt" \
 echo "     (a TCP sender keeps at most its send buffer in flight, so at most" \
   "${bound%, } less the buffer's overhead)"
 echo "     QUIC (ngtcp2 settings.cc_algo): smbq ${cc_lib:-?}" \
-  "(lib/transport/quic.c), quic_front ${cc_front:-?} (tests/quic/quic_front.c)"
+  "(lib/transport/quic_conn.c), quic_front ${cc_front:-?} (tests/quic/quic_front.c)"
 echo "     get: the server side sends (smbd over TCP; quic_front over QUIC)," \
   "put: smbq sends"
 echo "   smbq: $SMBQ"
