@@ -226,7 +226,8 @@ goal() {
 # info_ratio TITLE A B: the ratio A/B, with no goal (for information).
 info_ratio() {
   awk -v t="$1" -v a="$2" -v b="$3" 'BEGIN {
-    printf "%-44s %5.2f  (equal protection; no goal)\n", t, b > 0 ? a / b : 0
+    # parenthesised: a bare > in a print list redirects to a file
+    printf "%-44s %5.2f  (equal protection; no goal)\n", t, (b > 0 ? a / b : 0)
   }'
 }
 

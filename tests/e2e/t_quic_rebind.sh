@@ -42,6 +42,17 @@ check_rebound() {
     fail "less than a third of the $what went through after the rebind"
 }
 
+# new_ports [N]: the upstream ports the relay moved to (that of rebind N)
+new_ports() {
+  sed -n "s/.*rebind ${1:-[0-9]*}: upstream source port [0-9]* -> //p" \
+    "$SMBQ_TEST_DIR/relay.log"
+}
+
+# validated PORT: the front validated the path from that port
+validated() {
+  grep -q "path validation to 127.0.0.1:$1 succeeded" "$SMBQ_TEST_DIR/front.log"
+}
+
 # same_conn FILE WHAT: the -v counters in FILE show no reconnect: the QUIC
 # connection itself followed the new address, with nothing lost
 same_conn() {
@@ -104,10 +115,10 @@ sleep 0.3
 kill -USR1 "$FIXTURE_RELAY_PID"
 settle_stats
 [ "$(relay_stat rebinds)" -eq 3 ] || fail "the relay did not rebind: $(relay_stat rebinds) rebinds"
-port=$(sed -n 's/.*rebind 3: upstream source port [0-9]* -> //p' "$SMBQ_TEST_DIR/relay.log")
+port=$(new_ports 3)
 seen=
 for _ in $(seq 1 50); do # 2.5 s, short of the SMB layer's 4 s ECHO
-  if grep -q "path validation to 127.0.0.1:$port succeeded" "$SMBQ_TEST_DIR/front.log"; then
+  if validated "$port"; then
     seen=1
     break
   fi
@@ -127,9 +138,8 @@ fixture_relay_stop
 cat "$SMBQ_TEST_DIR/relay.log"
 grep "path validation" "$SMBQ_TEST_DIR/front.log" || true
 # each new upstream port the relay moved to was validated by the front
-for port in $(sed -n 's/.*rebind [0-9]*: upstream source port [0-9]* -> //p' \
-    "$SMBQ_TEST_DIR/relay.log"); do
-  grep -q "path validation to 127.0.0.1:$port succeeded" "$SMBQ_TEST_DIR/front.log" ||
+for port in $(new_ports); do
+  validated "$port" ||
     fail "the front did not validate the new path from port $port: $(cat "$SMBQ_TEST_DIR/front.log")"
 done
 echo PASS
